@@ -1,0 +1,45 @@
+"""Onestop's configuration: every setting in one place, read from ``ONESTOP_*`` environment variables.
+
+The defaults are the embedded set-up (one process, SQLite file, in-memory cache), so a fresh clone runs
+with nothing to configure. Each field is documented in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
+
+    mode: Mode = Field(Mode.DEVELOPMENT, description="development serves GraphiQL; production does not")
+    host: str = Field("127.0.0.1", description="address the gateway listens on")
+    port: int = Field(8000, ge=0, le=65535, description="port the gateway listens on")
+    database_url: str = Field(
+        f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'onestop.db'}",
+        description="SQLAlchemy async URL; postgresql+asyncpg://... for PostgreSQL",
+    )
+    cache_url: str = Field("memory://", description="memory:// or redis://host:port/db")
+    specs_dir: Path = Field(
+        PROJECT_ROOT / "connectors" / "specs",
+        description="connector specs loaded into the registry for departments it does not know yet",
+    )
+    mocks_url: str = Field(
+        "http://127.0.0.1:8100",
+        description="base URL of the mock departments, substituted for ${ONESTOP_MOCKS_URL} in specs",
+    )
+
+    @property
+    def development(self) -> bool:
+        return self.mode is Mode.DEVELOPMENT

@@ -1,0 +1,93 @@
+"""The response cache: aiocache in process memory by default, Redis when ``ONESTOP_CACHE_URL`` says so.
+
+Entries remember when they were stored, so one entry serves both "fresh for ``cache_ttl_s``" and "stale
+but better than nothing for ``stale_ttl_s``" (public data only, when the department fails). In memory the
+immutable records are kept as they are (no copy, no encoding); in Redis they are JSON encoded through
+pydantic, never pickled, so a poisoned cache cannot run code in the gateway.
+
+A cache outage is not a service outage: a Redis error is counted and treated as a miss.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from aiocache import Cache
+from aiocache.serializers import NullSerializer
+from pydantic import TypeAdapter
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(Generic[T]):
+    value: T
+    stored_at: float  # wall clock, seconds: shared between processes through Redis
+
+    def age(self, now: float | None = None) -> float:
+        return max(0.0, (time.time() if now is None else now) - self.stored_at)
+
+
+class ResponseCache:
+    def __init__(self, url: str = "memory://", namespace: str = "onestop") -> None:
+        self.url = url
+        self.backend: Any = Cache.from_url(url)
+        self.backend.serializer = NullSerializer()  # we encode ourselves (JSON), or not at all in memory
+        self.shared = not url.startswith("memory")
+        self.namespace = namespace
+        self.hits = 0
+        self.misses = 0
+        self.errors = 0
+
+    def _key(self, key: str) -> str:
+        return f"{self.namespace}:{key}"
+
+    async def get(self, key: str, adapter: TypeAdapter[Entry[T]]) -> Entry[T] | None:
+        try:
+            raw = await self.backend.get(self._key(key))
+        except Exception as exc:  # noqa: BLE001 - any backend failure degrades to a miss
+            self._failed("get", exc)
+            return None
+        if raw is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        if not self.shared:
+            entry: Entry[T] = raw
+            return entry
+        try:
+            return adapter.validate_json(raw)
+        except ValueError as exc:  # an entry of an older layout, or tampered: a miss, not a crash
+            self._failed("decode", exc)
+            return None
+
+    async def set(self, key: str, entry: Entry[T], ttl: float, adapter: TypeAdapter[Entry[T]]) -> None:
+        if ttl <= 0:
+            return
+        value: Any = adapter.dump_json(entry) if self.shared else entry
+        try:
+            await self.backend.set(self._key(key), value, ttl=float(ttl))
+        except Exception as exc:  # noqa: BLE001
+            self._failed("set", exc)
+
+    async def clear(self) -> None:
+        """Drop Onestop's entries only: a shared Redis may hold other applications' keys."""
+        try:
+            await self.backend.clear(namespace=self.namespace)
+        except Exception as exc:  # noqa: BLE001
+            self._failed("clear", exc)
+
+    def _failed(self, action: str, exc: Exception) -> None:
+        self.errors += 1
+        log.warning("cache %s failed: %s", action, type(exc).__name__)
+
+    async def close(self) -> None:
+        try:
+            await self.backend.close()
+        except Exception as exc:  # noqa: BLE001
+            self._failed("close", exc)

@@ -1,0 +1,177 @@
+"""The one policy layer around every upstream call of a department.
+
+``call`` bounds an exchange in time (deadline per call, timeout per attempt), retries idempotent calls
+with full-jitter backoff, stops calling a failing department (circuit breaker) and caps how many
+requests are in flight to it (bulkhead). ``cached`` puts the response cache and single-flight in front
+of a whole operation, and serves stale public data when the department fails.
+
+It knows nothing of HTTP or formats: an *attempt* is any coroutine taking the seconds it may use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from pydantic import TypeAdapter
+
+from connectors.breaker import CircuitBreaker
+from connectors.cache import Entry, ResponseCache
+from connectors.errors import UpstreamCode, UpstreamError
+from connectors.singleflight import SingleFlight
+from connectors.spec import Policy
+
+T = TypeVar("T")
+
+# Loop time by which the current call must be done; set by ``cached``/``call``, read by attempts.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("upstream_deadline", default=None)
+
+# Failures that say nothing about the department's health.
+_NOT_COUNTED = frozenset({UpstreamCode.CIRCUIT_OPEN, UpstreamCode.OVERLOADED})
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched(Generic[T]):
+    """An operation's value and how it was obtained, so responses can say what is stale."""
+
+    value: T
+    from_cache: bool = False
+    stale: bool = False
+    age_s: float = 0.0
+    error: UpstreamError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CachePolicy:
+    ttl_s: float
+    stale_ttl_s: float
+    public: bool
+
+
+class Resilience:
+    def __init__(
+        self,
+        department: str,
+        policy: Policy,
+        cache: ResponseCache,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.department = department
+        self.policy = policy
+        self.cache = cache
+        self.breaker = CircuitBreaker(policy.breaker_failures, policy.breaker_reset_s)
+        self._bulkhead = asyncio.Semaphore(policy.concurrency)
+        self._in_flight = 0
+        self._flights = SingleFlight()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.upstream_calls = 0
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    # -- one exchange ------------------------------------------------------------------------------
+
+    async def call(self, attempt: Callable[[float], Awaitable[T]], idempotent: bool = True) -> T:
+        """Run ``attempt(timeout)`` under the breaker, the bulkhead, the deadline and the retry policy."""
+        loop = asyncio.get_running_loop()
+        deadline = _deadline.get() or loop.time() + self.policy.deadline_s
+        tries = 1 + (self.policy.retries if idempotent else 0)
+        for number in range(tries):
+            try:
+                return await self._attempt(attempt, deadline)
+            except UpstreamError as error:
+                last = number == tries - 1
+                if last or not error.retryable:
+                    raise
+                delay = self._rng.uniform(0, self.policy.backoff_s * 2**number)
+                if loop.time() + delay >= deadline:
+                    raise
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(self, attempt: Callable[[float], Awaitable[T]], deadline: float) -> T:
+        loop = asyncio.get_running_loop()
+        if deadline - loop.time() <= 0:
+            raise UpstreamError(UpstreamCode.TIMEOUT, self.department, "deadline passed before the call")
+        if not self.breaker.allow():
+            raise UpstreamError(
+                UpstreamCode.CIRCUIT_OPEN,
+                self.department,
+                f"department failing; calls paused for {self.breaker.retry_after():.0f}s",
+            )
+        settled = False
+        try:
+            await self._acquire(deadline - loop.time())
+            try:
+                self._in_flight += 1
+                self.upstream_calls += 1
+                result = await attempt(max(0.001, min(self.policy.timeout_s, deadline - loop.time())))
+            finally:
+                self._in_flight -= 1
+                self._bulkhead.release()
+        except UpstreamError as error:
+            if error.code not in _NOT_COUNTED:
+                self.breaker.record_failure()
+                settled = True
+            raise
+        else:
+            self.breaker.record_success()
+            settled = True
+            return result
+        finally:
+            if not settled:  # cancelled, or never sent: a half-open probe slot must not stay taken
+                self.breaker.abandon_probe()
+
+    async def _acquire(self, remaining: float) -> None:
+        try:
+            async with asyncio.timeout(remaining):
+                await self._bulkhead.acquire()
+        except TimeoutError as exc:
+            raise UpstreamError(
+                UpstreamCode.OVERLOADED, self.department, f"{self.policy.concurrency} calls already in flight"
+            ) from exc
+
+    # -- a whole cached operation ------------------------------------------------------------------
+
+    async def cached(
+        self,
+        key: str,
+        policy: CachePolicy,
+        adapter: TypeAdapter[Entry[T]],
+        load: Callable[[], Awaitable[T]],
+    ) -> Fetched[T]:
+        entry = await self.cache.get(key, adapter)
+        if entry is not None and entry.age() < policy.ttl_s:
+            return Fetched(entry.value, from_cache=True, age_s=entry.age())
+        try:
+            value = await self._flights.do(key, lambda: self._load_and_store(key, policy, adapter, load))
+        except UpstreamError as error:
+            if entry is not None and policy.public and entry.age() < policy.stale_ttl_s:
+                return Fetched(entry.value, from_cache=True, stale=True, age_s=entry.age(), error=error)
+            raise
+        return Fetched(value)
+
+    async def _load_and_store(
+        self,
+        key: str,
+        policy: CachePolicy,
+        adapter: TypeAdapter[Entry[T]],
+        load: Callable[[], Awaitable[T]],
+    ) -> T:
+        _deadline.set(asyncio.get_running_loop().time() + self.policy.deadline_s)
+        try:
+            async with asyncio.timeout(self.policy.deadline_s):
+                value = await load()
+        except TimeoutError as exc:
+            raise UpstreamError(
+                UpstreamCode.TIMEOUT, self.department, f"no complete answer within {self.policy.deadline_s:.1f}s"
+            ) from exc
+        keep = max(policy.ttl_s, policy.stale_ttl_s if policy.public else 0.0)
+        await self.cache.set(key, Entry(value, time.time()), keep, adapter)
+        return value

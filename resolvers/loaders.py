@@ -1,0 +1,72 @@
+"""Per-request DataLoaders: each department's catalogue and stations at most once per request.
+
+However many fields ask (``services``, ``service(id)``, every ``Station.services``), a department is
+called once per request — and not at all when its answer is cached — and departments are asked in
+parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from connectors.errors import UpstreamError
+from connectors.records import OperationResult, ServiceRecord, StationRecord
+from connectors.registry import Registry
+from connectors.resilience import Fetched
+from resolvers.notices import Notices, Path
+
+Result = Fetched[OperationResult[Any]]
+
+
+class Loaders:
+    def __init__(self, registry: Registry, notices: Notices) -> None:
+        self.registry = registry
+        self.notices = notices
+        self.catalog: DataLoader[str, Result] = DataLoader(lambda ids: self._load(ids, "catalog"))
+        self.stations: DataLoader[str, Result] = DataLoader(lambda ids: self._load(ids, "stations"))
+        self._catalog_index: dict[str, ServiceRecord] | None = None
+
+    async def _load(self, department_ids: Sequence[str], capability: str) -> list[Result | BaseException]:
+        async def one(department_id: str) -> Result:
+            department = self.registry.get(department_id)
+            if department is None:
+                raise LookupError(department_id)
+            return await department.adapter.run(capability)
+
+        return await asyncio.gather(*(one(d) for d in department_ids), return_exceptions=True)
+
+    async def gather(
+        self, loader: DataLoader[str, Result], capability: str, department_ids: Iterable[str], path: Path
+    ) -> list[Any]:
+        """Records of every named department that answered; the others become notices."""
+        ids = list(department_ids)
+        results = await asyncio.gather(*(loader.load(d) for d in ids), return_exceptions=True)
+        records: list[Any] = []
+        for department_id, result in zip(ids, results, strict=True):
+            if isinstance(result, UpstreamError):
+                self.notices.failed(result, path)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                self.notices.fetched(department_id, capability, result, path)
+                records.extend(result.value.records)
+        return records
+
+    async def all_services(self, path: Path, department_ids: Iterable[str] | None = None) -> list[ServiceRecord]:
+        ids = department_ids if department_ids is not None else self.ids_with("catalog")
+        return await self.gather(self.catalog, "catalog", ids, path)
+
+    async def all_stations(self, path: Path) -> list[StationRecord]:
+        return await self.gather(self.stations, "stations", self.ids_with("stations"), path)
+
+    async def service_index(self, path: Path) -> dict[str, ServiceRecord]:
+        if self._catalog_index is None:
+            self._catalog_index = {s.id: s for s in await self.all_services(path)}
+        return self._catalog_index
+
+    def ids_with(self, capability: str) -> list[str]:
+        return [d.id for d in self.registry.with_capability(capability)]

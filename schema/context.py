@@ -1,0 +1,30 @@
+"""What every resolver gets per request: the registry, per-request DataLoaders and the notices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.types import Info as StrawberryInfo
+
+from connectors.registry import Registry
+from resolvers.loaders import Loaders
+from resolvers.notices import Notices, Path
+
+
+@dataclass(slots=True)
+class Context:
+    registry: Registry
+    notices: Notices = field(default_factory=Notices)
+    loaders: Loaders = field(init=False)
+    request: Any = None
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.registry, self.notices)
+
+
+Info = StrawberryInfo[Context, None]
+
+
+def path_of(info: Info) -> Path:
+    return tuple(info.path.as_list())

@@ -1,0 +1,59 @@
+"""Departments: who owns what, and how each one is doing right now."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from connectors.breaker import BreakerState
+from connectors.registry import Department as DepartmentConnector
+from schema.context import Info
+
+
+@strawberry.enum(description="How a department's connector is doing, from its circuit breaker.")
+class DepartmentStatus(Enum):
+    UP = "UP"
+    RECOVERING = "RECOVERING"  # paused after failures, one probe call allowed
+    DOWN = "DOWN"  # failing: calls paused, its data is missing or served stale
+
+
+_STATUS = {
+    BreakerState.CLOSED: DepartmentStatus.UP,
+    BreakerState.HALF_OPEN: DepartmentStatus.RECOVERING,
+    BreakerState.OPEN: DepartmentStatus.DOWN,
+}
+
+
+@strawberry.type(description="A government department connected to Onestop.")
+class Department:
+    id: strawberry.ID
+    name: str = strawberry.field(description="Chinese name")
+    name_en: str
+    capabilities: list[str] = strawberry.field(description="catalog, stations, ...")
+    status: DepartmentStatus
+    connector_version: int
+
+    @classmethod
+    def from_connector(cls, connector: DepartmentConnector) -> Department:
+        spec = connector.spec
+        return cls(
+            id=strawberry.ID(spec.id),
+            name=spec.name.zh,
+            name_en=spec.name.en,
+            capabilities=list(spec.capabilities),
+            status=_STATUS[connector.resilience.breaker.state],
+            connector_version=connector.version,
+        )
+
+
+def department_by_id(info: Info, department_id: str) -> Department | None:
+    connector = info.context.registry.get(department_id)
+    return None if connector is None else Department.from_connector(connector)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Every connected department. Answered by the gateway, no upstream call.")
+    def departments(self, info: Info) -> list[Department]:
+        return [Department.from_connector(d) for d in info.context.registry.all()]

@@ -1,0 +1,110 @@
+"""One-stop stations: the nearest ones within a walk, open when the resident wants to go."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from typing import Annotated
+
+import strawberry
+
+from connectors.records import StationRecord
+from resolvers.catalog import services_by_ids
+from resolvers.stations import StationHit as StationHitRecord
+from resolvers.stations import nearby_stations
+from schema.context import Info, path_of
+from schema.services import Service
+
+
+@strawberry.type
+class GeoPoint:
+    latitude: float
+    longitude: float
+
+
+@strawberry.input
+class GeoPointInput:
+    latitude: float
+    longitude: float
+
+
+@strawberry.type(description="Open from `opens` to `closes` (HH:MM, Shanghai time) on `weekday` (1 = Monday).")
+class OpeningPeriod:
+    weekday: int
+    opens: str
+    closes: str
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@strawberry.type(description="A one-stop service station.")
+class Station:
+    id: strawberry.ID
+    name: str
+    town: str = strawberry.field(description="Town or subdistrict")
+    address: str
+    location: GeoPoint
+    phone: str
+    opening_hours: list[OpeningPeriod]
+    service_ids: strawberry.Private[tuple[str, ...]]
+
+    @strawberry.field(description="Services offered at this station")
+    async def services(self, info: Info) -> list[Service]:
+        records = await services_by_ids(info.context.loaders, self.service_ids, path_of(info))
+        return [Service.from_record(r) for r in records]
+
+    @classmethod
+    def from_record(cls, record: StationRecord) -> Station:
+        return cls(
+            id=strawberry.ID(record.id),
+            name=record.name,
+            town=record.town,
+            address=record.address,
+            location=GeoPoint(latitude=record.latitude, longitude=record.longitude),
+            phone=record.phone,
+            opening_hours=[
+                OpeningPeriod(weekday=p.weekday, opens=_clock(p.opens), closes=_clock(p.closes))
+                for p in record.opening_hours
+            ],
+            service_ids=record.service_ids,
+        )
+
+
+@strawberry.type
+class StationHit:
+    station: Station
+    distance_meters: int = strawberry.field(description="Walking distance (street detour included)")
+    walk_minutes: int
+
+    @classmethod
+    def from_hit(cls, hit: StationHitRecord) -> StationHit:
+        return cls(
+            station=Station.from_record(hit.station), distance_meters=hit.distance_m, walk_minutes=hit.walk_minutes
+        )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Stations within `maxWalkMinutes` on foot of `near`, nearest first.")
+    async def stations(
+        self,
+        info: Info,
+        near: GeoPointInput,
+        max_walk_minutes: int = 15,
+        offering: Annotated[strawberry.ID | None, strawberry.argument(description="a service id")] = None,
+        open_at: Annotated[datetime | None, strawberry.argument(description="only stations open then (no offset = Shanghai time)")] = None,
+        first: Annotated[int, strawberry.argument(description="at most this many, 1..200")] = 50,
+    ) -> list[StationHit]:
+        hits = await nearby_stations(
+            info.context.loaders,
+            near.latitude,
+            near.longitude,
+            max_walk_minutes,
+            None if offering is None else str(offering),
+            open_at,
+            first,
+            path_of(info),
+        )
+        return [StationHit.from_hit(h) for h in hits]

@@ -1,0 +1,129 @@
+"""The schema over HTTP, following the GraphQL-over-HTTP spec on top of strawberry's ASGI view.
+
+What strawberry leaves out and this adds: ``application/graphql-response+json`` with its status codes
+(400 for a request that could not run), content negotiation (406), JSON bodies with a typed code for
+every refused request (never a bare text/plain 400), and orjson encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.schema import BaseSchema
+from strawberry.types import ExecutionResult
+
+from connectors.registry import Registry
+from schema.context import Context
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The media type to answer in, or None when the client accepts neither (406)."""
+    if not accept:
+        return JSON  # the spec: no Accept header means application/json
+    candidates: list[tuple[float, int, int, str]] = []
+    for position, part in enumerate(accept.split(",")):
+        media, *params = [p.strip() for p in part.split(";")]
+        chosen = _ACCEPTABLE.get(media.lower())
+        quality = _quality(params)
+        if chosen is not None and quality > 0:
+            # higher quality wins; at equal quality the more specific type, then the earlier one
+            candidates.append((quality, 0 if media.endswith("*") else 1, -position, chosen))
+    return max(candidates)[3] if candidates else None
+
+
+_ACCEPTABLE = {
+    GRAPHQL_RESPONSE: GRAPHQL_RESPONSE,
+    JSON: JSON,
+    "application/*": GRAPHQL_RESPONSE,
+    "*/*": GRAPHQL_RESPONSE,
+}
+
+
+def _quality(params: list[str]) -> float:
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def error_body(message: str, code: str) -> bytes:
+    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+
+
+_HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 406: "NOT_ACCEPTABLE",
+               413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+
+
+class GraphQLView(GraphQL[Context, None]):
+    def __init__(self, schema: BaseSchema, registry: Callable[[], Registry], graphiql: bool) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        self.registry = registry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        media = negotiate(request.headers.get("accept"))
+        wants_ide = request.method == "GET" and "query" not in request.query_params
+        if media is None and not wants_ide:
+            response = self._refuse(406, f"answers are {GRAPHQL_RESPONSE} or {JSON}", JSON)
+        else:
+            request.state.media_type = media or JSON
+            try:
+                response = await self.run(request)
+            except HTTPException as exc:
+                response = self._refuse(exc.status_code, exc.reason, media or JSON)
+                if exc.status_code == 405:
+                    response.headers["Allow"] = "GET, POST"
+        await response(scope, receive, send)
+
+    @staticmethod
+    def _refuse(status: int, reason: str, media: str) -> Response:
+        return Response(error_body(reason, _HTTP_CODES.get(status, "BAD_REQUEST")), status, media_type=media)
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        if isinstance(request, Request):
+            request.state.sub_response = response
+        return Context(registry=self.registry(), request=request)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        data: GraphQLHTTPResponse = process_result(result)
+        if result.data is None and result.errors and all(not e.path for e in result.errors):
+            # the request could not run at all: the spec says no `data` entry, and 400 under the new type
+            data.pop("data", None)
+            if request.state.media_type == GRAPHQL_RESPONSE:
+                request.state.sub_response.status_code = 400
+        return data
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        # set by __call__ on the same request; the sub-response carries it across strawberry's run()
+        response.media_type = getattr(sub_response, "negotiated", JSON)
+        response.headers["content-type"] = response.media_type
+        return response
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        if isinstance(request, Request):
+            sub_response.negotiated = getattr(request.state, "media_type", JSON)  # type: ignore[attr-defined]
+        return sub_response
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)

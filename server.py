@@ -1,0 +1,103 @@
+"""The Onestop gateway: a Starlette app wiring config, store, cache, connectors and the schema.
+
+Wiring only. ``create_app(settings)`` builds the app (tests build their own); ``python server.py`` serves
+it with uvicorn on ``ONESTOP_HOST:ONESTOP_PORT``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from config import Settings
+from connectors.cache import ResponseCache
+from connectors.registry import Registry
+from schema import build_schema
+from schema.view import GraphQLView
+from store.db import create_engine, migrate, session_factory
+from store.registrations import active_specs, seed_from_directory
+
+log = logging.getLogger("onestop")
+
+
+def spec_environ(settings: Settings) -> dict[str, str]:
+    """Variables specs may use: the process environment plus the gateway's own settings."""
+    return {**os.environ, "ONESTOP_MOCKS_URL": settings.mocks_url.rstrip("/")}
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    cache = ResponseCache(settings.cache_url)
+    registry = Registry(cache)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        environ = spec_environ(settings)
+        await migrate(engine)
+        seeded = await seed_from_directory(sessions, settings.specs_dir, environ)
+        if seeded:
+            log.info("registered bundled connectors: %s", ", ".join(seeded))
+        registry.load((a.spec, a.version) for a in await active_specs(sessions, environ))
+        log.info("serving %d departments", len(registry.all()))
+        try:
+            yield
+        finally:
+            await registry.close()
+            await cache.close()
+            await engine.dispose()
+
+    async def healthz(request: Request) -> JSONResponse:
+        """Liveness: the process answers. Says nothing of departments (that is /readyz)."""
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: the store answers and connectors are loaded; each department's own state."""
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            store = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready; say which kind
+            store = f"unavailable ({type(exc).__name__})"
+        departments = {d.id: d.state() for d in registry.all()}
+        ready = store == "ok" and bool(departments)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "store": store, "departments": departments},
+            status_code=200 if ready else 503,
+        )
+
+    graphql = GraphQLView(build_schema(), lambda: registry, graphiql=settings.development)
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.registry = registry
+    app.state.cache = cache
+    app.state.sessions = sessions
+    app.state.settings = settings
+    return app
+
+
+def main() -> None:
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    print(f"Onestop gateway: http://{settings.host}:{settings.port}/graphql ({settings.mode.value} mode)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
