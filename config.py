@@ -30,7 +30,7 @@ class Settings(BaseSettings):
         f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'onestop.db'}",
         description="SQLAlchemy async URL; postgresql+asyncpg://... for PostgreSQL",
     )
-    cache_url: str = Field("memory://", description="memory:// or redis://host:port/db")
+    cache_url: str = Field("memory://", description="memory://, redis://host:port/db, or none:// (no cache)")
     specs_dir: Path = Field(
         PROJECT_ROOT / "connectors" / "specs",
         description="connector specs loaded into the registry for departments it does not know yet",

@@ -44,13 +44,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         environ = spec_environ(settings)
-        await migrate(engine)
-        seeded = await seed_from_directory(sessions, settings.specs_dir, environ)
-        if seeded:
-            log.info("registered bundled connectors: %s", ", ".join(seeded))
-        registry.load((a.spec, a.version) for a in await active_specs(sessions, environ))
-        log.info("serving %d departments", len(registry.all()))
         try:
+            await migrate(engine)
+            seeded = await seed_from_directory(sessions, settings.specs_dir, environ)
+            if seeded:
+                log.info("registered bundled connectors: %s", ", ".join(seeded))
+            registry.load((a.spec, a.version) for a in await active_specs(sessions, environ))
+            log.info("serving %d departments", len(registry.all()))
             yield
         finally:
             await registry.close()

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 
 from connectors.auth import Authenticator
 from connectors.cache import Entry
-from connectors.errors import UpstreamCode, UpstreamError
+from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.formats import Page, decode_page, find_soap_fault, reader_for
 from connectors.mapping import map_records
 from connectors.records import OperationResult, ServiceRecord, StationRecord
@@ -196,20 +196,13 @@ class SpecAdapter(Generic[R]):
         return response
 
     def check_status(self, response: UpstreamResponse) -> None:
-        status = response.status
-        if 200 <= status < 300:
-            return
-        if status in (401, 403):
-            raise UpstreamError(UpstreamCode.AUTH_FAILED, self.department, f"credentials refused (HTTP {status})")
-        if status in (408, 504):
-            raise UpstreamError(UpstreamCode.TIMEOUT, self.department, f"department timed out (HTTP {status})")
-        if status == 500 and isinstance(self.spec.format, XmlFormat) and self.spec.format.soap:
-            fault = find_soap_fault(response, self.department)
+        if response.status == 500 and isinstance(self.spec.format, XmlFormat) and self.spec.format.soap:
+            fault = find_soap_fault(response, self.department)  # SOAP 1.1 faults come as HTTP 500
             if fault is not None:
                 raise fault
-        if status >= 500 or status == 429:
-            raise UpstreamError(UpstreamCode.UNAVAILABLE, self.department, f"department answered HTTP {status}")
-        raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, f"department refused the request (HTTP {status})")
+        error = status_error(response.status, self.department)
+        if error is not None:
+            raise error
 
 
 _ACCEPT = {"json": "application/json", "xml": "text/xml, application/xml", "csv": "text/csv"}

@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import orjson
 
-from connectors.errors import UpstreamCode, UpstreamError
+from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.spec import ApiKeyAuth, Auth, BasicAuth, HmacAuth, NoAuth, OAuth2ClientCredentials
 from connectors.transport import UpstreamRequest, UpstreamResponse
 
@@ -159,8 +159,9 @@ class OAuth2Authenticator:
         self.fetches += 1
         if response.status in (400, 401, 403):
             raise UpstreamError(UpstreamCode.AUTH_FAILED, self.department, "token endpoint refused our client")
-        if response.status >= 500:
-            raise UpstreamError(UpstreamCode.UNAVAILABLE, self.department, f"token endpoint HTTP {response.status}")
+        error = status_error(response.status, self.department)
+        if error is not None:
+            raise error
         try:
             payload = orjson.loads(response.body)
             token = payload["access_token"]

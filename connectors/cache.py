@@ -36,9 +36,11 @@ class Entry(Generic[T]):
 class ResponseCache:
     def __init__(self, url: str = "memory://", namespace: str = "onestop") -> None:
         self.url = url
-        self.backend: Any = Cache.from_url(url)
+        # "none://" turns caching off: every request asks the departments (debugging, cold benchmarks)
+        self.enabled = not url.startswith("none:")
+        self.backend: Any = Cache.from_url(url if self.enabled else "memory://")
         self.backend.serializer = NullSerializer()  # we encode ourselves (JSON), or not at all in memory
-        self.shared = not url.startswith("memory")
+        self.shared = self.enabled and not url.startswith("memory")
         self.namespace = namespace
         self.hits = 0
         self.misses = 0
@@ -48,6 +50,8 @@ class ResponseCache:
         return f"{self.namespace}:{key}"
 
     async def get(self, key: str, adapter: TypeAdapter[Entry[T]]) -> Entry[T] | None:
+        if not self.enabled:
+            return None
         try:
             raw = await self.backend.get(self._key(key))
         except Exception as exc:  # noqa: BLE001 - any backend failure degrades to a miss
@@ -67,7 +71,7 @@ class ResponseCache:
             return None
 
     async def set(self, key: str, entry: Entry[T], ttl: float, adapter: TypeAdapter[Entry[T]]) -> None:
-        if ttl <= 0:
+        if ttl <= 0 or not self.enabled:
             return
         value: Any = adapter.dump_json(entry) if self.shared else entry
         try:

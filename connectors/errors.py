@@ -38,3 +38,16 @@ class UpstreamError(Exception):
 
     def __repr__(self) -> str:
         return f"UpstreamError({self.code.value}, {self.department!r}, {self.message!r})"
+
+
+def status_error(status: int, department: str) -> UpstreamError | None:
+    """What an HTTP status says about the department; None for success."""
+    if 200 <= status < 300:
+        return None
+    if status in (401, 403):
+        return UpstreamError(UpstreamCode.AUTH_FAILED, department, f"credentials refused (HTTP {status})")
+    if status in (408, 504):
+        return UpstreamError(UpstreamCode.TIMEOUT, department, f"department timed out (HTTP {status})")
+    if status >= 500 or status == 429:
+        return UpstreamError(UpstreamCode.UNAVAILABLE, department, f"department answered HTTP {status}")
+    return UpstreamError(UpstreamCode.BAD_RESPONSE, department, f"department refused the request (HTTP {status})")
