@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
             store = "ok"
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready; say which kind
+        except Exception as exc:
             store = f"unavailable ({type(exc).__name__})"
         departments = {d.id: d.state() for d in registry.all()}
         ready = store == "ok" and bool(departments)

@@ -83,7 +83,9 @@ class SpecAdapter(Generic[R]):
         result = map_records(items, reader_for(self.spec.format), operation, capability, self.department)
         if not result.records and result.problems:
             raise UpstreamError(
-                UpstreamCode.BAD_RESPONSE, self.department, f"no usable {capability} item: {result.problems[0]}"
+                UpstreamCode.BAD_RESPONSE,
+                self.department,
+                f"no usable {capability} item: {result.problems[0]}",
             )
         return _unique(result)
 
@@ -95,7 +97,9 @@ class SpecAdapter(Generic[R]):
             return await self._walk_cursor(operation, pagination)
         return await self._walk_numbered(operation, pagination)
 
-    async def _walk_numbered(self, operation: Operation, pagination: PagePagination | OffsetPagination) -> list[Any]:
+    async def _walk_numbered(
+        self, operation: Operation, pagination: PagePagination | OffsetPagination
+    ) -> list[Any]:
         """Page 1 tells the total; the other pages are then fetched in parallel (bulkhead-bounded)."""
         size = pagination.size if isinstance(pagination, PagePagination) else pagination.limit
 
@@ -148,7 +152,9 @@ class SpecAdapter(Generic[R]):
 
     def _too_many_pages(self, operation: Operation) -> UpstreamError:
         return UpstreamError(
-            UpstreamCode.BAD_RESPONSE, self.department, f"more than {operation.max_pages} pages at {operation.path}"
+            UpstreamCode.BAD_RESPONSE,
+            self.department,
+            f"more than {operation.max_pages} pages at {operation.path}",
         )
 
     async def fetch_page(self, operation: Operation, page_params: tuple[tuple[str, str], ...]) -> Page:

@@ -158,7 +158,9 @@ class OAuth2Authenticator:
         )
         self.fetches += 1
         if response.status in (400, 401, 403):
-            raise UpstreamError(UpstreamCode.AUTH_FAILED, self.department, "token endpoint refused our client")
+            raise UpstreamError(
+                UpstreamCode.AUTH_FAILED, self.department, "token endpoint refused our client"
+            )
         error = status_error(response.status, self.department)
         if error is not None:
             raise error
@@ -171,7 +173,9 @@ class OAuth2Authenticator:
                 UpstreamCode.BAD_RESPONSE, self.department, "token endpoint sent no usable token"
             ) from exc
         if not isinstance(token, str) or not token:
-            raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, "token endpoint sent an empty token")
+            raise UpstreamError(
+                UpstreamCode.BAD_RESPONSE, self.department, "token endpoint sent an empty token"
+            )
         self._token = token
         self._expires_at = self.clock() + max(lifetime - self.spec.refresh_margin_s, lifetime / 2)
 

@@ -54,7 +54,7 @@ class ResponseCache:
             return None
         try:
             raw = await self.backend.get(self._key(key))
-        except Exception as exc:  # noqa: BLE001 - any backend failure degrades to a miss
+        except Exception as exc:
             self._failed("get", exc)
             return None
         if raw is None:
@@ -76,14 +76,14 @@ class ResponseCache:
         value: Any = adapter.dump_json(entry) if self.shared else entry
         try:
             await self.backend.set(self._key(key), value, ttl=float(ttl))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._failed("set", exc)
 
     async def clear(self) -> None:
         """Drop Onestop's entries only: a shared Redis may hold other applications' keys."""
         try:
             await self.backend.clear(namespace=self.namespace)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._failed("clear", exc)
 
     def _failed(self, action: str, exc: Exception) -> None:
@@ -93,5 +93,5 @@ class ResponseCache:
     async def close(self) -> None:
         try:
             await self.backend.close()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._failed("close", exc)

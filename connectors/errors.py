@@ -50,4 +50,6 @@ def status_error(status: int, department: str) -> UpstreamError | None:
         return UpstreamError(UpstreamCode.TIMEOUT, department, f"department timed out (HTTP {status})")
     if status >= 500 or status == 429:
         return UpstreamError(UpstreamCode.UNAVAILABLE, department, f"department answered HTTP {status}")
-    return UpstreamError(UpstreamCode.BAD_RESPONSE, department, f"department refused the request (HTTP {status})")
+    return UpstreamError(
+        UpstreamCode.BAD_RESPONSE, department, f"department refused the request (HTTP {status})"
+    )

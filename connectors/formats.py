@@ -11,7 +11,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
-from xml.etree.ElementTree import Element  # noqa: S405 - only the type; parsing goes through defusedxml
+from xml.etree.ElementTree import Element
 
 import orjson
 from defusedxml import ElementTree as SafeET
@@ -147,8 +147,11 @@ def _json_page(
     cursor_path: str | None,
 ) -> Page:
     try:
-        document = orjson.loads(response.body if fmt.charset.lower() in ("utf-8", "utf8") else
-                                _text(response, fmt.charset, department))
+        document = orjson.loads(
+            response.body
+            if fmt.charset.lower() in ("utf-8", "utf8")
+            else _text(response, fmt.charset, department)
+        )
     except orjson.JSONDecodeError as exc:
         raise _bad(department, "body is not valid JSON") from exc
     root = document

@@ -68,7 +68,7 @@ class Resilience:
         self._bulkhead = asyncio.Semaphore(policy.concurrency)
         self._in_flight = 0
         self._flights = SingleFlight()
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._rng = rng or random.Random()
         self.upstream_calls = 0
 
     @property
@@ -170,7 +170,9 @@ class Resilience:
                 value = await load()
         except TimeoutError as exc:
             raise UpstreamError(
-                UpstreamCode.TIMEOUT, self.department, f"no complete answer within {self.policy.deadline_s:.1f}s"
+                UpstreamCode.TIMEOUT,
+                self.department,
+                f"no complete answer within {self.policy.deadline_s:.1f}s",
             ) from exc
         keep = max(policy.ttl_s, policy.stale_ttl_s if policy.public else 0.0)
         await self.cache.set(key, Entry(value, time.time()), keep, adapter)

@@ -180,7 +180,9 @@ DateFormat = Literal["iso", "yyyyMMdd", "epoch_ms", "epoch_s"]
 class FieldMap(_Model):
     """Where one canonical field comes from in a department's item, and how to read it."""
 
-    path: str = Field(description="JSON: dotted path; CSV: column name; XML: element path, @attr for attributes")
+    path: str = Field(
+        description="JSON: dotted path; CSV: column name; XML: element path, @attr for attributes"
+    )
     convert: Convert = "str"
     split: str | None = Field(None, description="for lists sent as one string: the separator")
     date_format: DateFormat = "iso"
@@ -308,7 +310,9 @@ class ConnectorSpec(_Model):
                 if canonical and field_map.values is not None:
                     for word, target in field_map.values.items():
                         if target not in canonical:
-                            problems.append(f"{where}.values.{word}: '{target}' is not one of {sorted(canonical)}")
+                            problems.append(
+                                f"{where}.values.{word}: '{target}' is not one of {sorted(canonical)}"
+                            )
                 if canonical and field_map.fallback is not None and field_map.fallback not in canonical:
                     problems.append(f"{where}.fallback: '{field_map.fallback}' is not canonical")
         if problems:
@@ -327,6 +331,10 @@ class SpecVariableError(ValueError):
     pass
 
 
+class SpecSyntaxError(ValueError):
+    """The text is not YAML/JSON at all; says where."""
+
+
 def interpolate(text: str, environ: Mapping[str, str]) -> str:
     """Replace ``${NAME}`` and ``${NAME:-default}`` from ``environ``; an unset name without default fails."""
 
@@ -343,7 +351,12 @@ def interpolate(text: str, environ: Mapping[str, str]) -> str:
 
 def parse_spec(text: str, environ: Mapping[str, str] | None = None) -> ConnectorSpec:
     """Parse a YAML or JSON spec (JSON is YAML) after substituting variables; raise on any problem."""
-    raw = yaml.safe_load(interpolate(text, os.environ if environ is None else environ))
+    try:
+        raw = yaml.safe_load(interpolate(text, os.environ if environ is None else environ))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise SpecSyntaxError(f"{where}{getattr(exc, 'problem', None) or 'not valid YAML'}") from exc
     if not isinstance(raw, dict):
         raise ValueError("a connector spec is a mapping at the top level")
     return ConnectorSpec.model_validate(raw)

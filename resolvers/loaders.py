@@ -56,7 +56,9 @@ class Loaders:
                 records.extend(result.value.records)
         return records
 
-    async def all_services(self, path: Path, department_ids: Iterable[str] | None = None) -> list[ServiceRecord]:
+    async def all_services(
+        self, path: Path, department_ids: Iterable[str] | None = None
+    ) -> list[ServiceRecord]:
         ids = department_ids if department_ids is not None else self.ids_with("catalog")
         return await self.gather(self.catalog, "catalog", ids, path)
 

@@ -46,14 +46,20 @@ class Notices:
             self._seen.add(key)
             self.failures.append(Failure(error.code.value, error.department, error.message, path))
 
-    def fetched(self, department: str, capability: str, fetched: Fetched[OperationResult[Any]], path: Path) -> None:
+    def fetched(
+        self, department: str, capability: str, fetched: Fetched[OperationResult[Any]], path: Path
+    ) -> None:
         if fetched.stale and fetched.error is not None:
             key = (department, "STALE", capability)
             if key not in self._seen:
                 self._seen.add(key)
-                self.stale.append(Stale(department, capability, round(fetched.age_s, 1), fetched.error.code.value))
+                self.stale.append(
+                    Stale(department, capability, round(fetched.age_s, 1), fetched.error.code.value)
+                )
         for problem in fetched.value.problems:
-            self.failed(UpstreamError(UpstreamCode.BAD_RESPONSE, department, f"{capability}: {problem}"), path)
+            self.failed(
+                UpstreamError(UpstreamCode.BAD_RESPONSE, department, f"{capability}: {problem}"), path
+            )
 
     def extend_failures(self, errors: Sequence[UpstreamError], path: Path) -> None:
         for error in errors:

@@ -33,7 +33,9 @@ def _shape(error: GraphQLError, executing: bool) -> GraphQLError:
         extensions.update(code=original.code, argument=original.argument)
     elif original is not None:
         log.error("unexpected error at %s", error.path, exc_info=original)
-        return GraphQLError(INTERNAL_MESSAGE, error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})
+        return GraphQLError(
+            INTERNAL_MESSAGE, error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"}
+        )
     elif error.message.startswith("Syntax Error"):
         extensions["code"] = "GRAPHQL_PARSE_FAILED"
     elif executing:

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Annotated
 
 import strawberry
 
-from connectors.records import Category as CategoryValues
-from connectors.records import Channel as ChannelValues
-from connectors.records import ServiceRecord
+from connectors.records import Category, Channel, ServiceRecord
 from resolvers.catalog import ServicePage, ServiceQuery, get_service, list_services
 from schema.context import Info, path_of
 from schema.departments import Department, department_by_id
 
-Category = strawberry.enum(CategoryValues, description="The district's service categories.")
-Channel = strawberry.enum(ChannelValues, description="Where a resident can use a service.")
+# The canonical vocabularies are the GraphQL enums as they are: one list of values, not two to keep equal.
+strawberry.enum(Category, description="The district's service categories.")
+strawberry.enum(Channel, description="Where a resident can use a service.")
 
 
 @strawberry.type(description="A government service a resident can use.")
@@ -98,13 +96,18 @@ class ServiceConnection:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The catalogue of all departments, in id order. Departments are asked in "
-                      "parallel; one that fails is missing from the list and named in `errors`.")
+    @strawberry.field(
+        description="The catalogue of all departments, in id order. Departments are asked in "
+        "parallel; one that fails is missing from the list and named in `errors`."
+    )
     async def services(
         self,
         info: Info,
         filter: ServiceFilter | None = None,
-        search: Annotated[str | None, strawberry.argument(description="words matched in Chinese or English names and descriptions")] = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(description="words matched in Chinese or English names and descriptions"),
+        ] = None,
         first: Annotated[int | None, strawberry.argument(description="page size, 0..100, default 20")] = None,
         after: str | None = None,
     ) -> ServiceConnection:

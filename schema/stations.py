@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Annotated
 
 import strawberry
@@ -28,7 +27,9 @@ class GeoPointInput:
     longitude: float
 
 
-@strawberry.type(description="Open from `opens` to `closes` (HH:MM, Shanghai time) on `weekday` (1 = Monday).")
+@strawberry.type(
+    description="Open from `opens` to `closes` (HH:MM, Shanghai time) on `weekday` (1 = Monday)."
+)
 class OpeningPeriod:
     weekday: int
     opens: str
@@ -81,7 +82,9 @@ class StationHit:
     @classmethod
     def from_hit(cls, hit: StationHitRecord) -> StationHit:
         return cls(
-            station=Station.from_record(hit.station), distance_meters=hit.distance_m, walk_minutes=hit.walk_minutes
+            station=Station.from_record(hit.station),
+            distance_meters=hit.distance_m,
+            walk_minutes=hit.walk_minutes,
         )
 
 
@@ -94,7 +97,10 @@ class Query:
         near: GeoPointInput,
         max_walk_minutes: int = 15,
         offering: Annotated[strawberry.ID | None, strawberry.argument(description="a service id")] = None,
-        open_at: Annotated[datetime | None, strawberry.argument(description="only stations open then (no offset = Shanghai time)")] = None,
+        open_at: Annotated[
+            datetime | None,
+            strawberry.argument(description="only stations open then (no offset = Shanghai time)"),
+        ] = None,
         first: Annotated[int, strawberry.argument(description="at most this many, 1..200")] = 50,
     ) -> list[StationHit]:
         hits = await nearby_stations(

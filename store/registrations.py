@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Mapping
@@ -61,7 +62,9 @@ async def register(
     return row
 
 
-async def active_specs(sessions: async_sessionmaker[AsyncSession], environ: Mapping[str, str]) -> list[ActiveSpec]:
+async def active_specs(
+    sessions: async_sessionmaker[AsyncSession], environ: Mapping[str, str]
+) -> list[ActiveSpec]:
     """The active version of every department. One that no longer loads is skipped and logged, so one
     department's broken environment never stops the gateway serving the other eighteen."""
     async with sessions() as session:
@@ -92,8 +95,7 @@ async def seed_from_directory(
     async with sessions() as session:
         known = set((await session.scalars(select(ConnectorRegistration.department).distinct())).all())
     seeded: list[str] = []
-    for path in sorted(directory.glob("*.yaml")):
-        text = path.read_text(encoding="utf-8")
+    for path, text in await asyncio.to_thread(_read_specs, directory):
         spec = parse_spec(text, environ)
         if spec.id in known:
             continue
@@ -103,3 +105,7 @@ async def seed_from_directory(
             continue
         seeded.append(spec.id)
     return seeded
+
+
+def _read_specs(directory: Path) -> list[tuple[Path, str]]:
+    return [(path, path.read_text(encoding="utf-8")) for path in sorted(directory.glob("*.yaml"))]

@@ -27,7 +27,9 @@ from server import create_app
 
 HANG_LIMIT_S = 0.3
 SPECS = PROJECT_ROOT / "connectors" / "specs"
-POSTGRES_URL = os.environ.get("ONESTOP_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "ONESTOP_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("ONESTOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -98,8 +100,15 @@ async def admin(mocks: RunningMocks, http: aiohttp.ClientSession) -> Admin:
 
 def fast_policy(text: str, **overrides: Any) -> str:
     """A spec with test-sized timeouts so fault tests take a second, not a minute."""
-    policy = {"timeout_s": 0.5, "deadline_s": 1.5, "retries": 1, "backoff_s": 0.01,
-              "breaker_failures": 3, "breaker_reset_s": 0.5, "concurrency": 16} | overrides
+    policy = {
+        "timeout_s": 0.5,
+        "deadline_s": 1.5,
+        "retries": 1,
+        "backoff_s": 0.01,
+        "breaker_failures": 3,
+        "breaker_reset_s": 0.5,
+        "concurrency": 16,
+    } | overrides
     line = "policy: {" + ", ".join(f"{k}: {v}" for k, v in policy.items()) + "}"
     return re.sub(r"^policy:.*$", "", text, flags=re.MULTILINE).rstrip("\n") + f"\n{line}\n"
 
@@ -118,9 +127,12 @@ class Gateway:
     app: Starlette
     client: httpx.AsyncClient
 
-    async def query(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}},
-                                          headers=headers or None)
+    async def query(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or None
+        )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
@@ -195,7 +207,9 @@ async def fresh_postgres() -> str:
 
     engine = create_async_engine(POSTGRES_URL)
     async with engine.begin() as connection:
-        await connection.execute(text("DROP TABLE IF EXISTS connector_registrations, alembic_version CASCADE"))
+        await connection.execute(
+            text("DROP TABLE IF EXISTS connector_registrations, alembic_version CASCADE")
+        )
     await engine.dispose()
     return POSTGRES_URL
 
@@ -213,6 +227,11 @@ async def fresh_redis() -> str:
     finally:
         await client.aclose()
     return REDIS_URL
+
+
+@pytest_asyncio.fixture
+async def redis_url() -> str:
+    return await fresh_redis()
 
 
 @pytest_asyncio.fixture(params=["sqlite", "postgresql"])

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mocks.world import DEFAULT_SEED, build_world
-from tests.conftest import Admin, Gateway, GatewayFactory
+from tests.conftest import Admin, GatewayFactory
 
 WORLD = build_world(DEFAULT_SEED)
 DEPARTMENTS = ["community", "civil-affairs", "hrss", "health", "commerce"]
@@ -138,7 +138,9 @@ async def test_departments_are_asked_in_parallel(make_gateway: GatewayFactory, a
     assert elapsed < 0.9, f"{elapsed:.2f}s: departments were not asked in parallel"
 
 
-async def test_warm_repeat_makes_no_upstream_call(make_gateway: GatewayFactory, admin: Admin, cache_url: str) -> None:
+async def test_warm_repeat_makes_no_upstream_call(
+    make_gateway: GatewayFactory, admin: Admin, cache_url: str
+) -> None:
     gateway = await make_gateway(cache_url=cache_url)
     await gateway.query(CATALOGUE)
     calls = await admin.requests()

@@ -54,7 +54,9 @@ async def test_catalogue_has_every_department_service_as_seeded(gateway: Gateway
         assert node["requiredDocuments"] == list(seeded.documents)  # GB18030 CSV decoded
         assert node["channels"], seeded.code
     # each department's own dialect made it through
-    assert Counter(n["department"]["id"] for n in got.values()) == Counter(s.department for s in WORLD.services)
+    assert Counter(n["department"]["id"] for n in got.values()) == Counter(
+        s.department for s in WORLD.services
+    )
 
 
 async def test_dates_in_every_format_become_the_same_instant(gateway: Gateway) -> None:
@@ -99,7 +101,9 @@ async def test_search_in_chinese_and_english(gateway: Gateway, term: str) -> Non
 
 
 async def test_service_by_id_and_unknown_id(gateway: Gateway) -> None:
-    body = await gateway.query('{ a: service(id: "RS-001") { id department { id } } b: service(id: "NOPE") { id } }')
+    body = await gateway.query(
+        '{ a: service(id: "RS-001") { id department { id } } b: service(id: "NOPE") { id } }'
+    )
     assert body["data"] == {"a": {"id": "RS-001", "department": {"id": "hrss"}}, "b": None}
     assert "errors" not in body
 
@@ -125,8 +129,11 @@ async def test_stations_nearest_first_within_the_walk(gateway: Gateway) -> None:
     # nothing reachable was left out: compare with a brute-force pass over the seeded stations
     from resolvers.stations import DETOUR_FACTOR, haversine_m
 
-    expected = {s.code for s in WORLD.stations
-                if haversine_m(origin.lat, origin.lon, s.lat, s.lon) * DETOUR_FACTOR <= 15 * 80}
+    expected = {
+        s.code
+        for s in WORLD.stations
+        if haversine_m(origin.lat, origin.lon, s.lat, s.lon) * DETOUR_FACTOR <= 15 * 80
+    }
     assert {h["station"]["id"] for h in hits} == expected
     assert set(hits[0]["station"]["services"][0].keys()) == {"id"}
     assert {s["id"] for s in hits[0]["station"]["services"]} == set(origin.services)
@@ -145,7 +152,9 @@ async def test_stations_offering_a_service_and_open_at_a_time(gateway: Gateway) 
     open_ = await gateway.query(NEARBY, base | {"openAt": "2026-11-25T02:00:00+00:00"})  # 10:00 in Shanghai
     assert open_["data"]["stations"]
     for hit in open_["data"]["stations"]:
-        assert any(p["weekday"] == 3 and p["opens"] <= "10:00" < p["closes"] for p in hit["station"]["openingHours"])
+        assert any(
+            p["weekday"] == 3 and p["opens"] <= "10:00" < p["closes"] for p in hit["station"]["openingHours"]
+        )
 
 
 async def test_all_1300_stations_arrive_through_page_pagination(gateway: Gateway, admin: Admin) -> None:

@@ -1,0 +1,129 @@
+"""Registry of the mock departments and the small contract each one fulfils.
+
+A department module turns the seeded `World` into a `Mounted`: its aiohttp routes plus the two things
+the fault middleware cannot know generically — how this legacy system fails (`fail`) and how its
+garbage looks (`malform`).  Departments with state (the OAuth2 token store of hrss) also expose hooks
+so the admin API can expire tokens or reset them without knowing which department holds any.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from aiohttp import web
+
+from mocks.world import World
+
+Capability = Literal["stations", "catalog"]
+
+
+def truncate_half(body: bytes) -> bytes:
+    """The default malformed body: the first half of the real one, which no JSON or XML parser
+    accepts because the document is never closed."""
+    return body[: max(1, len(body) // 2)]
+
+
+def _nothing_to_expire() -> int:
+    return 0
+
+
+def _nothing_to_reset() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Mounted:
+    """A department built for one app: routes, failure style and admin hooks."""
+
+    routes: Sequence[web.AbstractRouteDef]
+    #: The answer given when `error_rate` picks a request to fail, in the department's own style.
+    fail: Callable[[], web.Response]
+    #: Turns a good body into a broken one of the same content type.
+    malform: Callable[[bytes], bytes] = truncate_half
+    #: Expires every issued credential; returns how many were live.
+    expire_tokens: Callable[[], int] = _nothing_to_expire
+    #: Forgets every issued credential (admin reset).
+    reset: Callable[[], None] = _nothing_to_reset
+
+
+@dataclass(frozen=True)
+class Department:
+    """Static facts about a department, as listed by `GET /_admin/departments`."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    prefix: str
+    capabilities: tuple[Capability, ...]
+    #: Path (with query) of the machine-readable description: OpenAPI, WSDL or XSD.
+    description_path: str
+    build: Callable[[World], Mounted] = field(repr=False)
+
+    def owns(self, path: str) -> bool:
+        """True when `path` belongs to this department (its prefix followed by `/` or nothing)."""
+        return path == self.prefix or path.startswith(self.prefix + "/")
+
+
+def parse_bounded_int(raw: str | None, default: int, low: int, high: int) -> int | None:
+    """Parse a query parameter as a decimal int in [low, high]; `None` means 400.
+
+    Legacy systems are strict about paging parameters but must not crash on them, so anything
+    that is not plain ASCII digits (signs, blanks, floats, huge numbers) is rejected here.
+    """
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
+
+
+def decode_basic_auth(header: str) -> tuple[str, str] | None:
+    """`(login, password)` from an `Authorization: Basic ...` value, or `None` if it is not one.
+
+    Hand-rolled because aiohttp 3.14 deprecates `BasicAuth` (and the test suite turns warnings
+    into errors).  Strict base64; UTF-8 credentials, as RFC 7617 recommends.
+    """
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    login, colon, password = decoded.partition(":")
+    return (login, password) if colon else None
+
+
+def all_departments() -> tuple[Department, ...]:
+    """Every department, in the order they are listed and served.
+
+    The department modules import `Mounted` and `Department` from this package, so they are
+    imported here, at call time, rather than at the top of the module (which would be circular).
+    """
+    from mocks.departments import civil_affairs, commerce, community, health, hrss
+
+    return (
+        community.DEPARTMENT,
+        civil_affairs.DEPARTMENT,
+        hrss.DEPARTMENT,
+        health.DEPARTMENT,
+        commerce.DEPARTMENT,
+    )
+
+
+def select(only: Sequence[str] | None) -> tuple[Department, ...]:
+    """The departments to serve: all of them, or those named in `only` (unknown ids raise)."""
+    departments = all_departments()
+    if only is None:
+        return departments
+    known = {d.id for d in departments}
+    unknown = sorted(set(only) - known)
+    if unknown:
+        raise ValueError(f"unknown department(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    wanted = set(only)
+    return tuple(d for d in departments if d.id in wanted)

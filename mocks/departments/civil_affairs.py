@@ -1,0 +1,249 @@
+"""民政局 — the civil-affairs catalogue, a SOAP 1.1 web service behind HTTP Basic auth.
+
+Its habits: one `ListServices` operation, document/literal, everything in namespace
+`urn:pudong:minzheng`, money as a yuan decimal string, and every error (including bad requests) as a
+SOAP fault with HTTP 500 — except authentication, which the web server in front answers with a bare 401.
+"""
+
+from __future__ import annotations
+
+import hmac
+from xml.etree.ElementTree import ParseError
+from xml.sax.saxutils import escape
+
+from aiohttp import web
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from mocks.departments import Department, Mounted, decode_basic_auth
+from mocks.world import Channel, Service, World
+
+PREFIX = "/civil-affairs"
+USERNAME = "onestop"
+PASSWORD = "mz-secret"
+NS = "urn:pudong:minzheng"
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
+ACTION = f"{NS}#ListServices"
+
+CHANNELS = {
+    Channel.WINDOW: "WINDOW",
+    Channel.ONLINE: "ONLINE",
+    Channel.APP: "APP",
+    Channel.WECHAT: "WECHAT",
+    Channel.KIOSK: "KIOSK",
+}
+CATEGORIES = ("SUBSIDY", "MARRIAGE", "SENIOR_CARE", "SOCIAL_ASSISTANCE")
+
+_XML_DECL = '<?xml version="1.0" encoding="utf-8"?>\n'
+
+
+def _soap(body: str) -> str:
+    return (
+        f'{_XML_DECL}<soap:Envelope xmlns:soap="{SOAP_NS}" xmlns:mz="{NS}">'
+        f"<soap:Body>{body}</soap:Body></soap:Envelope>"
+    )
+
+
+def _xml_response(text: str, status: int = 200) -> web.Response:
+    return web.Response(text=text, status=status, content_type="text/xml", charset="utf-8")
+
+
+def fault(code: str, message: str) -> web.Response:
+    """A SOAP 1.1 fault; `code` is `Client`, `Server` or `VersionMismatch`."""
+    body = (
+        f"<soap:Fault><faultcode>soap:{code}</faultcode>"
+        f"<faultstring>{escape(message)}</faultstring></soap:Fault>"
+    )
+    return _xml_response(_soap(body), status=500)
+
+
+def busy() -> web.Response:
+    """How this system fails under load: a Server fault."""
+    return fault("Server", "系统繁忙，请稍后再试")
+
+
+def fee_yuan(fen: int) -> str:
+    """Fen as the yuan decimal string the service uses, e.g. 2500 -> "25.00"."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def service_xml(service: Service) -> str:
+    """One `mz:Service` element."""
+
+    def leaf(tag: str, value: str) -> str:
+        return f"<mz:{tag}>{escape(value)}</mz:{tag}>"
+
+    channels = "".join(leaf("Channel", CHANNELS[c]) for c in service.channels)
+    documents = "".join(leaf("Document", d) for d in service.documents)
+    return (
+        "<mz:Service>"
+        + leaf("Code", service.code)
+        + leaf("NameZh", service.name_zh)
+        + leaf("NameEn", service.name_en)
+        + leaf("Description", service.description)
+        + leaf("Category", service.category)
+        + f"<mz:Channels>{channels}</mz:Channels>"
+        + leaf("FeeYuan", fee_yuan(service.fee_fen))
+        + leaf("ProcessingDays", str(service.processing_days))
+        + f"<mz:Documents>{documents}</mz:Documents>"
+        + leaf("UpdatedAt", service.updated_at.isoformat())
+        + "</mz:Service>"
+    )
+
+
+def _authorised(request: web.Request) -> bool:
+    credentials = decode_basic_auth(request.headers.get("Authorization", ""))
+    if credentials is None:
+        return False
+    login, password = credentials
+    return hmac.compare_digest(login.encode(), USERNAME.encode()) and hmac.compare_digest(
+        password.encode(), PASSWORD.encode()
+    )
+
+
+def _unauthorised() -> web.Response:
+    return web.Response(
+        status=401,
+        text="401 Unauthorized",
+        content_type="text/plain",
+        headers={"WWW-Authenticate": 'Basic realm="minzheng"'},
+    )
+
+
+def _request_problem(body: bytes, soap_action: str | None) -> web.Response | None:
+    """Why this request is not a valid `ListServices` call, as a fault; `None` when it is."""
+    if soap_action is None:
+        return fault("Client", "缺少SOAPAction请求头")
+    if soap_action.strip().strip('"') != ACTION:
+        return fault("Client", f"未知的SOAPAction: {soap_action}")
+    try:
+        envelope = fromstring(body)
+    except (ParseError, DefusedXmlException):
+        return fault("Client", "请求报文不是合法的XML")
+    if envelope.tag == f"{{{SOAP12_NS}}}Envelope":
+        return fault("VersionMismatch", "仅支持SOAP 1.1")
+    if envelope.tag != f"{{{SOAP_NS}}}Envelope":
+        return fault("Client", "缺少soap:Envelope")
+    soap_body = envelope.find(f"{{{SOAP_NS}}}Body")
+    if soap_body is None or len(soap_body) != 1:
+        return fault("Client", "soap:Body必须包含且仅包含一个操作元素")
+    if soap_body[0].tag != f"{{{NS}}}ListServices":
+        return fault("Client", f"未知的操作: {soap_body[0].tag}")
+    return None
+
+
+def wsdl(location: str) -> str:
+    """The WSDL 1.1 description of the single operation, pointing at `location`."""
+    categories = "".join(f'<xs:enumeration value="{c}"/>' for c in CATEGORIES)
+    channels = "".join(f'<xs:enumeration value="{c}"/>' for c in CHANNELS.values())
+    return f"""{_XML_DECL}<wsdl:definitions name="MinzhengService" targetNamespace="{NS}"
+    xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"
+    xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
+    xmlns:xs="http://www.w3.org/2001/XMLSchema"
+    xmlns:mz="{NS}">
+  <wsdl:types>
+    <xs:schema targetNamespace="{NS}" elementFormDefault="qualified">
+      <xs:simpleType name="Category">
+        <xs:restriction base="xs:string">{categories}</xs:restriction>
+      </xs:simpleType>
+      <xs:simpleType name="Channel">
+        <xs:restriction base="xs:string">{channels}</xs:restriction>
+      </xs:simpleType>
+      <xs:complexType name="Service">
+        <xs:sequence>
+          <xs:element name="Code" type="xs:string"/>
+          <xs:element name="NameZh" type="xs:string"/>
+          <xs:element name="NameEn" type="xs:string"/>
+          <xs:element name="Description" type="xs:string"/>
+          <xs:element name="Category" type="mz:Category"/>
+          <xs:element name="Channels">
+            <xs:complexType><xs:sequence>
+              <xs:element name="Channel" type="mz:Channel" minOccurs="0" maxOccurs="unbounded"/>
+            </xs:sequence></xs:complexType>
+          </xs:element>
+          <xs:element name="FeeYuan" type="xs:decimal"/>
+          <xs:element name="ProcessingDays" type="xs:int"/>
+          <xs:element name="Documents">
+            <xs:complexType><xs:sequence>
+              <xs:element name="Document" type="xs:string" minOccurs="0" maxOccurs="unbounded"/>
+            </xs:sequence></xs:complexType>
+          </xs:element>
+          <xs:element name="UpdatedAt" type="xs:dateTime"/>
+        </xs:sequence>
+      </xs:complexType>
+      <xs:element name="ListServices"><xs:complexType><xs:sequence/></xs:complexType></xs:element>
+      <xs:element name="ListServicesResponse">
+        <xs:complexType><xs:sequence>
+          <xs:element name="Service" type="mz:Service" minOccurs="0" maxOccurs="unbounded"/>
+        </xs:sequence></xs:complexType>
+      </xs:element>
+    </xs:schema>
+  </wsdl:types>
+  <wsdl:message name="ListServicesRequest">
+    <wsdl:part name="parameters" element="mz:ListServices"/>
+  </wsdl:message>
+  <wsdl:message name="ListServicesResponse">
+    <wsdl:part name="parameters" element="mz:ListServicesResponse"/>
+  </wsdl:message>
+  <wsdl:portType name="MinzhengPortType">
+    <wsdl:operation name="ListServices">
+      <wsdl:input message="mz:ListServicesRequest"/>
+      <wsdl:output message="mz:ListServicesResponse"/>
+    </wsdl:operation>
+  </wsdl:portType>
+  <wsdl:binding name="MinzhengBinding" type="mz:MinzhengPortType">
+    <soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
+    <wsdl:operation name="ListServices">
+      <soap:operation soapAction="{ACTION}"/>
+      <wsdl:input><soap:body use="literal"/></wsdl:input>
+      <wsdl:output><soap:body use="literal"/></wsdl:output>
+    </wsdl:operation>
+  </wsdl:binding>
+  <wsdl:service name="MinzhengService">
+    <wsdl:documentation>浦东新区民政局服务事项目录 (HTTP Basic auth)</wsdl:documentation>
+    <wsdl:port name="MinzhengPort" binding="mz:MinzhengBinding">
+      <soap:address location="{escape(location, {'"': "&quot;"})}"/>
+    </wsdl:port>
+  </wsdl:service>
+</wsdl:definitions>
+"""
+
+
+def build(world: World) -> Mounted:
+    """The SOAP endpoint and its WSDL."""
+    response = _soap(
+        "<mz:ListServicesResponse>"
+        + "".join(service_xml(s) for s in world.services_of("civil-affairs"))
+        + "</mz:ListServicesResponse>"
+    )
+
+    async def call(request: web.Request) -> web.StreamResponse:
+        if not _authorised(request):
+            return _unauthorised()
+        problem = _request_problem(await request.read(), request.headers.get("SOAPAction"))
+        return problem or _xml_response(response)
+
+    async def describe(request: web.Request) -> web.StreamResponse:
+        if not any(key.lower() == "wsdl" for key in request.query):
+            return web.Response(
+                status=400, text="Append ?wsdl to get the service description.", content_type="text/plain"
+            )
+        location = f"{request.scheme}://{request.host}{PREFIX}/soap"
+        return _xml_response(wsdl(location))
+
+    return Mounted(
+        routes=[web.post(f"{PREFIX}/soap", call), web.get(f"{PREFIX}/soap", describe)],
+        fail=busy,
+    )
+
+
+DEPARTMENT = Department(
+    id="civil-affairs",
+    name_zh="民政局",
+    name_en="Civil Affairs Bureau",
+    prefix=PREFIX,
+    capabilities=("catalog",),
+    description_path=f"{PREFIX}/soap?wsdl",
+    build=build,
+)

@@ -1,0 +1,272 @@
+"""卫生健康委 — the health commission's catalogue: modern-looking JSON with HMAC-signed requests.
+
+Its habits: bare camelCase JSON, opaque cursor paging (cursors are signed, so a tampered one is
+caught), and every request signed with HMAC-SHA256 over method, path, canonical query and a
+timestamp that must be within five minutes of the server clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from mocks.departments import Department, Mounted, parse_bounded_int
+from mocks.world import Channel, Service, World
+
+PREFIX = "/health"
+APP_ID = "onestop"
+HMAC_SECRET = b"health-hmac-secret"
+MAX_SKEW_S = 300
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+
+CHANNELS = {
+    Channel.WINDOW: "ONSITE",
+    Channel.ONLINE: "ONLINE",
+    Channel.APP: "APP",
+    Channel.WECHAT: "WECHAT",
+    Channel.KIOSK: "KIOSK",
+}
+
+
+def _json(payload: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        text=json.dumps(payload, ensure_ascii=False),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+    )
+
+
+def internal_error() -> web.Response:
+    """How this system fails: HTTP 500 with its usual error object."""
+    return _json({"error": "internal_error"}, 500)
+
+
+def canonical_query(query: Mapping[str, str]) -> str:
+    """Query parameters sorted by name, URL-encoded, `&`-joined — the signed form."""
+    return urlencode(sorted(query.items()))
+
+
+def signature(
+    method: str, path: str, query: Mapping[str, str], timestamp: str, secret: bytes = HMAC_SECRET
+) -> str:
+    """The hex HMAC-SHA256 a client must send in `X-Signature` (exported for tests and docs)."""
+    message = f"{method.upper()}\n{path}\n{canonical_query(query)}\n{timestamp}"
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+
+def signed_correctly(request: web.Request, clock: Callable[[], float] = time.time) -> bool:
+    """Check app id, timestamp skew and signature; any failure is the same 401 to the client."""
+    app_id = request.headers.get("X-App-Id", "")
+    timestamp = request.headers.get("X-Timestamp", "")
+    sent = request.headers.get("X-Signature", "")
+    if not hmac.compare_digest(app_id.encode(), APP_ID.encode()):
+        return False
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return False
+    if abs(clock() - int(timestamp)) > MAX_SKEW_S:
+        return False
+    query = dict(request.query)
+    expected = signature(request.method, request.path, query, timestamp)
+    return hmac.compare_digest(sent.lower().encode(), expected.encode())
+
+
+class Cursors:
+    """Opaque, tamper-evident cursors: base64url of the next offset plus a truncated HMAC."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def _mac(self, payload: bytes) -> str:
+        return hmac.new(self._key, payload, hashlib.sha256).hexdigest()[:16]
+
+    def encode(self, offset: int) -> str:
+        payload = str(offset).encode()
+        return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + self._mac(payload)
+
+    def decode(self, cursor: str) -> int | None:
+        """The offset in `cursor`, or `None` when it is not one of ours."""
+        encoded, dot, mac = cursor.partition(".")
+        if not dot or not encoded.isascii():
+            return None
+        try:
+            payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        except (binascii.Error, ValueError):
+            return None
+        if not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
+            return None
+        return int(payload)
+
+
+def item(service: Service) -> dict[str, Any]:
+    """One service in the commission's camelCase vocabulary."""
+    return {
+        "serviceCode": service.code,
+        "nameZh": service.name_zh,
+        "nameEn": service.name_en,
+        "description": service.description,
+        "category": service.category,
+        "channels": [CHANNELS[c] for c in service.channels],
+        "feeFen": service.fee_fen,
+        "processingDays": service.processing_days,
+        "requiredDocuments": list(service.documents),
+        "lastModified": int(service.updated_at.timestamp() * 1000),
+    }
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI 3 description of exactly the routes above."""
+    error = {
+        "application/json": {
+            "schema": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+        }
+    }
+    service_ref = {"$ref": "#/components/schemas/Service"}
+    string_list = {"type": "array", "items": {"type": "string"}}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "浦东新区卫生健康委服务目录",
+            "version": "2.0.0",
+            "description": "Every request is signed: X-Signature = hex(HMAC-SHA256(secret, "
+            "METHOD\\npath\\ncanonical_query\\ntimestamp)), canonical_query = "
+            "urlencode(sorted(query)); X-Timestamp within 300 s of server time.",
+        },
+        "servers": [{"url": PREFIX}],
+        "security": [{"appId": [], "timestamp": [], "signature": []}],
+        "paths": {
+            "/v2/services": {
+                "get": {
+                    "summary": "服务事项 (services), cursor-paginated",
+                    "parameters": [
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "required": False,
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": MAX_LIMIT,
+                                "default": DEFAULT_LIMIT,
+                            },
+                        },
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                            "description": "opaque nextCursor of the previous page",
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "a page",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["items", "nextCursor"],
+                                        "properties": {
+                                            "items": {"type": "array", "items": service_ref},
+                                            "nextCursor": {"type": "string", "nullable": True},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": {"description": "bad_cursor or bad_limit", "content": error},
+                        "401": {"description": "bad_signature", "content": error},
+                    },
+                }
+            }
+        },
+        "components": {
+            "securitySchemes": {
+                "appId": {"type": "apiKey", "in": "header", "name": "X-App-Id"},
+                "timestamp": {"type": "apiKey", "in": "header", "name": "X-Timestamp"},
+                "signature": {"type": "apiKey", "in": "header", "name": "X-Signature"},
+            },
+            "schemas": {
+                "Service": {
+                    "type": "object",
+                    "required": [
+                        "serviceCode",
+                        "nameZh",
+                        "nameEn",
+                        "description",
+                        "category",
+                        "channels",
+                        "feeFen",
+                        "processingDays",
+                        "requiredDocuments",
+                        "lastModified",
+                    ],
+                    "properties": {
+                        "serviceCode": {"type": "string"},
+                        "nameZh": {"type": "string"},
+                        "nameEn": {"type": "string"},
+                        "description": {"type": "string"},
+                        "category": {"type": "string", "enum": ["MEDICAL", "PUBLIC_HEALTH", "FAMILY"]},
+                        "channels": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": list(CHANNELS.values())},
+                        },
+                        "feeFen": {"type": "integer"},
+                        "processingDays": {"type": "integer"},
+                        "requiredDocuments": string_list,
+                        "lastModified": {"type": "integer", "format": "int64", "description": "epoch millis"},
+                    },
+                }
+            },
+        },
+    }
+
+
+def build(world: World) -> Mounted:
+    """The signed services listing and its description."""
+    items = [item(s) for s in world.services_of("health")]
+    cursors = Cursors(b"health-cursor-" + str(world.seed).encode())
+    description = json.dumps(openapi(), ensure_ascii=False)
+
+    async def services(request: web.Request) -> web.StreamResponse:
+        if not signed_correctly(request):
+            return _json({"error": "bad_signature"}, 401)
+        limit = parse_bounded_int(request.query.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
+        if limit is None:
+            return _json({"error": "bad_limit"}, 400)
+        raw_cursor = request.query.get("cursor")
+        offset = 0 if raw_cursor is None else cursors.decode(raw_cursor)
+        if offset is None:
+            return _json({"error": "bad_cursor"}, 400)
+        end = offset + limit
+        next_cursor = cursors.encode(end) if end < len(items) else None
+        return _json({"items": items[offset:end], "nextCursor": next_cursor})
+
+    async def describe(_request: web.Request) -> web.StreamResponse:
+        return web.Response(text=description, content_type="application/json", charset="utf-8")
+
+    return Mounted(
+        routes=[web.get(f"{PREFIX}/v2/services", services), web.get(f"{PREFIX}/openapi.json", describe)],
+        fail=internal_error,
+    )
+
+
+DEPARTMENT = Department(
+    id="health",
+    name_zh="卫生健康委",
+    name_en="Health Commission",
+    prefix=PREFIX,
+    capabilities=("catalog",),
+    description_path=f"{PREFIX}/openapi.json",
+    build=build,
+)

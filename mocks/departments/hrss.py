@@ -1,0 +1,323 @@
+"""人力资源和社会保障局 — the HR & social-security catalogue, a CSV export behind OAuth2.
+
+Its habits: OAuth2 client-credentials tokens that really expire, a GB18030-encoded CSV with Chinese
+column headers, `offset`/`limit` paging with the total in `X-Total-Count`, `|`-separated lists and epoch
+millisecond timestamps.  Errors are JSON in OAuth2 style; an overloaded server answers with a Tomcat
+error page.
+"""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import json
+import secrets
+import time
+from collections.abc import Callable
+
+from aiohttp import web
+
+from mocks.departments import Department, Mounted, decode_basic_auth, parse_bounded_int
+from mocks.world import Channel, Service, World
+
+PREFIX = "/hrss"
+CLIENT_ID = "onestop"
+CLIENT_SECRET = "hrss-secret"
+TOKEN_TTL_S = 300
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+ENCODING = "GB18030"
+
+COLUMNS = (
+    "事项编码",
+    "事项名称",
+    "英文名称",
+    "事项说明",
+    "类别",
+    "办理渠道",
+    "收费标准(分)",
+    "办理时限(工作日)",
+    "申请材料",
+    "更新时间",
+)
+CHANNELS = {
+    Channel.WINDOW: "窗口",
+    Channel.ONLINE: "网上",
+    Channel.APP: "APP",
+    Channel.WECHAT: "微信",
+    Channel.KIOSK: "自助机",
+}
+
+
+class TokenStore:
+    """Issued bearer tokens and when they stop working.
+
+    Kept per app (not global) so two mock servers in one process never share tokens.
+    """
+
+    def __init__(self, ttl_s: float = TOKEN_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._expiry: dict[str, float] = {}
+
+    def issue(self) -> str:
+        """A fresh token valid for the TTL; expired ones are forgotten on the way."""
+        now = self._clock()
+        self._expiry = {t: exp for t, exp in self._expiry.items() if exp > now}
+        token = secrets.token_urlsafe(24)
+        self._expiry[token] = now + self._ttl_s
+        return token
+
+    def valid(self, token: str) -> bool:
+        """True for an issued, unexpired token."""
+        expiry = self._expiry.get(token)
+        return expiry is not None and expiry > self._clock()
+
+    def expire_all(self) -> int:
+        """Make every issued token expired (they stay known, so clients see a 401, not a crash)."""
+        now = self._clock()
+        live = sum(1 for exp in self._expiry.values() if exp > now)
+        self._expiry = dict.fromkeys(self._expiry, now)
+        return live
+
+    def reset(self) -> None:
+        """Forget every token."""
+        self._expiry.clear()
+
+
+def _json(payload: dict[str, object], status: int, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        text=json.dumps(payload), status=status, content_type="application/json", headers=headers
+    )
+
+
+def tomcat_500() -> web.Response:
+    """How this system fails: the application server's own error page."""
+    page = (
+        '<!doctype html><html lang="en"><head><title>HTTP Status 500 – Internal Server Error</title>'
+        '</head><body><h1>HTTP Status 500 – Internal Server Error</h1><hr class="line" />'
+        "<p><b>Type</b> Exception Report</p><p><b>Message</b> java.sql.SQLTransientConnectionException: "
+        "HikariPool-1 - Connection is not available</p><h3>Apache Tomcat/8.5.35</h3></body></html>"
+    )
+    return web.Response(text=page, status=500, content_type="text/html", charset="utf-8")
+
+
+def malform_csv(body: bytes) -> bytes:
+    """Cut the CSV inside a data row and end on a lone GB18030 lead byte: the last row is short and
+    a strict decoder fails, so a gateway cannot mistake it for a smaller page."""
+    cut = max(1, len(body) // 2)
+    while cut > 1 and body[cut - 1 : cut] in (b"\n", b"\r"):
+        cut -= 1
+    return body[:cut] + b'"\x81'
+
+
+def csv_row(service: Service) -> list[str]:
+    """One service as a row of the export."""
+    return [
+        service.code,
+        service.name_zh,
+        service.name_en,
+        service.description,
+        service.category,
+        "|".join(CHANNELS[c] for c in service.channels),
+        str(service.fee_fen),
+        str(service.processing_days),
+        "|".join(service.documents),
+        str(int(service.updated_at.timestamp() * 1000)),
+    ]
+
+
+def _client_credentials(request: web.Request, form: dict[str, str]) -> tuple[str, str] | None:
+    """Credentials from HTTP Basic (preferred, as RFC 6749 says) or from the form body."""
+    header = request.headers.get("Authorization")
+    if header:
+        return decode_basic_auth(header)
+    if "client_id" in form and "client_secret" in form:
+        return form["client_id"], form["client_secret"]
+    return None
+
+
+def _credentials_ok(credentials: tuple[str, str] | None) -> bool:
+    if credentials is None:
+        return False
+    client_id, client_secret = credentials
+    return hmac.compare_digest(client_id.encode(), CLIENT_ID.encode()) and hmac.compare_digest(
+        client_secret.encode(), CLIENT_SECRET.encode()
+    )
+
+
+def openapi() -> dict[str, object]:
+    """The OpenAPI 3 description of exactly the routes above."""
+    error = {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+            }
+        }
+    }
+    form = {
+        "type": "object",
+        "required": ["grant_type"],
+        "properties": {
+            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+            "client_id": {"type": "string"},
+            "client_secret": {"type": "string"},
+        },
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "浦东新区人社局服务事项导出接口",
+            "version": "1.4.0",
+            "description": "HRSS catalogue export. CSV encoded in GB18030; columns: "
+            + ",".join(COLUMNS)
+            + ". Lists are '|'-separated; 更新时间 is epoch milliseconds.",
+        },
+        "servers": [{"url": PREFIX}],
+        "paths": {
+            "/oauth/token": {
+                "post": {
+                    "summary": "OAuth2 client-credentials token",
+                    "security": [{}, {"clientBasic": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/x-www-form-urlencoded": {"schema": form}},
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "token",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["access_token", "token_type", "expires_in"],
+                                        "properties": {
+                                            "access_token": {"type": "string"},
+                                            "token_type": {"type": "string", "enum": ["Bearer"]},
+                                            "expires_in": {"type": "integer", "example": TOKEN_TTL_S},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": {"description": "invalid_request / unsupported_grant_type", "content": error},
+                        "401": {"description": "invalid_client", "content": error},
+                    },
+                }
+            },
+            "/export/services.csv": {
+                "get": {
+                    "summary": "服务事项导出 (services as CSV)",
+                    "security": [{"oauth2": []}],
+                    "parameters": [
+                        {
+                            "name": "offset",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer", "minimum": 0, "default": 0},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "required": False,
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": MAX_LIMIT,
+                                "default": DEFAULT_LIMIT,
+                            },
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "header row, then one row per service",
+                            "headers": {"X-Total-Count": {"schema": {"type": "integer"}}},
+                            "content": {f"text/csv; charset={ENCODING}": {"schema": {"type": "string"}}},
+                        },
+                        "400": {"description": "bad offset/limit", "content": error},
+                        "401": {"description": "missing, unknown or expired token", "content": error},
+                    },
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "oauth2": {
+                    "type": "oauth2",
+                    "flows": {"clientCredentials": {"tokenUrl": f"{PREFIX}/oauth/token", "scopes": {}}},
+                },
+                "clientBasic": {"type": "http", "scheme": "basic"},
+            }
+        },
+    }
+
+
+def build(world: World) -> Mounted:
+    """Token endpoint, CSV export and description, sharing one token store."""
+    tokens = TokenStore()
+    rows = [csv_row(s) for s in world.services_of("hrss")]
+    description = json.dumps(openapi(), ensure_ascii=False)
+
+    async def token(request: web.Request) -> web.StreamResponse:
+        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        grant_type = form.get("grant_type")
+        if grant_type is None:
+            return _json({"error": "invalid_request", "error_description": "grant_type is required"}, 400)
+        if grant_type != "client_credentials":
+            return _json({"error": "unsupported_grant_type"}, 400)
+        if not _credentials_ok(_client_credentials(request, form)):
+            return _json({"error": "invalid_client"}, 401, {"WWW-Authenticate": 'Basic realm="hrss"'})
+        return _json(
+            {"access_token": tokens.issue(), "token_type": "Bearer", "expires_in": TOKEN_TTL_S},
+            200,
+            {"Cache-Control": "no-store"},
+        )
+
+    async def export(request: web.Request) -> web.StreamResponse:
+        scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not tokens.valid(bearer.strip()):
+            return _json(
+                {"error": "invalid_token"}, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            )
+        offset = parse_bounded_int(request.query.get("offset"), 0, 0, 999_999_999)
+        limit = parse_bounded_int(request.query.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
+        if offset is None or limit is None:
+            problem = f"offset must be >= 0 and limit between 1 and {MAX_LIMIT}"
+            return _json({"error": "invalid_request", "error_description": problem}, 400)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows[offset : offset + limit])
+        return web.Response(
+            body=out.getvalue().encode(ENCODING),
+            headers={"Content-Type": f"text/csv; charset={ENCODING}", "X-Total-Count": str(len(rows))},
+        )
+
+    async def describe(_request: web.Request) -> web.StreamResponse:
+        return web.Response(text=description, content_type="application/json", charset="utf-8")
+
+    return Mounted(
+        routes=[
+            web.post(f"{PREFIX}/oauth/token", token),
+            web.get(f"{PREFIX}/export/services.csv", export),
+            web.get(f"{PREFIX}/openapi.json", describe),
+        ],
+        fail=tomcat_500,
+        malform=malform_csv,
+        expire_tokens=tokens.expire_all,
+        reset=tokens.reset,
+    )
+
+
+DEPARTMENT = Department(
+    id="hrss",
+    name_zh="人力资源和社会保障局",
+    name_en="Human Resources and Social Security Bureau",
+    prefix=PREFIX,
+    capabilities=("catalog",),
+    description_path=f"{PREFIX}/openapi.json",
+    build=build,
+)
