@@ -364,3 +364,11 @@ def parse_spec(text: str, environ: Mapping[str, str] | None = None) -> Connector
 
 def spec_json_schema() -> dict[str, Any]:
     return ConnectorSpec.model_json_schema()
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    json.dump(spec_json_schema(), sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
@@ -31,6 +32,9 @@ def _shape(error: GraphQLError, executing: bool) -> GraphQLError:
         return error
     if isinstance(original, InputError):
         extensions.update(code=original.code, argument=original.argument)
+    elif original is not None and not error.path:
+        # raised while coercing variables (a scalar's parser, a nested GraphQLError): the client's input
+        extensions["code"] = "BAD_USER_INPUT"
     elif original is not None:
         log.error("unexpected error at %s", error.path, exc_info=original)
         return GraphQLError(
@@ -48,30 +52,41 @@ def _shape(error: GraphQLError, executing: bool) -> GraphQLError:
 
 
 class ErrorShaping(SchemaExtension):
+    """Adds the departments' failures to ``errors`` and gives every error its code.
+
+    Two hooks because strawberry has two paths: after a normal execution ``on_operation`` sees the
+    result and appends upstream failures; ``get_results`` runs on every path (a parse error raised by
+    ``ParserCache`` never reaches ``on_operation``'s second half) and shapes the final error list,
+    which strawberry hands it as ``pre_execution_errors`` — the very list the response will carry.
+    """
+
     def on_operation(self) -> Iterator[None]:
         self._executing = False
         yield
         result = self.execution_context.result
-        if result is None:
-            return
-        errors = [_shape(e, self._executing) for e in result.errors or ()]
         notices = self._notices()
-        if notices is not None:
-            errors.extend(
+        if result is None or notices is None or not notices.failures:
+            return
+        result.errors = [
+            *(result.errors or ()),
+            *(
                 GraphQLError(
                     f"{f.department}: {f.message}",
                     path=list(f.path),
                     extensions={"code": f.code, "department": f.department},
                 )
                 for f in notices.failures
-            )
-        result.errors = errors or None
+            ),
+        ]
 
     def on_execute(self) -> Iterator[None]:
         self._executing = True
         yield
 
     def get_results(self) -> dict[str, Any]:
+        errors = self.execution_context.pre_execution_errors
+        if errors:
+            errors[:] = [_shape(e, getattr(self, "_executing", False)) for e in errors]
         notices = self._notices()
         if notices is None or not notices.stale:
             return {}
@@ -84,3 +99,9 @@ class ErrorShaping(SchemaExtension):
 
     def _notices(self) -> Notices | None:
         return getattr(self.execution_context.context, "notices", None)
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Strawberry logs every error at ERROR; a client's typo is not an operator's problem.
+        Unexpected exceptions are logged with their traceback by ``_shape``."""

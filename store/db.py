@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -33,7 +33,16 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
+# Any constant: gateway replicas starting together take turns migrating instead of racing.
+_MIGRATION_LOCK = 0x0E5709
+
+
 async def migrate(engine: AsyncEngine) -> None:
     """Run Alembic migrations to head on the given engine (idempotent; safe on every start)."""
     async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        elif engine.dialect.name == "sqlite":
+            # take SQLite's write lock first: the others wait (busy timeout) and then find it done
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
         await connection.run_sync(_upgrade)

@@ -33,16 +33,22 @@ async def register(
     author: str,
     environ: Mapping[str, str],
     activate: bool = True,
-) -> ConnectorRegistration:
+    only_if_new: bool = False,
+) -> ConnectorRegistration | None:
     """Validate ``text`` and store it as the department's next version (active unless told otherwise).
 
     Raises ``pydantic.ValidationError`` / ``ValueError`` for a bad spec; nothing is written then.
+    ``only_if_new`` registers only a department the store has never seen (returns None otherwise).
+    Two writers racing for the same version collide on the (department, version) unique constraint:
+    one wins, the other gets ``IntegrityError`` and nothing half-written.
     """
     spec = parse_spec(text, environ)
     async with sessions.begin() as session:
         latest = await session.scalar(
             select(func.max(ConnectorRegistration.version)).where(ConnectorRegistration.department == spec.id)
         )
+        if only_if_new and latest is not None:
+            return None
         if activate:
             await session.execute(
                 update(ConnectorRegistration)
@@ -92,18 +98,16 @@ async def seed_from_directory(
     Departments already registered keep their versions: a restart never overwrites what department
     IT registered.
     """
-    async with sessions() as session:
-        known = set((await session.scalars(select(ConnectorRegistration.department).distinct())).all())
     seeded: list[str] = []
     for path, text in await asyncio.to_thread(_read_specs, directory):
-        spec = parse_spec(text, environ)
-        if spec.id in known:
-            continue
         try:
-            await register(sessions, text, author=f"seed:{path.name}", environ=environ)
+            row = await register(
+                sessions, text, author=f"seed:{path.name}", environ=environ, only_if_new=True
+            )
         except IntegrityError:  # another gateway process seeded it at the same moment: theirs stands
             continue
-        seeded.append(spec.id)
+        if row is not None:
+            seeded.append(row.department)
     return seeded
 
 

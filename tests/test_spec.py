@@ -110,3 +110,12 @@ def test_json_schema_is_published_and_describes_the_spec() -> None:
     assert {"id", "base_url", "format", "operations"} <= set(schema["required"])
     json.dumps(schema)  # serialisable as is, for editors
     assert ConnectorSpec.model_json_schema() == schema
+
+
+def test_published_json_schema_is_up_to_date() -> None:
+    from config import PROJECT_ROOT
+
+    published = json.loads((PROJECT_ROOT / "docs" / "connector-spec.schema.json").read_text(encoding="utf-8"))
+    assert published == spec_json_schema(), (
+        "regenerate: python -m connectors.spec > docs/connector-spec.schema.json"
+    )

@@ -1,0 +1,44 @@
+# Two commands do all the set-up on a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+MOCKS_PORT ?= 8100
+
+.PHONY: demo test bench lint mocks clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## demo: the mock departments and the gateway on http://127.0.0.1:8000/graphql (Ctrl-C stops both)
+demo: $(STAMP)
+	@$(BIN)/python -m mocks --port $(MOCKS_PORT) & MOCKS=$$!; \
+	trap 'kill $$MOCKS 2>/dev/null' EXIT INT TERM; \
+	sleep 1; \
+	echo; echo "  Open http://127.0.0.1:8000/graphql and try:"; \
+	echo '  { departments { id name } services(first: 5) { edges { node { id name department { id } } } } }'; echo; \
+	ONESTOP_MOCKS_URL=http://127.0.0.1:$(MOCKS_PORT) $(BIN)/python server.py
+
+## test: the whole suite (PostgreSQL/Redis tests skip with a message if those are not running)
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## bench: throughput and latency, cold and warm cache (see bench/README.md)
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+## lint: ruff and mypy, as CI runs them
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+## mocks: only the mock departments, for testers (http://127.0.0.1:8100/_admin/departments)
+mocks: $(STAMP)
+	$(BIN)/python -m mocks --port $(MOCKS_PORT)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
