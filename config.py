@@ -40,6 +40,8 @@ class Settings(BaseSettings):
         description="base URL of the mock departments, substituted for ${ONESTOP_MOCKS_URL} in specs",
     )
 
+    tune_gc: bool = Field(True, description="freeze start-up objects and collect garbage less often")
+
     @property
     def development(self) -> bool:
         return self.mode is Mode.DEVELOPMENT

@@ -124,7 +124,6 @@ class OAuth2Authenticator:
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
-        self.fetches = 0  # how many tokens were fetched: tests check reuse
 
     async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
         token = await self._current_token()
@@ -156,7 +155,6 @@ class OAuth2Authenticator:
         response = await self.send(
             UpstreamRequest("POST", self.token_url, headers=headers, body=urlencode(form).encode())
         )
-        self.fetches += 1
         if response.status in (400, 401, 403):
             raise UpstreamError(
                 UpstreamCode.AUTH_FAILED, self.department, "token endpoint refused our client"

@@ -56,17 +56,19 @@ class Registry:
     def __init__(self, cache: ResponseCache) -> None:
         self.cache = cache
         self._departments: dict[str, Department] = {}
+        self._ordered: list[Department] = []
 
     def load(self, specs: Iterable[tuple[ConnectorSpec, int]]) -> None:
         """Build a department for each (spec, version). Call ``close`` to release their sessions."""
         for spec, version in specs:
             self._departments[spec.id] = build_department(spec, version, self.cache)
+        self._ordered = sorted(self._departments.values(), key=lambda d: d.id)
 
     def get(self, department_id: str) -> Department | None:
         return self._departments.get(department_id)
 
     def all(self) -> list[Department]:
-        return sorted(self._departments.values(), key=lambda d: d.id)
+        return list(self._ordered)
 
     def with_capability(self, capability: str) -> list[Department]:
         return [d for d in self.all() if capability in d.spec.operations]
@@ -75,3 +77,4 @@ class Registry:
         for department in self._departments.values():
             await department.transport.close()
         self._departments.clear()
+        self._ordered = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -26,18 +27,10 @@ class Loaders:
     def __init__(self, registry: Registry, notices: Notices) -> None:
         self.registry = registry
         self.notices = notices
-        self.catalog: DataLoader[str, Result] = DataLoader(lambda ids: self._load(ids, "catalog"))
-        self.stations: DataLoader[str, Result] = DataLoader(lambda ids: self._load(ids, "stations"))
+        # partial, not a lambda over self: no reference cycle per request for the GC to chase
+        self.catalog: DataLoader[str, Result] = DataLoader(partial(_load, registry, "catalog"))
+        self.stations: DataLoader[str, Result] = DataLoader(partial(_load, registry, "stations"))
         self._catalog_index: dict[str, ServiceRecord] | None = None
-
-    async def _load(self, department_ids: Sequence[str], capability: str) -> list[Result | BaseException]:
-        async def one(department_id: str) -> Result:
-            department = self.registry.get(department_id)
-            if department is None:
-                raise LookupError(department_id)
-            return await department.adapter.run(capability)
-
-        return await asyncio.gather(*(one(d) for d in department_ids), return_exceptions=True)
 
     async def gather(
         self, loader: DataLoader[str, Result], capability: str, department_ids: Iterable[str], path: Path
@@ -72,3 +65,17 @@ class Loaders:
 
     def ids_with(self, capability: str) -> list[str]:
         return [d.id for d in self.registry.with_capability(capability)]
+
+
+async def _load(
+    registry: Registry, capability: str, department_ids: Sequence[str]
+) -> list[Result | BaseException]:
+    """The batch function: every requested department at once, each failure kept as its own value."""
+
+    async def one(department_id: str) -> Result:
+        department = registry.get(department_id)
+        if department is None:
+            raise LookupError(department_id)
+        return await department.adapter.run(capability)
+
+    return await asyncio.gather(*(one(d) for d in department_ids), return_exceptions=True)

@@ -7,7 +7,6 @@ and ``extensions.stale``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +59,3 @@ class Notices:
             self.failed(
                 UpstreamError(UpstreamCode.BAD_RESPONSE, department, f"{capability}: {problem}"), path
             )
-
-    def extend_failures(self, errors: Sequence[UpstreamError], path: Path) -> None:
-        for error in errors:
-            self.failed(error, path)

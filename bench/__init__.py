@@ -1,0 +1,1 @@
+"""Onestop's benchmark: `python -m bench.run` (see bench/README.md)."""
