@@ -106,6 +106,9 @@ async def seed_from_directory(
             )
         except IntegrityError:  # another gateway process seeded it at the same moment: theirs stands
             continue
+        except (ValidationError, ValueError) as exc:  # one broken file must not stop the other departments
+            log.error("bundled spec %s is not valid, not registered: %s", path.name, exc)
+            continue
         if row is not None:
             seeded.append(row.department)
     return seeded

@@ -149,3 +149,15 @@ async def test_replicas_migrating_at_once_do_not_collide(database_url: str) -> N
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_a_broken_bundled_spec_is_skipped_and_named(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "commerce.yaml").write_text(COMMERCE, encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text(
+        COMMERCE.replace("id: commerce", "id: broken\nfromat: x"), encoding="utf-8"
+    )
+    with caplog.at_level(logging.ERROR):
+        assert await seed_from_directory(sessions, tmp_path, ENV) == ["commerce"]
+    assert "broken.yaml is not valid" in caplog.text and "fromat" in caplog.text
