@@ -9,22 +9,28 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-from collections.abc import Sequence
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
+import orjson
 from pydantic import TypeAdapter
 
 from connectors.auth import Authenticator
 from connectors.cache import Entry
 from connectors.errors import UpstreamCode, UpstreamError, status_error
-from connectors.formats import Page, decode_page, find_soap_fault, reader_for
+from connectors.formats import Page, decode_page, find_soap_fault, reader_for, soap_fault_error
 from connectors.mapping import map_records
-from connectors.records import OperationResult, ServiceRecord, StationRecord
+from connectors.records import CaseRecord, OperationResult, ResidentFacts, ServiceRecord, StationRecord
 from connectors.resilience import CachePolicy, Fetched, Resilience
 from connectors.spec import (
+    Batch,
     ConnectorSpec,
     CursorPagination,
     NoPagination,
+    NotFound,
     OffsetPagination,
     Operation,
     PagePagination,
@@ -37,7 +43,24 @@ R = TypeVar("R")
 ENTRY_ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "catalog": TypeAdapter(Entry[OperationResult[ServiceRecord]]),
     "stations": TypeAdapter(Entry[OperationResult[StationRecord]]),
+    "facts": TypeAdapter(Entry[OperationResult[ResidentFacts]]),
+    "cases": TypeAdapter(Entry[OperationResult[CaseRecord]]),
 }
+
+RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
+
+
+def check_resident_id(resident_id: str) -> str:
+    """Only a well-formed ID number is ever put into a department request (no injection by template)."""
+    if not RESIDENT_ID.match(resident_id):
+        raise ValueError("not an 18-character resident ID number")
+    return resident_id
+
+
+def _kept(result: Fetched[Any] | BaseException) -> Fetched[Any] | UpstreamError:
+    if isinstance(result, BaseException) and not isinstance(result, UpstreamError):
+        raise result
+    return result
 
 
 def spec_fingerprint(spec: ConnectorSpec) -> str:
@@ -66,21 +89,109 @@ class SpecAdapter(Generic[R]):
     async def stations(self) -> Fetched[OperationResult[StationRecord]]:
         return await self.run("stations")
 
-    async def run(self, capability: str) -> Fetched[Any]:
-        operation = self.spec.operations.get(capability)  # type: ignore[call-overload]
+    async def cases(self, resident_id: str) -> Fetched[OperationResult[CaseRecord]]:
+        """A resident's cases at this department, in the department's words and the canonical ones."""
+        return await self.run("cases", resident_id)
+
+    async def facts(
+        self, resident_ids: Sequence[str]
+    ) -> dict[str, Fetched[OperationResult[Any]] | UpstreamError]:
+        """What this department knows about each resident: cached ones from the cache, the rest in as
+        few calls as the department allows (batches of ``batch.max_size``, in parallel) or one call
+        per resident (in parallel) where it answers one at a time."""
+        ids = list(dict.fromkeys(check_resident_id(r) for r in resident_ids))
+        operation = self._operation("facts")
+        if operation.batch is None:
+            results = await asyncio.gather(*(self.run("facts", r) for r in ids), return_exceptions=True)
+            return dict(zip(ids, (_kept(r) for r in results), strict=True))
+        return await self._facts_in_batches(operation, operation.batch, ids)
+
+    def _operation(self, capability: str) -> Operation:
+        operation: Operation | None = self.spec.operations.get(capability)  # type: ignore[call-overload]
         if operation is None:
             raise LookupError(f"{self.department} has no {capability} operation")
+        return operation
+
+    def _key(self, capability: str, resident_id: str | None = None) -> str:
+        base = f"{self.department}:{self.fingerprint}:{capability}"
+        return base if resident_id is None else f"{base}:{resident_id}"
+
+    async def run(self, capability: str, resident_id: str | None = None) -> Fetched[Any]:
+        operation = self._operation(capability)
+        fill = {} if resident_id is None else {"resident_id": check_resident_id(resident_id)}
         policy = CachePolicy(operation.cache_ttl_s, operation.stale_ttl_s, operation.public)
-        key = f"{self.department}:{self.fingerprint}:{capability}"
         return await self.resilience.cached(
-            key, policy, ENTRY_ADAPTERS[capability], lambda: self.fetch_all(capability, operation)
+            self._key(capability, resident_id),
+            policy,
+            ENTRY_ADAPTERS[capability],
+            lambda: self.fetch_all(capability, operation, fill),
         )
+
+    async def _facts_in_batches(
+        self, operation: Operation, batch: Batch, ids: list[str]
+    ) -> dict[str, Fetched[OperationResult[Any]] | UpstreamError]:
+        adapter = ENTRY_ADAPTERS["facts"]
+        entries = await asyncio.gather(
+            *(self.resilience.cache.get(self._key("facts", r), adapter) for r in ids)
+        )
+        found: dict[str, Fetched[OperationResult[Any]] | UpstreamError] = {
+            r: Fetched(e.value, from_cache=True, age_s=e.age())
+            for r, e in zip(ids, entries, strict=True)
+            if e is not None and e.age() < operation.cache_ttl_s
+        }
+        missing = [r for r in ids if r not in found]
+        chunks = [missing[i : i + batch.max_size] for i in range(0, len(missing), batch.max_size)]
+        results = await asyncio.gather(
+            *(self._fetch_batch(operation, batch, c) for c in chunks), return_exceptions=True
+        )
+        for chunk, result in zip(chunks, results, strict=True):
+            if isinstance(result, UpstreamError):
+                found.update((r, result) for r in chunk)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                found.update(result)
+        return {r: found[r] for r in ids}
+
+    async def _fetch_batch(
+        self, operation: Operation, batch: Batch, chunk: list[str]
+    ) -> dict[str, Fetched[OperationResult[Any]]]:
+        fill = {
+            "resident_ids": batch.separator.join(
+                batch.item_template.replace("{resident_id}", r) for r in chunk
+            ),
+            "resident_ids_json": orjson.dumps(chunk).decode(),
+        }
+        result = await self.resilience.deadline(lambda: self.fetch_all("facts", operation, fill))
+        per_resident: dict[str, list[Any]] = {r: [] for r in chunk}
+        for record in result.records:
+            if record.resident_id in per_resident:  # an answer about someone we did not ask for is dropped
+                per_resident[record.resident_id].append(record)
+        now = time.time()
+        fetched: dict[str, Fetched[OperationResult[Any]]] = {}
+        for resident_id, records in per_resident.items():
+            value = OperationResult(tuple(records[:1]), result.problems)
+            await self.resilience.cache.set(
+                self._key("facts", resident_id),
+                Entry(value, now),
+                operation.cache_ttl_s,
+                ENTRY_ADAPTERS["facts"],
+            )
+            fetched[resident_id] = Fetched(value)
+        return fetched
 
     # -- pages -------------------------------------------------------------------------------------
 
-    async def fetch_all(self, capability: str, operation: Operation) -> OperationResult[Any]:
-        items = await self.fetch_items(operation)
+    async def fetch_all(
+        self, capability: str, operation: Operation, fill: Mapping[str, str] | None = None
+    ) -> OperationResult[Any]:
+        fill = fill or {}
+        items = await self.fetch_items(operation, fill)
         result = map_records(items, reader_for(self.spec.format), operation, capability, self.department)
+        if "resident_id" in fill:  # a one-resident answer is about that resident, whatever it says
+            result = OperationResult(
+                tuple(replace(r, resident_id=fill["resident_id"]) for r in result.records), result.problems
+            )
         if not result.records and result.problems:
             raise UpstreamError(
                 UpstreamCode.BAD_RESPONSE,
@@ -89,16 +200,16 @@ class SpecAdapter(Generic[R]):
             )
         return _unique(result)
 
-    async def fetch_items(self, operation: Operation) -> list[Any]:
+    async def fetch_items(self, operation: Operation, fill: Mapping[str, str]) -> list[Any]:
         pagination = operation.pagination
         if isinstance(pagination, NoPagination):
-            return list((await self.fetch_page(operation, ())).items)
+            return list((await self.fetch_page(operation, (), fill)).items)
         if isinstance(pagination, CursorPagination):
-            return await self._walk_cursor(operation, pagination)
-        return await self._walk_numbered(operation, pagination)
+            return await self._walk_cursor(operation, pagination, fill)
+        return await self._walk_numbered(operation, pagination, fill)
 
     async def _walk_numbered(
-        self, operation: Operation, pagination: PagePagination | OffsetPagination
+        self, operation: Operation, pagination: PagePagination | OffsetPagination, fill: Mapping[str, str]
     ) -> list[Any]:
         """Page 1 tells the total; the other pages are then fetched in parallel (bulkhead-bounded)."""
         size = pagination.size if isinstance(pagination, PagePagination) else pagination.limit
@@ -111,13 +222,15 @@ class SpecAdapter(Generic[R]):
                 )
             return ((pagination.offset_param, str(index * size)), (pagination.limit_param, str(size)))
 
-        first = await self.fetch_page(operation, params(0))
+        first = await self.fetch_page(operation, params(0), fill)
         items = list(first.items)
         if first.total is not None:
             pages = math.ceil(first.total / size)
             if pages > operation.max_pages:
                 raise self._too_many_pages(operation)
-            rest = await asyncio.gather(*(self.fetch_page(operation, params(i)) for i in range(1, pages)))
+            rest = await asyncio.gather(
+                *(self.fetch_page(operation, params(i), fill) for i in range(1, pages))
+            )
             for page in rest:
                 items.extend(page.items)
             return items
@@ -126,11 +239,13 @@ class SpecAdapter(Generic[R]):
             index += 1
             if index >= operation.max_pages:
                 raise self._too_many_pages(operation)
-            page = await self.fetch_page(operation, params(index))
+            page = await self.fetch_page(operation, params(index), fill)
             items.extend(page.items)
         return items
 
-    async def _walk_cursor(self, operation: Operation, pagination: CursorPagination) -> list[Any]:
+    async def _walk_cursor(
+        self, operation: Operation, pagination: CursorPagination, fill: Mapping[str, str]
+    ) -> list[Any]:
         items: list[Any] = []
         cursor: str | None = None
         seen: set[str] = set()
@@ -140,7 +255,7 @@ class SpecAdapter(Generic[R]):
                 params.append((pagination.limit_param, str(pagination.limit)))
             if cursor is not None:
                 params.append((pagination.cursor_param, cursor))
-            page = await self.fetch_page(operation, tuple(params))
+            page = await self.fetch_page(operation, tuple(params), fill)
             items.extend(page.items)
             cursor = page.next_cursor
             if cursor is None:
@@ -157,9 +272,18 @@ class SpecAdapter(Generic[R]):
             f"more than {operation.max_pages} pages at {operation.path}",
         )
 
-    async def fetch_page(self, operation: Operation, page_params: tuple[tuple[str, str], ...]) -> Page:
-        request = self.build_request(operation, page_params)
-        response = await self.resilience.call(lambda timeout: self.exchange(request, timeout))
+    async def fetch_page(
+        self,
+        operation: Operation,
+        page_params: tuple[tuple[str, str], ...],
+        fill: Mapping[str, str] | None = None,
+    ) -> Page:
+        request = self.build_request(operation, page_params, fill or {})
+        response = await self.resilience.call(
+            lambda timeout: self.exchange(request, timeout, operation.not_found)
+        )
+        if response is None:
+            return Page([])
         pagination = operation.pagination
         return decode_page(
             response,
@@ -172,25 +296,33 @@ class SpecAdapter(Generic[R]):
 
     # -- one request -------------------------------------------------------------------------------
 
-    def build_request(self, operation: Operation, page_params: Sequence[tuple[str, str]]) -> UpstreamRequest:
+    def build_request(
+        self, operation: Operation, page_params: Sequence[tuple[str, str]], fill: Mapping[str, str]
+    ) -> UpstreamRequest:
+        """The request for one page; ``fill`` puts the resident(s) into ``{resident_id}`` and friends."""
         headers = {"Accept": _ACCEPT[self.spec.format.kind], **operation.headers}
         body = None
         if operation.body is not None:
-            body = operation.body.encode()
+            body = _fill(operation.body, fill).encode()
             fmt = self.spec.format
             if isinstance(fmt, XmlFormat) and fmt.soap is not None:
                 headers.setdefault("Content-Type", "text/xml; charset=utf-8")
                 headers.setdefault("SOAPAction", f'"{fmt.soap.action}"')
         return UpstreamRequest(
             method=operation.method,
-            url=self.base_url + operation.path,
-            params=(*operation.params.items(), *page_params),
+            url=self.base_url + _fill(operation.path, fill),
+            params=(*((k, _fill(v, fill)) for k, v in operation.params.items()), *page_params),
             headers=headers,
             body=body,
         )
 
-    async def exchange(self, request: UpstreamRequest, timeout: float) -> UpstreamResponse:
-        """Sign, send, and judge the status; a refused token is renewed once, within the same attempt."""
+    async def exchange(
+        self, request: UpstreamRequest, timeout: float, not_found: NotFound | None = None
+    ) -> UpstreamResponse | None:
+        """Sign, send, and judge the status; a refused token is renewed once, within the same attempt.
+
+        None when the department says it does not know the resident: an answer, not a failure.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         response = await self.transport.send(await self.auth.sign(request), timeout)
@@ -198,17 +330,32 @@ class SpecAdapter(Generic[R]):
             response = await self.transport.send(
                 await self.auth.sign(request), max(0.001, deadline - loop.time())
             )
-        self.check_status(response)
-        return response
+        return response if self.check_status(response, not_found) else None
 
-    def check_status(self, response: UpstreamResponse) -> None:
+    def check_status(self, response: UpstreamResponse, not_found: NotFound | None = None) -> bool:
+        """True for a usable answer, False for "no such resident"; raises for a failure."""
+        if not_found is not None and response.status in not_found.statuses:
+            return False
         if response.status == 500 and isinstance(self.spec.format, XmlFormat) and self.spec.format.soap:
-            fault = find_soap_fault(response, self.department)  # SOAP 1.1 faults come as HTTP 500
+            fault = find_soap_fault(response)  # SOAP 1.1 faults come as HTTP 500
             if fault is not None:
-                raise fault
+                if (
+                    not_found is not None
+                    and (fault.findtext("faultstring") or "").strip() == not_found.soap_fault
+                ):
+                    return False
+                raise soap_fault_error(fault, self.department)
         error = status_error(response.status, self.department)
         if error is not None:
             raise error
+        return True
+
+
+def _fill(template: str, fill: Mapping[str, str]) -> str:
+    # plain replacement, not str.format: bodies are JSON and XML full of braces
+    for name, value in fill.items():
+        template = template.replace("{" + name + "}", value)
+    return template
 
 
 _ACCEPT = {"json": "application/json", "xml": "text/xml, application/xml", "csv": "text/csv"}

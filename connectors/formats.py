@@ -131,6 +131,8 @@ def decode_page(
     cursor_path: str | None = None,
 ) -> Page:
     """Decode one response into a ``Page``; anything unreadable is ``UPSTREAM_BAD_RESPONSE``."""
+    if not response.body.strip():
+        return Page([])
     if isinstance(fmt, JsonFormat):
         return _json_page(response, fmt, items_path, department, total_path, cursor_path)
     if isinstance(fmt, XmlFormat):
@@ -165,6 +167,8 @@ def _json_page(
             raise UpstreamError(UpstreamCode.UNAVAILABLE, department, f"department answered code {code}")
         root = document.get(envelope.data_field)
     items = _dotted(root, items_path)
+    if isinstance(items, dict):  # one resident's record, answered as an object
+        items = [items]
     if not isinstance(items, list):
         raise _bad(department, f"no list at '{items_path or '(root)'}'")
     total = _as_int(_header_or(response, total_path, lambda p: _dotted(root, p)), department, "total")
@@ -216,15 +220,14 @@ def soap_fault_error(fault: Element, department: str) -> UpstreamError:
     return UpstreamError(UpstreamCode.UNAVAILABLE, department, f"SOAP fault {code or '(no code)'}")
 
 
-def find_soap_fault(response: UpstreamResponse, department: str) -> UpstreamError | None:
+def find_soap_fault(response: UpstreamResponse) -> Element | None:
     """SOAP 1.1 reports faults with HTTP 500; read the fault so it is classified, not guessed."""
     try:
         root = SafeET.fromstring(response.body)
     except (SafeET.ParseError, ValueError):
         return None
     body = root.find(f"{{{SOAP11_NS}}}Body")
-    fault = None if body is None else body.find(f"{{{SOAP11_NS}}}Fault")
-    return None if fault is None else soap_fault_error(fault, department)
+    return None if body is None else body.find(f"{{{SOAP11_NS}}}Fault")
 
 
 def _csv_page(response: UpstreamResponse, fmt: CsvFormat, department: str, total_path: str | None) -> Page:

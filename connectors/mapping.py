@@ -7,14 +7,29 @@ most often, so every failure names the field, the path and the value that did no
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.formats import ItemReader
-from connectors.records import Category, Channel, OpeningPeriod, OperationResult, ServiceRecord, StationRecord
-from connectors.spec import REQUIRED_FIELDS, FieldMap, Operation
+import orjson
+
+from connectors.formats import CsvReader, ItemReader, JsonReader
+from connectors.records import (
+    CaseEvent,
+    CaseRecord,
+    CaseStatus,
+    Category,
+    Channel,
+    Criterion,
+    OpeningPeriod,
+    OperationResult,
+    ResidentFacts,
+    ServiceRecord,
+    StationRecord,
+)
+from connectors.spec import RECORDS, FieldMap, Operation, Target
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -111,53 +126,130 @@ def _vocabulary(field_map: FieldMap, word: str) -> str:
     raise MappingError(f"{word[:40]!r} is not in the department's vocabulary")
 
 
+_TRUE = frozenset({"true", "1", "yes", "y", "t", "是"})
+_FALSE = frozenset({"false", "0", "no", "n", "f", "否"})
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise MappingError(f"{text[:40]!r} is not a yes or no")
+
+
+def canonical_value(value: Any) -> str:
+    """A criterion's value as text: 65 -> "65", True -> "true", ["LOW", "MIDDLE"] -> "LOW,MIDDLE"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(canonical_value(v) for v in value)
+    return str(value).strip()
+
+
 _SCALAR: dict[str, Callable[[Any], Any]] = {
     "str": lambda v: str(v).strip(),
     "int": _to_int,
     "fen": _to_int,
     "float": _to_float,
+    "bool": _to_bool,
     "yuan": _yuan_to_fen,
+    "value": canonical_value,
+    "opening_hours": parse_opening_hours,
 }
 
 
+def _decode_json(raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise MappingError(f"{raw[:40]!r} is not JSON") from exc
+
+
+def _words(raws: list[Any], field_map: FieldMap) -> list[str]:
+    words: list[str] = []
+    for raw in raws:
+        if isinstance(raw, list):
+            words.extend(str(v).strip() for v in raw)
+        elif field_map.split:
+            words.extend(w.strip() for w in str(raw).split(field_map.split))
+        else:
+            words.append(str(raw).strip())
+    return [w for w in words if w]
+
+
+def _sub_items(item: Any, reader: ItemReader, field_map: FieldMap) -> tuple[list[Any], ItemReader]:
+    """The sub-items of a records field, and how to read them (JSON once decoded, else as the item)."""
+    raws = reader.get_all(item, field_map.path)
+    if field_map.from_json:
+        decoded = [_decode_json(r) for r in raws]
+        raws = [x for d in decoded for x in (d if isinstance(d, list) else [d])]
+    if isinstance(reader, CsvReader) or field_map.from_json:
+        return raws, JsonReader()
+    if raws and isinstance(raws[0], list):
+        raws = [x for r in raws for x in r]
+    return raws, reader
+
+
 def read_field(item: Any, reader: ItemReader, field_map: FieldMap) -> Any:
-    """One canonical field from one raw item; ``None`` when absent and optional."""
+    """One canonical field from one raw item; ``None`` (or ``()``) when the department left it out.
+
+    The department's vocabulary is applied to its own word first, then the conversion: "一级" -> "1"
+    -> 1, "城镇" -> "urban", "职工医保" -> "EMPLOYEE".
+    """
+    if field_map.convert == "records":
+        sub_items, sub_reader = _sub_items(item, reader, field_map)
+        return tuple(read_fields(sub, sub_reader, field_map.fields or {}) for sub in sub_items)
     if field_map.convert == "list" or field_map.split:
-        raw_values = reader.get_all(item, field_map.path)
-        words: list[str] = []
-        for raw in raw_values:
-            if isinstance(raw, list):
-                words.extend(str(v).strip() for v in raw)
-            elif field_map.split:
-                words.extend(w.strip() for w in str(raw).split(field_map.split))
-            else:
-                words.append(str(raw).strip())
-        return tuple(_vocabulary(field_map, w) for w in words if w)
+        return tuple(
+            _vocabulary(field_map, w) for w in _words(reader.get_all(item, field_map.path), field_map)
+        )
     raw = reader.get(item, field_map.path)
+    if field_map.from_json:
+        raw = _decode_json(raw)
     if raw is None or raw == "":
         return None
+    if field_map.values is not None:
+        raw = _vocabulary(field_map, canonical_value(raw))
     if field_map.convert == "datetime":
         return parse_datetime(raw, field_map.date_format)
-    if field_map.convert == "opening_hours":
-        return parse_opening_hours(raw)
-    value = _SCALAR[field_map.convert](raw)
-    return _vocabulary(field_map, value) if isinstance(value, str) else value
+    if field_map.convert == "date":
+        return parse_datetime(raw, field_map.date_format).astimezone(SHANGHAI).date()
+    return _SCALAR[field_map.convert](raw)
 
 
-def _fields(item: Any, reader: ItemReader, operation: Operation, required: Iterable[str]) -> dict[str, Any]:
+def read_fields(item: Any, reader: ItemReader, mapping: Mapping[str, FieldMap]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for name, field_map in operation.mapping.items():
+    for name, field_map in mapping.items():
         try:
             value = read_field(item, reader, field_map)
         except MappingError as exc:
             raise MappingError(f"{name} (from '{field_map.path}'): {exc}") from exc
-        if value is None or value == ():
-            value = field_map.default if field_map.default is not None else value
+        if (value is None or value == ()) and field_map.default is not None:
+            value = field_map.default
         values[name] = value
-    missing = [name for name in required if values.get(name) in (None, "")]
+    return values
+
+
+def _required(values: Mapping[str, Any], targets: Mapping[str, Target], where: str = "") -> None:
+    """Every required field present, in sub-items too; words outside the canonical vocabulary refused."""
+    missing = [f"{where}{n}" for n, t in targets.items() if t.required and values.get(n) in (None, "", ())]
     if missing:
         raise MappingError(f"missing {', '.join(missing)}")
-    return values
+    for name, target in targets.items():
+        value = values.get(name)
+        if target.vocabulary is not None and value is not None:
+            for word in value if isinstance(value, tuple) else (value,):
+                if word not in target.vocabulary:
+                    raise MappingError(f"{where}{name}: {str(word)[:40]!r} is not a known value")
+        if target.fields is not None:
+            for index, sub in enumerate(value or ()):
+                _required(sub, target.fields, f"{where}{name}[{index}].")
 
 
 def _service(department: str, v: dict[str, Any]) -> ServiceRecord:
@@ -173,6 +265,9 @@ def _service(department: str, v: dict[str, Any]) -> ServiceRecord:
         processing_days=v.get("processing_days"),
         required_documents=tuple(v.get("required_documents") or ()),
         updated_at=v.get("updated_at"),
+        criteria=tuple(
+            Criterion(c["fact"], c["op"], c["value"], c.get("text") or "") for c in v.get("criteria") or ()
+        ),
     )
 
 
@@ -194,7 +289,55 @@ def _station(department: str, v: dict[str, Any]) -> StationRecord:
     )
 
 
-BUILDERS: dict[str, Callable[[str, dict[str, Any]], Any]] = {"catalog": _service, "stations": _station}
+_FACT_NAMES = tuple(
+    f.name for f in dataclass_fields(ResidentFacts) if f.name not in ("resident_id", "department")
+)
+
+
+def _facts(department: str, v: dict[str, Any]) -> ResidentFacts:
+    return ResidentFacts(
+        resident_id=v.get("resident_id") or "",
+        department=department,
+        **{name: v.get(name) for name in _FACT_NAMES},
+    )
+
+
+def _case(department: str, v: dict[str, Any]) -> CaseRecord:
+    history = tuple(
+        sorted(
+            (
+                CaseEvent(
+                    e["at"],
+                    CaseStatus(e["status"]),
+                    e.get("department_status") or e["status"],
+                    e.get("note") or "",
+                )
+                for e in v.get("history") or ()
+            ),
+            key=lambda e: e.at,
+        )
+    )
+    return CaseRecord(
+        id=v["id"],
+        department=department,
+        service_id=v["service_id"],
+        resident_id=v.get("resident_id") or "",
+        status=CaseStatus(v["status"]),
+        department_status=v.get("department_status") or v["status"],
+        history=history,
+        submitted_at=v.get("submitted_at"),
+        updated_at=v.get("updated_at"),
+        next_action=v.get("next_action"),
+        expected_completion=v.get("expected_completion"),
+    )
+
+
+BUILDERS: dict[str, Callable[[str, dict[str, Any]], Any]] = {
+    "catalog": _service,
+    "stations": _station,
+    "facts": _facts,
+    "cases": _case,
+}
 
 MAX_REPORTED_PROBLEMS = 5
 
@@ -209,7 +352,9 @@ def map_records(
     skipped = 0
     for index, item in enumerate(items):
         try:
-            records.append(build(department, _fields(item, reader, operation, REQUIRED_FIELDS[capability])))
+            values = read_fields(item, reader, operation.mapping)
+            _required(values, RECORDS[capability])
+            records.append(build(department, values))
         except (MappingError, ValueError, KeyError, TypeError) as exc:
             skipped += 1
             if len(problems) < MAX_REPORTED_PROBLEMS:

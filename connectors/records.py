@@ -7,7 +7,7 @@ shape. Immutable, so a cached list can be handed to many concurrent requests wit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 
@@ -51,6 +51,53 @@ class Category(StrEnum):
     OTHER = "OTHER"
 
 
+class CaseStatus(StrEnum):
+    """Where a case is, whatever the department calls it."""
+
+    SUBMITTED = "SUBMITTED"
+    ACCEPTED = "ACCEPTED"
+    IN_REVIEW = "IN_REVIEW"
+    NEEDS_INFO = "NEEDS_INFO"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    COMPLETED = "COMPLETED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+# The facts about a resident that eligibility criteria may name; ``age`` is derived from birth_date.
+CRITERION_FACTS = frozenset(
+    {
+        "age",
+        "birth_date",
+        "hukou_district",
+        "household_type",
+        "income_band",
+        "employment_status",
+        "disability_level",
+        "veteran",
+        "medical_insurance",
+        "volunteer_hours",
+        "land_contract_mu",
+        "minimum_allowance",
+    }
+)
+CRITERION_OPS = frozenset({"==", "!=", ">=", "<=", "in"})
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """One eligibility condition, as the department wrote it: ``fact op value``.
+
+    ``value`` is kept as text (lists comma-joined, booleans "true"/"false") and read by the fact's type
+    when evaluated, so every department's way of writing 65 or true ends up the same.
+    """
+
+    fact: str
+    op: str
+    value: str
+    text: str
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceRecord:
     id: str  # the district-wide catalogue code, e.g. "MZ-001"
@@ -64,6 +111,7 @@ class ServiceRecord:
     processing_days: int | None
     required_documents: tuple[str, ...]
     updated_at: datetime | None
+    criteria: tuple[Criterion, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +133,49 @@ class StationRecord:
     phone: str
     opening_hours: tuple[OpeningPeriod, ...]
     service_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentFacts:
+    """What one department knows about one resident; a fact it does not own stays None."""
+
+    resident_id: str
+    department: str
+    birth_date: date | None = None
+    hukou_district: str | None = None
+    household_id: str | None = None
+    household_type: str | None = None  # "urban" | "rural"
+    income_band: str | None = None
+    employment_status: str | None = None
+    disability_level: int | None = None  # 1 (most severe) .. 4; 0 = none
+    veteran: bool | None = None
+    medical_insurance: str | None = None  # "EMPLOYEE" | "RESIDENT" | "NONE"
+    volunteer_hours: int | None = None
+    land_contract_mu: float | None = None
+    minimum_allowance: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEvent:
+    at: datetime
+    status: CaseStatus
+    department_status: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    id: str  # the department's case reference
+    department: str
+    service_id: str
+    resident_id: str
+    status: CaseStatus
+    department_status: str  # the department's own word for it
+    history: tuple[CaseEvent, ...]
+    submitted_at: datetime | None
+    updated_at: datetime | None
+    next_action: str | None
+    expected_completion: datetime | None
 
 
 R = TypeVar("R")

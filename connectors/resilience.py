@@ -157,6 +157,19 @@ class Resilience:
             raise
         return Fetched(value)
 
+    async def deadline(self, load: Callable[[], Awaitable[T]]) -> T:
+        """Run a whole operation (all its pages and retries) within the department's deadline."""
+        _deadline.set(asyncio.get_running_loop().time() + self.policy.deadline_s)
+        try:
+            async with asyncio.timeout(self.policy.deadline_s):
+                return await load()
+        except TimeoutError as exc:
+            raise UpstreamError(
+                UpstreamCode.TIMEOUT,
+                self.department,
+                f"no complete answer within {self.policy.deadline_s:.1f}s",
+            ) from exc
+
     async def _load_and_store(
         self,
         key: str,
@@ -164,16 +177,7 @@ class Resilience:
         adapter: TypeAdapter[Entry[T]],
         load: Callable[[], Awaitable[T]],
     ) -> T:
-        _deadline.set(asyncio.get_running_loop().time() + self.policy.deadline_s)
-        try:
-            async with asyncio.timeout(self.policy.deadline_s):
-                value = await load()
-        except TimeoutError as exc:
-            raise UpstreamError(
-                UpstreamCode.TIMEOUT,
-                self.department,
-                f"no complete answer within {self.policy.deadline_s:.1f}s",
-            ) from exc
+        value = await self.deadline(load)
         keep = max(policy.ttl_s, policy.stale_ttl_s if policy.public else 0.0)
         await self.cache.set(key, Entry(value, time.time()), keep, adapter)
         return value

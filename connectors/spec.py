@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from connectors.records import Category, Channel
+from connectors.records import CRITERION_FACTS, CRITERION_OPS, CaseStatus, Category, Channel
 
 SLUG = r"^[a-z][a-z0-9-]{1,39}$"
 
@@ -173,7 +175,20 @@ Pagination = Annotated[
 
 # --- mapping onto canonical records ------------------------------------------------------------------
 
-Convert = Literal["str", "int", "float", "fen", "yuan", "datetime", "list", "opening_hours"]
+Convert = Literal[
+    "str",
+    "int",
+    "float",
+    "bool",
+    "fen",
+    "yuan",
+    "date",
+    "datetime",
+    "list",
+    "opening_hours",
+    "records",
+    "value",
+]
 DateFormat = Literal["iso", "yyyyMMdd", "epoch_ms", "epoch_s"]
 
 
@@ -186,64 +201,187 @@ class FieldMap(_Model):
     convert: Convert = "str"
     split: str | None = Field(None, description="for lists sent as one string: the separator")
     date_format: DateFormat = "iso"
-    values: dict[str, str] | None = Field(None, description="the department's vocabulary -> canonical")
+    values: dict[str, str] | None = Field(
+        None, description="the department's vocabulary -> canonical, applied before `convert`"
+    )
     fallback: str | None = Field(None, description="canonical value for a vocabulary word not in `values`")
+    from_json: bool = Field(False, description="the value is JSON text to decode first (e.g. a CSV column)")
+    fields: dict[str, FieldMap] | None = Field(None, description="convert: records — each sub-item's fields")
     default: Any = None
-    optional: bool = False
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _expand_shorthand(cls, value: Any) -> Any:
+        return _expand(value)
 
 
-def _field_map(value: Any) -> Any:
+def _expand(value: Any) -> Any:
     # Shorthand: `name_zh: mingcheng` means `name_zh: {path: mingcheng}`.
-    return {"path": value} if isinstance(value, str) else value
+    if isinstance(value, Mapping):
+        return {key: {"path": item} if isinstance(item, str) else item for key, item in value.items()}
+    return value
 
 
-# canonical field -> the conversions that make sense for it. Fields outside REQUIRED_FIELDS may be
-# left out of a mapping; they then get their default.
-CAPABILITY_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+@dataclass(frozen=True)
+class Target:
+    """A canonical field: the conversions that make sense for it, its vocabulary, its sub-fields."""
+
+    converts: tuple[str, ...]
+    required: bool = False
+    vocabulary: frozenset[str] | None = None
+    fields: Mapping[str, Target] | None = None
+
+
+def _words(enum: type[StrEnum]) -> frozenset[str]:
+    return frozenset(member.value for member in enum)
+
+
+STR, REQUIRED_STR = Target(("str",)), Target(("str",), required=True)
+WHEN = Target(("datetime",))
+
+# Every canonical record a capability produces, field by field. Fields not required may be left out
+# of a mapping; they then get their default.
+RECORDS: dict[str, dict[str, Target]] = {
     "catalog": {
-        "id": ("str",),
-        "name_zh": ("str",),
-        "name_en": ("str",),
-        "description": ("str",),
-        "category": ("str",),
-        "channels": ("list",),
-        "fee_fen": ("fen", "yuan", "int"),
-        "processing_days": ("int",),
-        "required_documents": ("list",),
-        "updated_at": ("datetime",),
+        "id": REQUIRED_STR,
+        "name_zh": REQUIRED_STR,
+        "name_en": STR,
+        "description": STR,
+        "category": Target(("str",), required=True, vocabulary=_words(Category)),
+        "channels": Target(("list",), vocabulary=_words(Channel)),
+        "fee_fen": Target(("fen", "yuan", "int")),
+        "processing_days": Target(("int",)),
+        "required_documents": Target(("list",)),
+        "updated_at": WHEN,
+        "criteria": Target(
+            ("records",),
+            fields={
+                "fact": Target(("str",), required=True, vocabulary=CRITERION_FACTS),
+                "op": Target(("str",), required=True, vocabulary=CRITERION_OPS),
+                "value": Target(("value",), required=True),
+                "text": STR,
+            },
+        ),
     },
     "stations": {
-        "id": ("str",),
-        "name": ("str",),
-        "town": ("str",),
-        "address": ("str",),
-        "latitude": ("float",),
-        "longitude": ("float",),
-        "phone": ("str",),
-        "opening_hours": ("opening_hours",),
-        "service_ids": ("list",),
+        "id": REQUIRED_STR,
+        "name": REQUIRED_STR,
+        "town": STR,
+        "address": STR,
+        "latitude": Target(("float",), required=True),
+        "longitude": Target(("float",), required=True),
+        "phone": STR,
+        "opening_hours": Target(("opening_hours",)),
+        "service_ids": Target(("list",)),
+    },
+    "facts": {
+        "resident_id": STR,
+        "birth_date": Target(("date",)),
+        "hukou_district": STR,
+        "household_id": STR,
+        "household_type": Target(("str",), vocabulary=frozenset({"urban", "rural"})),
+        "income_band": Target(
+            ("str",), vocabulary=frozenset({"LOW", "LOWER_MIDDLE", "MIDDLE", "UPPER_MIDDLE", "HIGH"})
+        ),
+        "employment_status": Target(
+            ("str",),
+            vocabulary=frozenset({"EMPLOYED", "UNEMPLOYED", "RETIRED", "STUDENT", "FLEXIBLE", "NONE"}),
+        ),
+        "disability_level": Target(("int",)),
+        "veteran": Target(("bool",)),
+        "medical_insurance": Target(("str",), vocabulary=frozenset({"EMPLOYEE", "RESIDENT", "NONE"})),
+        "volunteer_hours": Target(("int",)),
+        "land_contract_mu": Target(("float",)),
+        "minimum_allowance": Target(("bool",)),
+    },
+    "cases": {
+        "id": REQUIRED_STR,
+        "service_id": REQUIRED_STR,
+        "resident_id": STR,
+        "status": Target(("str",), required=True, vocabulary=_words(CaseStatus)),
+        "department_status": STR,
+        "history": Target(
+            ("records",),
+            fields={
+                "at": Target(("datetime",), required=True),
+                "status": Target(("str",), required=True, vocabulary=_words(CaseStatus)),
+                "department_status": STR,
+                "note": STR,
+            },
+        ),
+        "submitted_at": WHEN,
+        "updated_at": WHEN,
+        "next_action": STR,
+        "expected_completion": WHEN,
     },
 }
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
-    "catalog": ("id", "name_zh", "category"),
-    "stations": ("id", "name", "latitude", "longitude"),
+    capability: tuple(name for name, target in fields.items() if target.required)
+    for capability, fields in RECORDS.items()
 }
-# Vocabulary-mapped fields must land in the canonical vocabulary.
-CANONICAL_VALUES: dict[tuple[str, str], frozenset[str]] = {
-    ("catalog", "category"): frozenset(c.value for c in Category),
-    ("catalog", "channels"): frozenset(c.value for c in Channel),
-}
+PERSONAL = frozenset({"facts", "cases"})  # keyed by a resident: never shared, never served stale
+
+
+def mapping_problems(mapping: Mapping[str, FieldMap], targets: Mapping[str, Target], where: str) -> list[str]:
+    """Everything wrong with a mapping against the record it must produce, each with its key path."""
+    problems = [
+        f"{where}: '{name}' is required"
+        for name, target in targets.items()
+        if target.required and name not in mapping
+    ]
+    for name, field_map in mapping.items():
+        at = f"{where}.{name}"
+        target = targets.get(name)
+        if target is None:
+            problems.append(f"{at}: not a field of this record ({', '.join(targets)})")
+            continue
+        list_from_text = field_map.convert == "str" and target.converts == ("list",) and field_map.split
+        if field_map.convert not in target.converts and not list_from_text:
+            problems.append(f"{at}.convert: '{field_map.convert}' where {'/'.join(target.converts)} expected")
+        if target.vocabulary is not None and field_map.values is not None:
+            problems.extend(
+                f"{at}.values.{word}: '{value}' is not one of {sorted(target.vocabulary)}"
+                for word, value in field_map.values.items()
+                if value not in target.vocabulary
+            )
+        if target.vocabulary is not None and field_map.fallback not in (None, *target.vocabulary):
+            problems.append(
+                f"{at}.fallback: '{field_map.fallback}' is not one of {sorted(target.vocabulary)}"
+            )
+        if target.fields is not None:
+            if not field_map.fields:
+                problems.append(f"{at}.fields: the sub-item fields are required")
+            else:
+                problems.extend(mapping_problems(field_map.fields, target.fields, f"{at}.fields"))
+    return problems
+
+
+class Batch(_Model):
+    """Many residents in one call: ``{resident_ids}`` in the path, params or body expands to them."""
+
+    max_size: int = Field(50, ge=1, le=1000)
+    separator: str = Field(",", description="between residents in {resident_ids}")
+    item_template: str = Field("{resident_id}", description="one resident, e.g. <id>{resident_id}</id>")
+
+
+class NotFound(_Model):
+    """How the department says "no such resident": an answer (no data), not a failure."""
+
+    statuses: tuple[int, ...] = (404,)
+    soap_fault: str | None = Field(None, description="a faultstring meaning not found")
 
 
 class Operation(_Model):
     method: Literal["GET", "POST"] = "GET"
-    path: str = Field(description="under base_url, starting with /")
+    path: str = Field(description="under base_url, starting with /; may hold {resident_id}")
     params: dict[str, str] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | None = Field(None, description="request body, e.g. a SOAP envelope")
     items: str = Field("", description="where the list of items is in the (unwrapped) response")
     pagination: Pagination = Field(default_factory=NoPagination)
-    mapping: dict[str, Annotated[FieldMap, Field()]]
+    batch: Batch | None = Field(None, description="facts: the department answers for many residents at once")
+    not_found: NotFound | None = None
+    mapping: dict[str, FieldMap]
     cache_ttl_s: float = Field(300.0, ge=0, description="serve from cache this long without asking")
     stale_ttl_s: float = Field(86_400.0, ge=0, description="keep serving stale this long if it fails")
     public: bool = Field(True, description="public data: shared between users, may be served stale")
@@ -252,9 +390,7 @@ class Operation(_Model):
     @field_validator("mapping", mode="before")
     @classmethod
     def _expand_shorthand(cls, value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {key: _field_map(item) for key, item in value.items()}
-        return value
+        return _expand(value)
 
     @field_validator("path")
     @classmethod
@@ -262,6 +398,9 @@ class Operation(_Model):
         if not value.startswith("/"):
             raise ValueError("must start with /")
         return value
+
+    def template_text(self) -> str:
+        return " ".join((self.path, *self.params.values(), self.body or ""))
 
 
 class Policy(_Model):
@@ -287,34 +426,15 @@ class ConnectorSpec(_Model):
     auth: Auth = Field(default_factory=NoAuth)
     format: Format
     policy: Policy = Field(default_factory=Policy)
-    operations: dict[Literal["catalog", "stations"], Operation]
+    operations: dict[Literal["catalog", "stations", "facts", "cases"], Operation]
 
     @model_validator(mode="after")
-    def _mappings_complete(self) -> ConnectorSpec:
+    def _operations_complete(self) -> ConnectorSpec:
         problems: list[str] = []
         for capability, operation in self.operations.items():
-            allowed = CAPABILITY_FIELDS[capability]
-            for name in REQUIRED_FIELDS[capability]:
-                if name not in operation.mapping:
-                    problems.append(f"operations.{capability}.mapping: '{name}' is required")
-            for name, field_map in operation.mapping.items():
-                where = f"operations.{capability}.mapping.{name}"
-                if name not in allowed:
-                    problems.append(f"{where}: not a field of the {capability} record ({', '.join(allowed)})")
-                    continue
-                if field_map.convert not in allowed[name] and not (
-                    field_map.convert == "str" and allowed[name] == ("list",) and field_map.split
-                ):
-                    problems.append(f"{where}.convert: '{field_map.convert}' where {allowed[name]} expected")
-                canonical = CANONICAL_VALUES.get((capability, name))
-                if canonical and field_map.values is not None:
-                    for word, target in field_map.values.items():
-                        if target not in canonical:
-                            problems.append(
-                                f"{where}.values.{word}: '{target}' is not one of {sorted(canonical)}"
-                            )
-                if canonical and field_map.fallback is not None and field_map.fallback not in canonical:
-                    problems.append(f"{where}.fallback: '{field_map.fallback}' is not canonical")
+            where = f"operations.{capability}"
+            problems.extend(mapping_problems(operation.mapping, RECORDS[capability], f"{where}.mapping"))
+            problems.extend(_personal_problems(capability, operation, where))
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -322,6 +442,24 @@ class ConnectorSpec(_Model):
     @property
     def capabilities(self) -> tuple[str, ...]:
         return tuple(sorted(self.operations))
+
+
+def _personal_problems(capability: str, operation: Operation, where: str) -> list[str]:
+    """Operations about one resident must say where the resident goes, and never be shared."""
+    if capability not in PERSONAL:
+        return [f"{where}.batch: only facts may be batched"] if operation.batch else []
+    problems = []
+    text = operation.template_text()
+    if operation.batch is not None:
+        if "{resident_ids}" not in text and "{resident_ids_json}" not in text:
+            problems.append(f"{where}: a batch operation needs {{resident_ids}} in its path, params or body")
+        if "resident_id" not in operation.mapping:
+            problems.append(f"{where}.mapping: a batch answer needs 'resident_id' to tell residents apart")
+    elif "{resident_id}" not in text:
+        problems.append(f"{where}: needs {{resident_id}} in its path, params or body")
+    if operation.public:
+        problems.append(f"{where}.public: personal data must be 'public: false'")
+    return problems
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

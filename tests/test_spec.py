@@ -63,7 +63,7 @@ def test_every_mapping_problem_is_listed_at_once() -> None:
     )
     message = problems(text)
     assert "operations.catalog.mapping: 'name_zh' is required" in message
-    assert "mapping.colour: not a field of the catalog record" in message
+    assert "mapping.colour: not a field of this record" in message
     assert "mapping.fee_fen.convert: 'datetime'" in message
     assert "mapping.category.values.a: 'HEALTHY' is not one of" in message
 
