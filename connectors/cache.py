@@ -41,6 +41,10 @@ class ResponseCache:
         self.backend: Any = Cache.from_url(url if self.enabled else "memory://")
         self.backend.serializer = NullSerializer()  # we encode ourselves (JSON), or not at all in memory
         self.shared = self.enabled and not url.startswith("memory")
+        if not self.shared:
+            # aiocache wraps every call in asyncio.wait_for (a task per call) unless its timeout is 0;
+            # a dict lookup cannot hang, so the in-memory cache does without
+            self.backend.timeout = 0
         self.namespace = namespace
         self.hits = 0
         self.misses = 0

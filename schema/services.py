@@ -17,6 +17,14 @@ strawberry.enum(Category, description="The district's service categories.")
 strawberry.enum(Channel, description="Where a resident can use a service.")
 
 
+@strawberry.type(description="One eligibility condition, as the department wrote it: `fact op value`.")
+class Criterion:
+    fact: str = strawberry.field(description="a canonical fact: age, hukou_district, income_band, ...")
+    op: str = strawberry.field(description="==, !=, >=, <= or in")
+    value: str = strawberry.field(description="lists comma-separated, booleans true/false")
+    text: str = strawberry.field(description="the department's own words (Chinese)")
+
+
 @strawberry.type(description="A government service a resident can use.")
 class Service:
     id: strawberry.ID = strawberry.field(description="District-wide catalogue code, e.g. MZ-001")
@@ -29,6 +37,7 @@ class Service:
     processing_days: int | None = strawberry.field(description="Working days to a decision")
     required_documents: list[str]
     updated_at: datetime | None
+    criteria: list[Criterion] = strawberry.field(description="Who may use it; all must hold")
     department_id: strawberry.Private[str]
 
     @strawberry.field(description="The department that provides it")
@@ -48,6 +57,7 @@ class Service:
             processing_days=record.processing_days,
             required_documents=list(record.required_documents),
             updated_at=record.updated_at,
+            criteria=[Criterion(fact=c.fact, op=c.op, value=c.value, text=c.text) for c in record.criteria],
             department_id=record.department,
         )
 

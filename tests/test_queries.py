@@ -175,3 +175,4 @@ async def test_one_request_asks_each_department_once(gateway: Gateway, admin: Ad
     assert await admin.requests("civil-affairs") == 1
     assert await admin.requests("commerce") == 1
     assert await admin.requests("health") == 1  # all services fit one cursor page of 20
+
