@@ -22,6 +22,7 @@ import pytest_asyncio
 from starlette.applications import Starlette
 
 from config import PROJECT_ROOT, Settings
+from mocks.departments import all_departments
 from mocks.server import RunningMocks, start
 from server import create_app
 
@@ -32,6 +33,8 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("ONESTOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# every department the mocks serve; each has a bundled spec of the same id
+DEPARTMENT_IDS = frozenset(d.id for d in all_departments())
 
 
 # -- the mock departments ------------------------------------------------------------------------

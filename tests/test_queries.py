@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from mocks.world import DEFAULT_SEED, build_world
-from tests.conftest import Admin, Gateway
+from tests.conftest import DEPARTMENT_IDS, Admin, Gateway
 
 WORLD = build_world(DEFAULT_SEED)
 ALL_SERVICES = """query($first: Int, $after: String, $filter: ServiceFilter, $search: String) {
@@ -34,7 +34,7 @@ async def services(gateway: Gateway, **variables: object) -> dict:
 async def test_departments_lists_every_connector(gateway: Gateway) -> None:
     body = await gateway.query("{ departments { id name nameEn capabilities status connectorVersion } }")
     departments = {d["id"]: d for d in body["data"]["departments"]}
-    assert set(departments) == {"community", "civil-affairs", "hrss", "health", "commerce"}
+    assert set(departments) == DEPARTMENT_IDS
     assert departments["community"]["capabilities"] == ["catalog", "stations"]
     assert departments["civil-affairs"]["name"] == "民政局"
     assert all(d["status"] == "UP" and d["connectorVersion"] == 1 for d in departments.values())
