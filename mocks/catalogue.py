@@ -10,15 +10,17 @@ owns each fact is named in `FACT_OWNERS`, which is what lets the gateway explain
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Literal, get_args
 
 from mocks.clock import CST
 
+#: The canonical facts criteria may test — the gateway's vocabulary exactly (`age` is derived from
+#: `birth_date` on the day asked).
 Fact = Literal[
     "age",
-    "gender",
+    "birth_date",
     "hukou_district",
     "household_type",
     "income_band",
@@ -34,18 +36,18 @@ Op = Literal["==", "!=", ">=", "<=", "in"]
 CriterionValue = str | int | bool | tuple[str, ...]
 #: What a resident's fact can be; `None` means the owning department knows the resident has none
 #: (no disability level, no contracted land).
-FactValue = str | int | float | bool | None
+FactValue = str | int | float | bool | date | None
 
 #: The canonical facts criteria may test, in a stable order.
 FACTS: tuple[Fact, ...] = get_args(Fact)
 #: The comparison operators criteria may use.
 OPS: tuple[Op, ...] = get_args(Op)
 
-#: Which department is the source of truth for each fact (age and gender come from the birth date
-#: and ID number on the household register).
+#: Which department is the source of truth for each fact (age comes from the birth date on the
+#: household register).
 FACT_OWNERS: dict[Fact, str] = {
     "age": "public-security",
-    "gender": "public-security",
+    "birth_date": "public-security",
     "hukou_district": "public-security",
     "household_type": "public-security",
     "income_band": "tax",
@@ -102,7 +104,7 @@ class Criterion:
             return value != self.value
         if self.op == "in":
             return isinstance(self.value, tuple) and value in self.value
-        if isinstance(value, str) or isinstance(self.value, (str, tuple)):
+        if isinstance(value, (str, date)) or isinstance(self.value, (str, tuple)):
             return False
         return value >= self.value if self.op == ">=" else value <= self.value
 
@@ -502,7 +504,7 @@ CATALOGUE: tuple[Service, ...] = (
         3,
         ("居民身份证", "结婚证", "孕检报告"),
         _at("2018-09-12"),
-        (_c("gender", "==", "F", "孕产妇本人申请"), _c("age", ">=", 18, "年满18周岁")),
+        (_ADULT,),
     ),
     Service(
         "WJ-004",
@@ -1267,12 +1269,3 @@ CATALOGUE: tuple[Service, ...] = (
         (_c("volunteer_hours", ">=", 1, "有志愿服务记录"),),
     ),
 )
-
-
-def department_of(code: str) -> DepartmentInfo:
-    """The department owning a service code, found by the code's two-letter prefix."""
-    prefix = code.partition("-")[0]
-    for department in DEPARTMENTS:
-        if department.code_prefix == prefix:
-            return department
-    raise KeyError(code)
