@@ -7,7 +7,6 @@ SOAP fault with HTTP 500 — except authentication, which the web server in fron
 
 from __future__ import annotations
 
-import hmac
 from xml.etree.ElementTree import ParseError
 from xml.sax.saxutils import escape
 
@@ -15,7 +14,8 @@ from aiohttp import web
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from mocks.departments import Department, Mounted, decode_basic_auth
+from mocks import auth
+from mocks.departments import Department, Mounted
 from mocks.world import Channel, Service, World
 
 PREFIX = "/civil-affairs"
@@ -93,13 +93,7 @@ def service_xml(service: Service) -> str:
 
 
 def _authorised(request: web.Request) -> bool:
-    credentials = decode_basic_auth(request.headers.get("Authorization", ""))
-    if credentials is None:
-        return False
-    login, password = credentials
-    return hmac.compare_digest(login.encode(), USERNAME.encode()) and hmac.compare_digest(
-        password.encode(), PASSWORD.encode()
-    )
+    return auth.basic_ok(request, USERNAME, PASSWORD)
 
 
 def _unauthorised() -> web.Response:

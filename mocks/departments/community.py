@@ -7,13 +7,13 @@ look inside the envelope, not only at the status line.
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from mocks import auth
 from mocks.departments import Department, Mounted, parse_bounded_int
 from mocks.world import Channel, Service, Station, World
 
@@ -76,7 +76,7 @@ def service_row(service: Service) -> Row:
 
 
 def _authorised(request: web.Request) -> bool:
-    return hmac.compare_digest(request.headers.get("X-Api-Key", "").encode(), API_KEY.encode())
+    return auth.api_key_ok(request, API_KEY)
 
 
 def paged_list(rows: list[Row]) -> Handler:

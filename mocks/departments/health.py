@@ -15,17 +15,16 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 
+from mocks import auth
 from mocks.departments import Department, Mounted, parse_bounded_int
 from mocks.world import Channel, Service, World
 
 PREFIX = "/health"
 APP_ID = "onestop"
 HMAC_SECRET = b"health-hmac-secret"
-MAX_SKEW_S = 300
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 
@@ -52,33 +51,15 @@ def internal_error() -> web.Response:
     return _json({"error": "internal_error"}, 500)
 
 
-def canonical_query(query: Mapping[str, str]) -> str:
-    """Query parameters sorted by name, URL-encoded, `&`-joined — the signed form."""
-    return urlencode(sorted(query.items()))
-
-
 def signature(
     method: str, path: str, query: Mapping[str, str], timestamp: str, secret: bytes = HMAC_SECRET
 ) -> str:
     """The hex HMAC-SHA256 a client must send in `X-Signature` (exported for tests and docs)."""
-    message = f"{method.upper()}\n{path}\n{canonical_query(query)}\n{timestamp}"
-    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+    return auth.signature(method, path, query, timestamp, secret)
 
 
 def signed_correctly(request: web.Request, clock: Callable[[], float] = time.time) -> bool:
-    """Check app id, timestamp skew and signature; any failure is the same 401 to the client."""
-    app_id = request.headers.get("X-App-Id", "")
-    timestamp = request.headers.get("X-Timestamp", "")
-    sent = request.headers.get("X-Signature", "")
-    if not hmac.compare_digest(app_id.encode(), APP_ID.encode()):
-        return False
-    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
-        return False
-    if abs(clock() - int(timestamp)) > MAX_SKEW_S:
-        return False
-    query = dict(request.query)
-    expected = signature(request.method, request.path, query, timestamp)
-    return hmac.compare_digest(sent.lower().encode(), expected.encode())
+    return auth.signed_correctly(request, APP_ID, HMAC_SECRET, clock)
 
 
 class Cursors:

@@ -12,12 +12,10 @@ import csv
 import hmac
 import io
 import json
-import secrets
-import time
-from collections.abc import Callable
 
 from aiohttp import web
 
+from mocks.auth import TokenStore
 from mocks.departments import Department, Mounted, decode_basic_auth, parse_bounded_int
 from mocks.world import Channel, Service, World
 
@@ -48,42 +46,6 @@ CHANNELS = {
     Channel.WECHAT: "微信",
     Channel.KIOSK: "自助机",
 }
-
-
-class TokenStore:
-    """Issued bearer tokens and when they stop working.
-
-    Kept per app (not global) so two mock servers in one process never share tokens.
-    """
-
-    def __init__(self, ttl_s: float = TOKEN_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._expiry: dict[str, float] = {}
-
-    def issue(self) -> str:
-        """A fresh token valid for the TTL; expired ones are forgotten on the way."""
-        now = self._clock()
-        self._expiry = {t: exp for t, exp in self._expiry.items() if exp > now}
-        token = secrets.token_urlsafe(24)
-        self._expiry[token] = now + self._ttl_s
-        return token
-
-    def valid(self, token: str) -> bool:
-        """True for an issued, unexpired token."""
-        expiry = self._expiry.get(token)
-        return expiry is not None and expiry > self._clock()
-
-    def expire_all(self) -> int:
-        """Make every issued token expired (they stay known, so clients see a 401, not a crash)."""
-        now = self._clock()
-        live = sum(1 for exp in self._expiry.values() if exp > now)
-        self._expiry = dict.fromkeys(self._expiry, now)
-        return live
-
-    def reset(self) -> None:
-        """Forget every token."""
-        self._expiry.clear()
 
 
 def _json(payload: dict[str, object], status: int, headers: dict[str, str] | None = None) -> web.Response:
@@ -257,7 +219,7 @@ def openapi() -> dict[str, object]:
 
 def build(world: World) -> Mounted:
     """Token endpoint, CSV export and description, sharing one token store."""
-    tokens = TokenStore()
+    tokens = TokenStore(TOKEN_TTL_S)
     rows = [csv_row(s) for s in world.services_of("hrss")]
     description = json.dumps(openapi(), ensure_ascii=False)
 

@@ -1,0 +1,109 @@
+"""Credential checks shared by the mock departments: API keys, HTTP Basic, HMAC signatures, OAuth2.
+
+Each department keeps its own credentials and its own way of refusing (status, body); only the
+checking is shared, so fourteen departments do not carry fourteen copies of the same comparisons.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from mocks.departments import decode_basic_auth
+
+MAX_SKEW_S = 300
+
+
+def same(given: str, expected: str) -> bool:
+    """Constant-time string comparison."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def api_key_ok(
+    request: web.Request, expected: str, header: str = "X-Api-Key", query: str | None = None
+) -> bool:
+    """The key in the header (or, for departments that want it there, in a query parameter)."""
+    given = request.query.get(query, "") if query else request.headers.get(header, "")
+    return same(given, expected)
+
+
+def basic_ok(request: web.Request, username: str, password: str) -> bool:
+    credentials = decode_basic_auth(request.headers.get("Authorization", ""))
+    return credentials is not None and same(credentials[0], username) and same(credentials[1], password)
+
+
+def canonical_query(query: Mapping[str, str]) -> str:
+    """Query parameters sorted by name, URL-encoded, `&`-joined — the signed form."""
+    return urlencode(sorted(query.items()))
+
+
+def signature(method: str, path: str, query: Mapping[str, str], timestamp: str, secret: bytes) -> str:
+    """The hex HMAC-SHA256 a client must send in `X-Signature`."""
+    message = f"{method.upper()}\n{path}\n{canonical_query(query)}\n{timestamp}"
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+
+def signed_correctly(
+    request: web.Request, app_id: str, secret: bytes, clock: Callable[[], float] = time.time
+) -> bool:
+    """Check app id, timestamp skew and signature; any failure is the same 401 to the client."""
+    timestamp = request.headers.get("X-Timestamp", "")
+    sent = request.headers.get("X-Signature", "")
+    if not same(request.headers.get("X-App-Id", ""), app_id):
+        return False
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return False
+    if abs(clock() - int(timestamp)) > MAX_SKEW_S:
+        return False
+    expected = signature(request.method, request.path, dict(request.query), timestamp, secret)
+    return hmac.compare_digest(sent.lower().encode(), expected.encode())
+
+
+class TokenStore:
+    """Issued OAuth2 bearer tokens and when they stop working.
+
+    Kept per app (not global) so two mock servers in one process never share tokens.
+    """
+
+    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._expiry: dict[str, float] = {}
+
+    @property
+    def ttl_s(self) -> float:
+        return self._ttl_s
+
+    def issue(self) -> str:
+        """A fresh token valid for the TTL; expired ones are forgotten on the way."""
+        now = self._clock()
+        self._expiry = {t: exp for t, exp in self._expiry.items() if exp > now}
+        token = secrets.token_urlsafe(24)
+        self._expiry[token] = now + self._ttl_s
+        return token
+
+    def valid(self, token: str) -> bool:
+        """True for an issued, unexpired token."""
+        expiry = self._expiry.get(token)
+        return expiry is not None and expiry > self._clock()
+
+    def bearer_ok(self, request: web.Request) -> bool:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and self.valid(token.strip())
+
+    def expire_all(self) -> int:
+        """Make every issued token expired (they stay known, so clients see a 401, not a crash)."""
+        now = self._clock()
+        live = sum(1 for exp in self._expiry.values() if exp > now)
+        self._expiry = dict.fromkeys(self._expiry, now)
+        return live
+
+    def reset(self) -> None:
+        """Forget every token."""
+        self._expiry.clear()
