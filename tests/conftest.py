@@ -22,6 +22,9 @@ import pytest_asyncio
 from starlette.applications import Starlette
 
 from config import PROJECT_ROOT, Settings
+from connectors.cache import ResponseCache
+from connectors.registry import Department, Registry
+from connectors.spec import parse_spec
 from mocks.departments import all_departments
 from mocks.server import RunningMocks, start
 from server import create_app
@@ -178,6 +181,30 @@ async def make_gateway(tmp_path: Path, mocks: RunningMocks) -> AsyncIterator[Gat
 @pytest_asyncio.fixture
 async def gateway(make_gateway: GatewayFactory) -> Gateway:
     return await make_gateway()
+
+
+Connect = Callable[..., Department]
+
+
+@pytest_asyncio.fixture
+async def connect(mocks: RunningMocks) -> AsyncIterator[Connect]:
+    """One department's connector over the mocks, straight from its bundled spec, cache off.
+
+    ``connect("hrss", edit=lambda text: ..., HRSS_CLIENT_SECRET="wrong")`` edits the spec text and
+    sets spec variables first.
+    """
+    registry = Registry(ResponseCache("none://"))
+
+    def build(department: str, edit: Callable[[str], str] = lambda t: t, **environ: str) -> Department:
+        text = edit((SPECS / f"{department}.yaml").read_text(encoding="utf-8"))
+        spec = parse_spec(text, {"ONESTOP_MOCKS_URL": mocks.url, **environ})
+        registry.load([(spec, 1)])
+        found = registry.get(spec.id)
+        assert found is not None
+        return found
+
+    yield build
+    await registry.close()
 
 
 # -- real backends -------------------------------------------------------------------------------

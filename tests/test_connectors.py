@@ -7,39 +7,15 @@ department really received through the mocks' admin stats.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable
 
 import pytest
-import pytest_asyncio
 
-from connectors.cache import ResponseCache
 from connectors.errors import UpstreamCode, UpstreamError
-from connectors.registry import Department, Registry
-from connectors.spec import parse_spec
-from mocks.server import RunningMocks
+from connectors.registry import Department
 from mocks.world import DEFAULT_SEED, build_world
-from tests.conftest import SPECS, Admin
+from tests.conftest import Admin, Connect
 
 WORLD = build_world(DEFAULT_SEED)
-
-Connect = Callable[..., Department]
-
-
-@pytest_asyncio.fixture
-async def connect(mocks: RunningMocks) -> AsyncIterator[Connect]:
-    registry = Registry(ResponseCache("none://"))
-
-    def build(department: str, edit: Callable[[str], str] = lambda t: t, **environ: str) -> Department:
-        text = edit((SPECS / f"{department}.yaml").read_text(encoding="utf-8"))
-        spec = parse_spec(text, {"ONESTOP_MOCKS_URL": mocks.url, **environ})
-        registry.load([(spec, 1)])
-        found = registry.get(spec.id)
-        assert found is not None
-        return found
-
-    yield build
-    await registry.close()
-
 
 def seeded(department: str) -> set[str]:
     return {s.code for s in WORLD.services if s.department == department}
