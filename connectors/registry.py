@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.adapter import SpecAdapter
@@ -31,14 +32,22 @@ class Department:
         return self.spec.id
 
     def state(self) -> dict[str, Any]:
-        breaker = self.resilience.breaker
+        layer = self.resilience
+        failure = layer.last_failure
         return {
             "version": self.version,
             "capabilities": list(self.spec.capabilities),
-            "breaker": breaker.state.value,
-            "retry_after_s": round(breaker.retry_after(), 1),
-            "in_flight": self.resilience.in_flight,
+            "breaker": layer.breaker.state.value,
+            "retry_after_s": round(layer.breaker.retry_after(), 1),
+            "in_flight": layer.in_flight,
+            "upstream_calls": layer.upstream_calls,
+            "last_success_at": _iso(layer.last_success_at),
+            "last_failure": None if failure is None else {"at": _iso(failure[0]), "code": failure[1]},
         }
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
 def build_department(spec: ConnectorSpec, version: int, cache: ResponseCache) -> Department:

@@ -70,6 +70,9 @@ class Resilience:
         self._flights = SingleFlight()
         self._rng = rng or random.Random()
         self.upstream_calls = 0
+        # what /readyz tells operators: when the department last answered, and how it last failed
+        self.last_success_at: float | None = None
+        self.last_failure: tuple[float, str] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -118,10 +121,12 @@ class Resilience:
         except UpstreamError as error:
             if error.code not in _NOT_COUNTED:
                 self.breaker.record_failure()
+                self.last_failure = (time.time(), error.code.value)
                 settled = True
             raise
         else:
             self.breaker.record_success()
+            self.last_success_at = time.time()
             settled = True
             return result
         finally:

@@ -66,6 +66,9 @@ async def test_breaker_opens_stops_calling_and_recovers(make_gateway: GatewayFac
     assert await admin.requests("health") == calls  # open: the department is left alone
     status = await gateway.query("{ departments { id status } }")
     assert {d["id"]: d["status"] for d in status["data"]["departments"]}["health"] == "DOWN"
+    ready = (await gateway.client.get("/readyz")).json()["departments"]["health"]
+    assert ready["breaker"] == "OPEN" and ready["last_failure"]["code"] == "UPSTREAM_UNAVAILABLE"
+    assert ready["last_success_at"] is None and ready["upstream_calls"] == 3  # the 4th never left
 
     await admin.clear_faults()
     await asyncio.sleep(0.6)  # past breaker_reset_s: one probe goes through and closes it
