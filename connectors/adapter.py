@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import orjson
 from pydantic import TypeAdapter
@@ -37,8 +37,6 @@ from connectors.spec import (
     XmlFormat,
 )
 from connectors.transport import Transport, UpstreamRequest, UpstreamResponse
-
-R = TypeVar("R")
 
 ENTRY_ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "catalog": TypeAdapter(Entry[OperationResult[ServiceRecord]]),
@@ -68,7 +66,7 @@ def spec_fingerprint(spec: ConnectorSpec) -> str:
     return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:12]
 
 
-class SpecAdapter(Generic[R]):
+class SpecAdapter:
     def __init__(
         self, spec: ConnectorSpec, transport: Transport, resilience: Resilience, auth: Authenticator
     ) -> None:
@@ -114,7 +112,10 @@ class SpecAdapter(Generic[R]):
 
     def _key(self, capability: str, resident_id: str | None = None) -> str:
         base = f"{self.department}:{self.fingerprint}:{capability}"
-        return base if resident_id is None else f"{base}:{resident_id}"
+        if resident_id is None:
+            return base
+        # a shared cache is no place for ID numbers: the key carries a digest, the value stays personal
+        return f"{base}:{hashlib.sha256(resident_id.encode()).hexdigest()[:24]}"
 
     async def run(self, capability: str, resident_id: str | None = None) -> Fetched[Any]:
         operation = self._operation(capability)

@@ -25,7 +25,7 @@ class Department:
     version: int
     transport: Transport
     resilience: Resilience
-    adapter: SpecAdapter[Any]
+    adapter: SpecAdapter
 
     @property
     def id(self) -> str:
