@@ -18,6 +18,7 @@ class Context:
     notices: Notices = field(default_factory=Notices)
     loaders: Loaders = field(init=False)
     request: Any = None
+    views: dict[str, Any] = field(default_factory=dict)  # per-request memo of GraphQL views by key
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.registry, self.notices)

@@ -48,8 +48,13 @@ class Department:
 
 
 def department_by_id(info: Info, department_id: str) -> Department | None:
-    connector = info.context.registry.get(department_id)
-    return None if connector is None else Department.from_connector(connector)
+    """One view per department per request, however many services point at it (and one status)."""
+    views = info.context.views
+    if department_id not in views:
+        connector = info.context.registry.get(department_id)
+        views[department_id] = None if connector is None else Department.from_connector(connector)
+    view: Department | None = views[department_id]
+    return view
 
 
 @strawberry.type

@@ -52,10 +52,10 @@ class Service:
             name_en=record.name_en,
             description=record.description,
             category=record.category,
-            channels=list(record.channels),
+            channels=record.channels,  # type: ignore[arg-type]  # any iterable serves a GraphQL list
             fee_fen=record.fee_fen,
             processing_days=record.processing_days,
-            required_documents=list(record.required_documents),
+            required_documents=record.required_documents,  # type: ignore[arg-type]
             updated_at=record.updated_at,
             criteria=[Criterion(fact=c.fact, op=c.op, value=c.value, text=c.text) for c in record.criteria],
             department_id=record.department,
