@@ -35,6 +35,10 @@ class ItemReader(Protocol):
 
     def get_all(self, item: Any, path: str) -> list[Any]: ...
 
+    def items(self, item: Any, path: str) -> list[Any]:
+        """The sub-items at ``path`` themselves (for ``convert: records``), not their text."""
+        ...
+
 
 def _bad(department: str, message: str) -> UpstreamError:
     return UpstreamError(UpstreamCode.BAD_RESPONSE, department, message)
@@ -62,6 +66,9 @@ class JsonReader:
             return []
         return value if isinstance(value, list) else [value]
 
+    def items(self, item: Any, path: str) -> list[Any]:
+        return self.get_all(item, path)
+
 
 class CsvReader:
     def get(self, item: Any, path: str) -> Any:
@@ -71,6 +78,9 @@ class CsvReader:
     def get_all(self, item: Any, path: str) -> list[Any]:
         value = self.get(item, path)
         return [] if value is None else [value]
+
+    def items(self, item: Any, path: str) -> list[Any]:
+        return self.get_all(item, path)
 
 
 class XmlReader:
@@ -82,12 +92,16 @@ class XmlReader:
         return values[0] if values else None
 
     def get_all(self, item: Any, path: str) -> list[Any]:
-        element_path, _, attribute = path.partition("@")
-        element_path = element_path.rstrip("/")
+        # "a/b/@attr" reads an attribute; "name[@lang='zh']" is an element with a predicate
+        head, _, last = path.rpartition("/")
+        element_path, attribute = (head, last[1:]) if last.startswith("@") else (path, "")
         elements = item.findall(element_path, self.namespaces) if element_path else [item]
         if attribute:
             return [e.get(attribute) for e in elements if e.get(attribute) is not None]
         return [(e.text or "").strip() for e in elements]
+
+    def items(self, item: Any, path: str) -> list[Any]:
+        return list(item.findall(path, self.namespaces)) if path else [item]
 
 
 def reader_for(fmt: Format) -> ItemReader:

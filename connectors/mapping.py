@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from connectors.formats import CsvReader, ItemReader, JsonReader
+from connectors.formats import ItemReader, JsonReader
 from connectors.records import (
     CaseEvent,
     CaseRecord,
@@ -184,16 +184,15 @@ def _words(raws: list[Any], field_map: FieldMap) -> list[str]:
 
 
 def _sub_items(item: Any, reader: ItemReader, field_map: FieldMap) -> tuple[list[Any], ItemReader]:
-    """The sub-items of a records field, and how to read them (JSON once decoded, else as the item)."""
-    raws = reader.get_all(item, field_map.path)
-    if field_map.from_json:
-        decoded = [_decode_json(r) for r in raws]
-        raws = [x for d in decoded for x in (d if isinstance(d, list) else [d])]
-    if isinstance(reader, CsvReader) or field_map.from_json:
-        return raws, JsonReader()
-    if raws and isinstance(raws[0], list):
-        raws = [x for r in raws for x in r]
-    return raws, reader
+    """The sub-items of a records field, and how to read them: JSON text is decoded first (a CSV
+    column), and XML sub-items are elements read like the item itself (attributes, child text)."""
+    if not field_map.from_json:
+        raws = reader.items(item, field_map.path)
+        if raws and isinstance(raws[0], list):  # a JSON path that crossed a list of lists
+            raws = [x for r in raws for x in r]
+        return raws, reader
+    decoded = [_decode_json(r) for r in reader.get_all(item, field_map.path)]
+    return [x for d in decoded for x in (d if isinstance(d, list) else [d])], JsonReader()
 
 
 def read_field(item: Any, reader: ItemReader, field_map: FieldMap) -> Any:

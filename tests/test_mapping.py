@@ -104,3 +104,55 @@ def test_many_bad_items_are_summarised() -> None:
     result = map_records([{"code": str(i)} for i in range(40)], JsonReader(), OPERATION, "catalog", "demo")
     assert result.records == () and len(result.problems) == 6
     assert result.problems[-1] == "... 35 more items left out"
+
+
+def test_xml_records_read_attributes_text_and_predicates() -> None:
+    from defusedxml import ElementTree
+
+    from connectors.formats import XmlReader
+
+    item = ElementTree.fromstring(
+        '<service code="A"><name lang="en">Pension</name><name lang="zh">养老金</name><criteria>'
+        '<criterion fact="age" op="&gt;=" value="65">年满65周岁</criterion>'
+        '<criterion fact="veteran" op="==" value="true">退役军人</criterion></criteria></service>'
+    )
+    reader = XmlReader({})
+    criteria = FieldMap.model_validate(
+        {
+            "path": "criteria/criterion",
+            "convert": "records",
+            "fields": {
+                "fact": "@fact",
+                "op": "@op",
+                "value": {"path": "@value", "convert": "value"},
+                "text": ".",
+            },
+        }
+    )
+    assert read_field(item, reader, criteria) == (
+        {"fact": "age", "op": ">=", "value": "65", "text": "年满65周岁"},
+        {"fact": "veteran", "op": "==", "value": "true", "text": "退役军人"},
+    )
+    assert read_field(item, reader, FieldMap(path="name[@lang='zh']")) == "养老金"
+    assert read_field(item, reader, FieldMap(path="@code")) == "A"
+
+
+def test_criteria_sent_as_json_text_in_a_csv_column() -> None:
+    column = (
+        '[{"fact": "age", "op": ">=", "value": 60, "text": "60岁"},'
+        ' {"fact": "income_band", "op": "in", "value": ["LOW", "MIDDLE"], "text": "低收入"}]'
+    )
+    criteria = FieldMap.model_validate(
+        {
+            "path": "条件",
+            "convert": "records",
+            "from_json": True,
+            "fields": {
+                "fact": "fact",
+                "op": "op",
+                "value": {"path": "value", "convert": "value"},
+                "text": "text",
+            },
+        }
+    )
+    assert [c["value"] for c in read_field({"条件": column}, CsvReader(), criteria)] == ["60", "LOW,MIDDLE"]
