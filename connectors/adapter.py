@@ -363,10 +363,11 @@ _ACCEPT = {"json": "application/json", "xml": "text/xml, application/xml", "csv"
 
 
 def _unique(result: OperationResult[Any]) -> OperationResult[Any]:
-    """Pages that shift while being read can repeat an item; keep the first of each id."""
+    """Pages that shift while being read can repeat an item; keep the first of each id (facts have
+    no id of their own: they are told apart by resident)."""
     seen: dict[str, Any] = {}
     for record in result.records:
-        seen.setdefault(record.id, record)
+        seen.setdefault(getattr(record, "id", None) or record.resident_id, record)
     if len(seen) == len(result.records):
         return result
     return OperationResult(tuple(seen.values()), result.problems)

@@ -14,13 +14,13 @@ import hmac
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import orjson
 
 from connectors.errors import UpstreamCode, UpstreamError, status_error
-from connectors.spec import ApiKeyAuth, Auth, BasicAuth, HmacAuth, NoAuth, OAuth2ClientCredentials
+from connectors.spec import ApiKeyAuth, Auth, BasicAuth, Envelope, HmacAuth, NoAuth, OAuth2ClientCredentials
 from connectors.transport import UpstreamRequest, UpstreamResponse
 
 Send = Callable[[UpstreamRequest], Awaitable[UpstreamResponse]]
@@ -115,8 +115,10 @@ class OAuth2Authenticator:
         department: str,
         send: Send,
         clock: Callable[[], float] = time.monotonic,
+        envelope: Envelope | None = None,
     ) -> None:
         self.spec = spec
+        self.envelope = envelope
         self.token_url = urljoin(base_url.rstrip("/") + "/", spec.token_url.lstrip("/"))
         self.department = department
         self.send = send
@@ -142,6 +144,18 @@ class OAuth2Authenticator:
             assert self._token is not None
             return self._token
 
+    def _check_envelope(self, payload: Any) -> None:
+        """A department that wraps its failures in an envelope (HTTP 200, failure code) does so on
+        its token endpoint too: that is "try later", not a bad answer."""
+        envelope = self.envelope
+        if envelope is None or not isinstance(payload, dict) or "access_token" in payload:
+            return
+        code = payload.get(envelope.code_field)
+        if code is not None and str(code) not in {str(c) for c in envelope.ok_codes}:
+            raise UpstreamError(
+                UpstreamCode.UNAVAILABLE, self.department, f"token endpoint answered code {code}"
+            )
+
     async def _fetch(self) -> None:
         form = {"grant_type": "client_credentials"}
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
@@ -164,6 +178,7 @@ class OAuth2Authenticator:
             raise error
         try:
             payload = orjson.loads(response.body)
+            self._check_envelope(payload)
             token = payload["access_token"]
             lifetime = float(payload.get("expires_in", 3600))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -178,7 +193,9 @@ class OAuth2Authenticator:
         self._expires_at = self.clock() + max(lifetime - self.spec.refresh_margin_s, lifetime / 2)
 
 
-def authenticator_for(auth: Auth, base_url: str, department: str, send: Send) -> Authenticator:
+def authenticator_for(
+    auth: Auth, base_url: str, department: str, send: Send, envelope: Envelope | None = None
+) -> Authenticator:
     if isinstance(auth, NoAuth):
         return NoAuthenticator()
     if isinstance(auth, ApiKeyAuth):
@@ -187,4 +204,4 @@ def authenticator_for(auth: Auth, base_url: str, department: str, send: Send) ->
         return BasicAuthenticator(auth)
     if isinstance(auth, HmacAuth):
         return HmacAuthenticator(auth)
-    return OAuth2Authenticator(auth, base_url, department, send)
+    return OAuth2Authenticator(auth, base_url, department, send, envelope=envelope)

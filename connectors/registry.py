@@ -57,7 +57,8 @@ def build_department(spec: ConnectorSpec, version: int, cache: ResponseCache) ->
     async def send_token_request(request: UpstreamRequest) -> UpstreamResponse:
         return await transport.send(request, spec.policy.timeout_s)
 
-    auth = authenticator_for(spec.auth, spec.base_url, spec.id, send_token_request)
+    envelope = getattr(spec.format, "envelope", None)
+    auth = authenticator_for(spec.auth, spec.base_url, spec.id, send_token_request, envelope)
     return Department(spec, version, transport, resilience, SpecAdapter(spec, transport, resilience, auth))
 
 

@@ -17,6 +17,7 @@ from tests.conftest import Admin, Connect
 
 WORLD = build_world(DEFAULT_SEED)
 
+
 def seeded(department: str) -> set[str]:
     return {s.code for s in WORLD.services if s.department == department}
 

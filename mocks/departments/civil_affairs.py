@@ -8,7 +8,7 @@ SOAP fault with HTTP 500 — except authentication, which the web server in fron
 from __future__ import annotations
 
 from xml.etree.ElementTree import ParseError
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from aiohttp import web
 from defusedxml import DefusedXmlException
@@ -16,7 +16,8 @@ from defusedxml.ElementTree import fromstring
 
 from mocks import auth
 from mocks.departments import Department, Mounted
-from mocks.world import Channel, Service, World
+from mocks.departments.community import criterion_value_text
+from mocks.world import OPS, Channel, Criterion, Service, World
 
 PREFIX = "/civil-affairs"
 USERNAME = "onestop"
@@ -68,6 +69,15 @@ def fee_yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
+def criterion_xml(criterion: Criterion) -> str:
+    """One `mz:Criterion`: the condition in attributes, its wording as content."""
+    return (
+        f"<mz:Criterion fact={quoteattr(criterion.fact)} op={quoteattr(criterion.op)}"
+        f" value={quoteattr(criterion_value_text(criterion.value))}>"
+        f"{escape(criterion.text_zh)}</mz:Criterion>"
+    )
+
+
 def service_xml(service: Service) -> str:
     """One `mz:Service` element."""
 
@@ -76,6 +86,7 @@ def service_xml(service: Service) -> str:
 
     channels = "".join(leaf("Channel", CHANNELS[c]) for c in service.channels)
     documents = "".join(leaf("Document", d) for d in service.documents)
+    criteria = "".join(criterion_xml(c) for c in service.criteria)
     return (
         "<mz:Service>"
         + leaf("Code", service.code)
@@ -88,6 +99,7 @@ def service_xml(service: Service) -> str:
         + leaf("ProcessingDays", str(service.processing_days))
         + f"<mz:Documents>{documents}</mz:Documents>"
         + leaf("UpdatedAt", service.updated_at.isoformat())
+        + f"<mz:Criteria>{criteria}</mz:Criteria>"
         + "</mz:Service>"
     )
 
@@ -131,6 +143,7 @@ def wsdl(location: str) -> str:
     """The WSDL 1.1 description of the single operation, pointing at `location`."""
     categories = "".join(f'<xs:enumeration value="{c}"/>' for c in CATEGORIES)
     channels = "".join(f'<xs:enumeration value="{c}"/>' for c in CHANNELS.values())
+    ops = "".join(f'<xs:enumeration value="{escape(op)}"/>' for op in OPS)
     return f"""{_XML_DECL}<wsdl:definitions name="MinzhengService" targetNamespace="{NS}"
     xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"
     xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
@@ -144,6 +157,21 @@ def wsdl(location: str) -> str:
       <xs:simpleType name="Channel">
         <xs:restriction base="xs:string">{channels}</xs:restriction>
       </xs:simpleType>
+      <xs:simpleType name="Op">
+        <xs:restriction base="xs:string">{ops}</xs:restriction>
+      </xs:simpleType>
+      <xs:complexType name="Criterion">
+        <xs:annotation><xs:documentation>One eligibility condition, fact op value (lists
+          comma-separated, booleans true/false); the content is its wording.
+        </xs:documentation></xs:annotation>
+        <xs:simpleContent>
+          <xs:extension base="xs:string">
+            <xs:attribute name="fact" type="xs:string" use="required"/>
+            <xs:attribute name="op" type="mz:Op" use="required"/>
+            <xs:attribute name="value" type="xs:string" use="required"/>
+          </xs:extension>
+        </xs:simpleContent>
+      </xs:complexType>
       <xs:complexType name="Service">
         <xs:sequence>
           <xs:element name="Code" type="xs:string"/>
@@ -164,6 +192,11 @@ def wsdl(location: str) -> str:
             </xs:sequence></xs:complexType>
           </xs:element>
           <xs:element name="UpdatedAt" type="xs:dateTime"/>
+          <xs:element name="Criteria">
+            <xs:complexType><xs:sequence>
+              <xs:element name="Criterion" type="mz:Criterion" minOccurs="0" maxOccurs="unbounded"/>
+            </xs:sequence></xs:complexType>
+          </xs:element>
         </xs:sequence>
       </xs:complexType>
       <xs:element name="ListServices"><xs:complexType><xs:sequence/></xs:complexType></xs:element>

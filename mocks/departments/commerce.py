@@ -8,11 +8,13 @@ HTTP 500 with a small XML error document.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape
 
 from aiohttp import web
 
 from mocks.departments import Department, Mounted
-from mocks.world import Channel, Service, World
+from mocks.departments.community import criterion_value_text
+from mocks.world import OPS, Channel, Service, World
 
 PREFIX = "/commerce"
 CATEGORIES = ("vegetable_market", "business_license", "consumer")
@@ -55,6 +57,14 @@ def service_element(service: Service) -> ET.Element:
     for document in service.documents:
         ET.SubElement(documents, "document").text = document
     ET.SubElement(element, "updated_on").text = service.updated_at.date().isoformat()
+    criteria = ET.SubElement(element, "criteria")
+    for criterion in service.criteria:
+        attributes = {
+            "fact": criterion.fact,
+            "op": criterion.op,
+            "value": criterion_value_text(criterion.value),
+        }
+        ET.SubElement(criteria, "criterion", attributes).text = criterion.text_zh
     return element
 
 
@@ -70,10 +80,13 @@ def xsd() -> str:
     """The XML Schema of `services.xml`."""
     categories = "".join(f'<xs:enumeration value="{c}"/>' for c in CATEGORIES)
     channel = "|".join(CHANNELS.values())
+    ops = "".join(f'<xs:enumeration value="{escape(op)}"/>' for op in OPS)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="unqualified">
   <xs:annotation><xs:documentation>浦东新区商务委服务事项目录. channels: comma-separated subset of
-    {channel}; fee_fen in fen; updated_on yyyy-MM-dd.</xs:documentation></xs:annotation>
+    {channel}; fee_fen in fen; updated_on yyyy-MM-dd; criteria: who may apply (all must hold), each
+    criterion fact op value (lists comma-separated, booleans true/false) with its wording as content.
+  </xs:documentation></xs:annotation>
   <xs:simpleType name="category">
     <xs:restriction base="xs:string">{categories}</xs:restriction>
   </xs:simpleType>
@@ -82,6 +95,18 @@ def xsd() -> str:
       <xs:pattern value="({channel})(,({channel}))*"/>
     </xs:restriction>
   </xs:simpleType>
+  <xs:simpleType name="op">
+    <xs:restriction base="xs:string">{ops}</xs:restriction>
+  </xs:simpleType>
+  <xs:complexType name="criterion">
+    <xs:simpleContent>
+      <xs:extension base="xs:string">
+        <xs:attribute name="fact" type="xs:string" use="required"/>
+        <xs:attribute name="op" type="op" use="required"/>
+        <xs:attribute name="value" type="xs:string" use="required"/>
+      </xs:extension>
+    </xs:simpleContent>
+  </xs:complexType>
   <xs:complexType name="service">
     <xs:sequence>
       <xs:element name="name_zh" type="xs:string"/>
@@ -97,6 +122,11 @@ def xsd() -> str:
         </xs:sequence></xs:complexType>
       </xs:element>
       <xs:element name="updated_on" type="xs:date"/>
+      <xs:element name="criteria">
+        <xs:complexType><xs:sequence>
+          <xs:element name="criterion" type="criterion" minOccurs="0" maxOccurs="unbounded"/>
+        </xs:sequence></xs:complexType>
+      </xs:element>
     </xs:sequence>
     <xs:attribute name="code" type="xs:string" use="required"/>
   </xs:complexType>

@@ -15,7 +15,7 @@ from aiohttp.typedefs import Handler
 
 from mocks import auth
 from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.world import Channel, Service, Station, World
+from mocks.world import Channel, Criterion, CriterionValue, Service, Station, World
 
 PREFIX = "/community"
 API_KEY = "community-dev-key"
@@ -37,6 +37,33 @@ def envelope(data: Any, code: int = 0, msg: str = "成功", status: int = 200) -
     """The system's one response shape, used for successes and failures alike."""
     body = json.dumps({"code": code, "msg": msg, "data": data}, ensure_ascii=False)
     return web.Response(text=body, status=status, content_type="application/json", charset="utf-8")
+
+
+# Criteria as every department writes them.  Shared by all departments (they import them from here)
+# until they move next to `Department` in mocks/departments/__init__.py.
+
+
+def criterion_value_json(value: CriterionValue) -> str | int | bool | list[str]:
+    """A criterion's value as a JSON-native value: 65, true, "浦东新区" or ["LOW", "LOWER_MIDDLE"]."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def criterion_value_text(value: CriterionValue) -> str:
+    """A criterion's value where only text fits (XML attributes): "65", "true", "LOW,LOWER_MIDDLE"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return str(value)
+
+
+def criteria_json(criteria: tuple[Criterion, ...]) -> list[dict[str, Any]]:
+    """A service's criteria as `[{fact, op, value, text}]` — the canonical facts and ops, the
+    department's own wording."""
+    return [
+        {"fact": c.fact, "op": c.op, "value": criterion_value_json(c.value), "text": c.text_zh}
+        for c in criteria
+    ]
 
 
 def busy() -> web.Response:
@@ -72,6 +99,7 @@ def service_row(service: Service) -> Row:
         "banli_tianshu": service.processing_days,
         "cailiao": ";".join(service.documents),
         "gengxin_riqi": service.updated_at.strftime("%Y%m%d"),
+        "tiaojian": criteria_json(service.criteria),
     }
 
 
@@ -105,6 +133,40 @@ def _row_schema(fields: dict[str, tuple[str, str]]) -> dict[str, Any]:
         "required": list(fields),
         "properties": {name: {"type": kind, "description": text} for name, (kind, text) in fields.items()},
     }
+
+
+def _fuwu_schema() -> dict[str, Any]:
+    """A service row; 条件 (`tiaojian`) is a list of criteria, so it needs a schema of its own."""
+    schema = _row_schema(
+        {
+            "bianma": ("string", "事项编码"),
+            "mingcheng": ("string", "名称"),
+            "yingwen_mingcheng": ("string", "英文名称"),
+            "miaoshu": ("string", "描述"),
+            "leibie": ("string", "类别: wenhua|yanglao|shequ|shenghuo|zhiyuan"),
+            "qudao": ("string", "渠道, comma-separated: chuangkou|app|weixin|zizhuji|wangshang"),
+            "shoufei": ("integer", "收费 (fen)"),
+            "banli_tianshu": ("integer", "办理天数"),
+            "cailiao": ("string", "申请材料, ';'-separated"),
+            "gengxin_riqi": ("string", "更新日期 yyyyMMdd"),
+        }
+    )
+    schema["required"].append("tiaojian")
+    schema["properties"]["tiaojian"] = {
+        "type": "array",
+        "description": "申请条件: every one must hold; empty when the service is open to everybody",
+        "items": {
+            "type": "object",
+            "required": ["fact", "op", "value", "text"],
+            "properties": {
+                "fact": {"type": "string", "description": "canonical fact, e.g. age, hukou_district"},
+                "op": {"type": "string", "enum": ["==", "!=", ">=", "<=", "in"]},
+                "value": {"description": "integer, boolean, string, or a list of strings for 'in'"},
+                "text": {"type": "string", "description": "条件说明"},
+            },
+        },
+    }
+    return schema
 
 
 def openapi() -> dict[str, Any]:
@@ -208,20 +270,7 @@ def openapi() -> dict[str, Any]:
                         "lianxi_dianhua": ("string", "联系电话"),
                     }
                 ),
-                "Fuwu": _row_schema(
-                    {
-                        "bianma": ("string", "事项编码"),
-                        "mingcheng": ("string", "名称"),
-                        "yingwen_mingcheng": ("string", "英文名称"),
-                        "miaoshu": ("string", "描述"),
-                        "leibie": ("string", "类别: wenhua|yanglao|shequ|shenghuo|zhiyuan"),
-                        "qudao": ("string", "渠道, comma-separated: chuangkou|app|weixin|zizhuji|wangshang"),
-                        "shoufei": ("integer", "收费 (fen)"),
-                        "banli_tianshu": ("integer", "办理天数"),
-                        "cailiao": ("string", "申请材料, ';'-separated"),
-                        "gengxin_riqi": ("string", "更新日期 yyyyMMdd"),
-                    }
-                ),
+                "Fuwu": _fuwu_schema(),
             },
         },
     }

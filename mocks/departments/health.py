@@ -20,6 +20,7 @@ from aiohttp import web
 
 from mocks import auth
 from mocks.departments import Department, Mounted, parse_bounded_int
+from mocks.departments.community import criteria_json
 from mocks.world import Channel, Service, World
 
 PREFIX = "/health"
@@ -102,6 +103,7 @@ def item(service: Service) -> dict[str, Any]:
         "processingDays": service.processing_days,
         "requiredDocuments": list(service.documents),
         "lastModified": int(service.updated_at.timestamp() * 1000),
+        "eligibility": criteria_json(service.criteria),
     }
 
 
@@ -191,6 +193,7 @@ def openapi() -> dict[str, Any]:
                         "processingDays",
                         "requiredDocuments",
                         "lastModified",
+                        "eligibility",
                     ],
                     "properties": {
                         "serviceCode": {"type": "string"},
@@ -206,8 +209,23 @@ def openapi() -> dict[str, Any]:
                         "processingDays": {"type": "integer"},
                         "requiredDocuments": string_list,
                         "lastModified": {"type": "integer", "format": "int64", "description": "epoch millis"},
+                        "eligibility": {
+                            "type": "array",
+                            "description": "who may use the service: every criterion must hold",
+                            "items": {"$ref": "#/components/schemas/Criterion"},
+                        },
                     },
-                }
+                },
+                "Criterion": {
+                    "type": "object",
+                    "required": ["fact", "op", "value", "text"],
+                    "properties": {
+                        "fact": {"type": "string", "description": "canonical fact, e.g. age"},
+                        "op": {"type": "string", "enum": ["==", "!=", ">=", "<=", "in"]},
+                        "value": {"description": "integer, boolean, string, or a list of strings for 'in'"},
+                        "text": {"type": "string"},
+                    },
+                },
             },
         },
     }

@@ -2,8 +2,8 @@
 
 Its habits: OAuth2 client-credentials tokens that really expire, a GB18030-encoded CSV with Chinese
 column headers, `offset`/`limit` paging with the total in `X-Total-Count`, `|`-separated lists and epoch
-millisecond timestamps.  Errors are JSON in OAuth2 style; an overloaded server answers with a Tomcat
-error page.
+millisecond timestamps, and the eligibility criteria as a cell of compact JSON.  Errors are JSON in
+OAuth2 style; an overloaded server answers with a Tomcat error page.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from aiohttp import web
 
 from mocks.auth import TokenStore
 from mocks.departments import Department, Mounted, decode_basic_auth, parse_bounded_int
+from mocks.departments.community import criteria_json
 from mocks.world import Channel, Service, World
 
 PREFIX = "/hrss"
@@ -38,6 +39,7 @@ COLUMNS = (
     "办理时限(工作日)",
     "申请材料",
     "更新时间",
+    "申请条件",
 )
 CHANNELS = {
     Channel.WINDOW: "窗口",
@@ -87,6 +89,7 @@ def csv_row(service: Service) -> list[str]:
         str(service.processing_days),
         "|".join(service.documents),
         str(int(service.updated_at.timestamp() * 1000)),
+        json.dumps(criteria_json(service.criteria), ensure_ascii=False, separators=(",", ":")),
     ]
 
 
@@ -136,7 +139,8 @@ def openapi() -> dict[str, object]:
             "version": "1.4.0",
             "description": "HRSS catalogue export. CSV encoded in GB18030; columns: "
             + ",".join(COLUMNS)
-            + ". Lists are '|'-separated; 更新时间 is epoch milliseconds.",
+            + ". Lists are '|'-separated; 更新时间 is epoch milliseconds; 申请条件 is compact JSON, "
+            "a list of criteria [{fact, op, value, text}] that must all hold ([] when open to all).",
         },
         "servers": [{"url": PREFIX}],
         "paths": {

@@ -7,10 +7,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from mocks.departments import MODULES, all_departments
 from mocks.server import RunningMocks, create_app, start
 
 HEALTHY = {"latency_ms": 0, "error_rate": 0.0, "hang": False, "malformed": False, "down": False, "drip_ms": 0}
-IDS = ["community", "civil-affairs", "hrss", "health", "commerce"]
+IDS = [d.id for d in all_departments()]
 
 
 async def admin(http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
@@ -160,3 +161,7 @@ async def test_only_serves_the_named_departments(http: aiohttp.ClientSession) ->
 def test_unknown_department_in_only_is_rejected() -> None:
     with pytest.raises(ValueError, match="police"):
         create_app(only=["police"])
+
+
+def test_all_nineteen_departments_are_served() -> None:
+    assert len(IDS) == len(MODULES) == 19 == len(set(IDS))

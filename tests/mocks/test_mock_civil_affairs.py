@@ -11,7 +11,9 @@ import pytest
 from defusedxml.ElementTree import fromstring
 
 from mocks.server import RunningMocks
+from mocks.world import build_world
 
+WORLD = build_world()
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 MZ = "urn:pudong:minzheng"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
@@ -37,6 +39,13 @@ async def call(
         sent["Authorization"] = auth
     async with http.post(f"{mocks.url}/civil-affairs/soap", data=body.encode(), headers=sent) as response:
         return response.status, response.headers.get("Content-Type", ""), await response.text()
+
+
+def value_text(value: object) -> str:
+    """A criterion value as an XML attribute holds it: lists comma-joined, booleans true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return ",".join(value) if isinstance(value, tuple) else str(value)
 
 
 def fault_of(text: str) -> tuple[str, str]:
@@ -75,6 +84,13 @@ async def test_list_services_envelope(mocks: RunningMocks, http: aiohttp.ClientS
         assert 1 <= len(documents) <= 4 and all(documents)
         updated = datetime.fromisoformat(text_of(service, "UpdatedAt"))
         assert updated.utcoffset() is not None
+        seeded = WORLD.service(codes[-1])
+        assert seeded is not None
+        criteria = service.findall(f"{{{MZ}}}Criteria/{{{MZ}}}Criterion")
+        assert [(c.get("fact"), c.get("op"), c.get("value"), c.text) for c in criteria] == [
+            (c.fact, c.op, value_text(c.value), c.text_zh) for c in seeded.criteria
+        ]
+        assert criteria  # every civil-affairs service says who may apply
     assert len(set(codes)) == 5
     assert "最低生活保障申请" in text
 
@@ -168,7 +184,12 @@ async def test_wsdl(mocks: RunningMocks, http: aiohttp.ClientSession) -> None:
         "Documents",
         "Document",
         "UpdatedAt",
+        "Criteria",
+        "Criterion",
     } <= schema_elements
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    criterion = next(t for t in definitions.iter(f"{xs}complexType") if t.get("name") == "Criterion")
+    assert {a.get("name") for a in criterion.iter(f"{xs}attribute")} == {"fact", "op", "value"}
 
 
 async def test_get_without_wsdl_query_is_400(mocks: RunningMocks, http: aiohttp.ClientSession) -> None:

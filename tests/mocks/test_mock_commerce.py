@@ -9,8 +9,17 @@ import aiohttp
 from defusedxml.ElementTree import fromstring
 
 from mocks.server import RunningMocks
+from mocks.world import build_world
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
+WORLD = build_world()
+
+
+def value_text(value: object) -> str:
+    """A criterion value as an XML attribute holds it: lists comma-joined, booleans true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return ",".join(value) if isinstance(value, tuple) else str(value)
 
 
 async def test_services_xml(mocks: RunningMocks, http: aiohttp.ClientSession) -> None:
@@ -35,6 +44,7 @@ async def test_services_xml(mocks: RunningMocks, http: aiohttp.ClientSession) ->
             "processing_days",
             "documents",
             "updated_on",
+            "criteria",
         ]
         assert service.findtext("category") in {"vegetable_market", "business_license", "consumer"}
         channels = (service.findtext("channels") or "").split(",")
@@ -44,7 +54,14 @@ async def test_services_xml(mocks: RunningMocks, http: aiohttp.ClientSession) ->
         documents = [d.text for d in service.findall("documents/document")]
         assert 1 <= len(documents) <= 4 and all(documents)
         assert date.fromisoformat(service.findtext("updated_on") or "").year == 2018
+        seeded = WORLD.service(service.get("code", ""))
+        assert seeded is not None
+        assert [
+            (c.get("fact"), c.get("op"), c.get("value"), c.text)
+            for c in service.findall("criteria/criterion")
+        ] == [(c.fact, c.op, value_text(c.value), c.text_zh) for c in seeded.criteria]
     assert any(s.findtext("category") == "vegetable_market" for s in services)
+    assert any(s.findall("criteria/criterion") for s in services)
 
 
 async def test_no_auth_needed_and_post_is_rejected(mocks: RunningMocks, http: aiohttp.ClientSession) -> None:
@@ -74,8 +91,12 @@ async def test_xsd_matches_the_document(mocks: RunningMocks, http: aiohttp.Clien
         "documents",
         "document",
         "updated_on",
+        "criteria",
+        "criterion",
     }
     attribute = schema.find(f"{XS}complexType/{XS}attribute")
     assert attribute is not None and attribute.get("name") == "code"
     enumerated = {e.get("value") for e in schema.iter(f"{XS}enumeration")}
-    assert enumerated == {"vegetable_market", "business_license", "consumer"}
+    assert enumerated == {"vegetable_market", "business_license", "consumer", "==", "!=", ">=", "<=", "in"}
+    criterion = next(t for t in schema.iter(f"{XS}complexType") if t.get("name") == "criterion")
+    assert {a.get("name") for a in criterion.iter(f"{XS}attribute")} == {"fact", "op", "value"}

@@ -9,7 +9,9 @@ import aiohttp
 import pytest
 
 from mocks.server import RunningMocks
+from mocks.world import build_world
 
+WORLD = build_world()
 KEY = {"X-Api-Key": "community-dev-key"}
 HOURS = re.compile(r"^[1-7](-[1-7])? \d\d:\d\d-\d\d:\d\d(;[1-7](-[1-7])? \d\d:\d\d-\d\d:\d\d)*$")
 ALL_CODES = re.compile(r"^(SQ|MZ|RS|WJ|SW)-\d{3}$")
@@ -84,7 +86,19 @@ async def test_services_list(mocks: RunningMocks, http: aiohttp.ClientSession) -
         assert isinstance(row["banli_tianshu"], int)
         assert 1 <= len(row["cailiao"].split(";")) <= 4
         assert re.fullmatch(r"2018\d{4}", row["gengxin_riqi"])
+        service = WORLD.service(row["bianma"])
+        assert service is not None
+        assert row["tiaojian"] == [
+            {
+                "fact": c.fact,
+                "op": c.op,
+                "value": list(c.value) if isinstance(c.value, tuple) else c.value,
+                "text": c.text_zh,
+            }
+            for c in service.criteria
+        ]
     assert any(r["shoufei"] > 0 for r in rows) and any(r["shoufei"] == 0 for r in rows)
+    assert any(r["tiaojian"] for r in rows) and any(not r["tiaojian"] for r in rows)
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-Api-Key": "wrong"}, {"X-Api-Key": ""}])
@@ -140,3 +154,10 @@ async def test_openapi_describes_the_routes(mocks: RunningMocks, http: aiohttp.C
     station_fields = set(spec["components"]["schemas"]["Zhandian"]["properties"])
     _, body = await get(http, f"{mocks.url}/community/api/zhandian/list?pageSize=1")
     assert station_fields == set(body["data"]["rows"][0])
+    service_schema = spec["components"]["schemas"]["Fuwu"]
+    _, body = await get(http, f"{mocks.url}/community/api/fuwu/list?pageSize=1")
+    assert (
+        set(service_schema["properties"]) == set(service_schema["required"]) == set(body["data"]["rows"][0])
+    )
+    criterion = service_schema["properties"]["tiaojian"]["items"]
+    assert set(criterion["properties"]) == {"fact", "op", "value", "text"}

@@ -16,7 +16,9 @@ import aiohttp
 import pytest
 
 from mocks.server import RunningMocks
+from mocks.world import build_world
 
+WORLD = build_world()
 SECRET = b"health-hmac-secret"
 PATH = "/health/v2/services"
 
@@ -80,6 +82,7 @@ async def test_cursor_walk_returns_every_item_once(mocks: RunningMocks, http: ai
             "processingDays",
             "requiredDocuments",
             "lastModified",
+            "eligibility",
         }
         assert item["serviceCode"].startswith("WJ-")
         assert item["category"] in {"MEDICAL", "PUBLIC_HEALTH", "FAMILY"}
@@ -87,6 +90,17 @@ async def test_cursor_walk_returns_every_item_once(mocks: RunningMocks, http: ai
         assert isinstance(item["feeFen"], int) and isinstance(item["processingDays"], int)
         assert 1 <= len(item["requiredDocuments"]) <= 4
         assert isinstance(item["lastModified"], int) and item["lastModified"] > 1_500_000_000_000
+        service = WORLD.service(item["serviceCode"])
+        assert service is not None
+        assert item["eligibility"] == [
+            {
+                "fact": c.fact,
+                "op": c.op,
+                "value": list(c.value) if isinstance(c.value, tuple) else c.value,
+                "text": c.text_zh,
+            }
+            for c in service.criteria
+        ]
 
 
 async def test_default_limit_returns_everything(mocks: RunningMocks, http: aiohttp.ClientSession) -> None:
@@ -154,3 +168,7 @@ async def test_openapi_needs_no_signature(mocks: RunningMocks, http: aiohttp.Cli
         spec = await response.json()
     assert spec["openapi"].startswith("3.") and list(spec["paths"]) == ["/v2/services"]
     assert set(spec["components"]["securitySchemes"]) == {"appId", "timestamp", "signature"}
+    service = spec["components"]["schemas"]["Service"]
+    assert "eligibility" in service["required"]
+    assert service["properties"]["eligibility"]["items"] == {"$ref": "#/components/schemas/Criterion"}
+    assert set(spec["components"]["schemas"]["Criterion"]["properties"]) == {"fact", "op", "value", "text"}

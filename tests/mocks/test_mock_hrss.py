@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import UTC, datetime
 
@@ -11,6 +12,9 @@ import aiohttp
 import pytest
 
 from mocks.server import RunningMocks
+from mocks.world import build_world
+
+WORLD = build_world()
 
 COLUMNS = [
     "事项编码",
@@ -23,7 +27,25 @@ COLUMNS = [
     "办理时限(工作日)",
     "申请材料",
     "更新时间",
+    "申请条件",
 ]
+
+
+def criteria(code: str) -> list[dict[str, object]]:
+    """The world's criteria of a service as the export writes them (lists for `in`)."""
+    service = WORLD.service(code)
+    assert service is not None
+    return [
+        {
+            "fact": c.fact,
+            "op": c.op,
+            "value": list(c.value) if isinstance(c.value, tuple) else c.value,
+            "text": c.text_zh,
+        }
+        for c in service.criteria
+    ]
+
+
 FORM = {"grant_type": "client_credentials", "client_id": "onestop", "client_secret": "hrss-secret"}
 
 
@@ -124,6 +146,7 @@ async def test_csv_is_gb18030_and_pages_cover_everything_once(
         assert 1 <= len(row[8].split("|")) <= 4
         updated = datetime.fromtimestamp(int(row[9]) / 1000, tz=UTC)
         assert updated.year == 2018
+        assert json.loads(row[10]) == criteria(row[0]) and ": " not in row[10]  # compact JSON
     assert any(int(r[6]) > 0 for r in rows)
 
 

@@ -1,0 +1,239 @@
+"""残疾人联合会 — the disabled persons' federation: its services and disability certificates.
+
+Its habits: the `{code, msg, data}` envelope (code 0 = ok, business failures as HTTP 200 with another
+code), camelCase fields, HTTP Basic auth, no paging, epoch-millisecond dates, certificate levels in
+Chinese ordinals (`一级` .. `四级`), and a batch lookup — up to 50 ID numbers comma-separated in one
+query parameter, unknown people simply left out of the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from aiohttp import web
+
+from mocks import auth
+from mocks.departments import Department, Mounted
+from mocks.departments.community import busy, criteria_json, envelope
+from mocks.world import CST, Channel, Resident, Service, World, is_valid_id_number
+
+PREFIX = "/disabled-persons"
+USERNAME = "onestop"
+PASSWORD = "cl-secret"
+MAX_BATCH = 50
+
+CHANNELS = {
+    Channel.WINDOW: "WINDOW",
+    Channel.ONLINE: "WEB",
+    Channel.APP: "APP",
+    Channel.WECHAT: "WECHAT",
+    Channel.KIOSK: "SELF_SERVICE",
+}
+LEVELS = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def day_ms(day: date) -> int:
+    """A date as the federation stores it: midnight Shanghai time, in epoch milliseconds."""
+    return epoch_ms(datetime(day.year, day.month, day.day, tzinfo=CST))
+
+
+def service_item(service: Service) -> dict[str, Any]:
+    """One service in the federation's camelCase vocabulary."""
+    return {
+        "serviceCode": service.code,
+        "nameZh": service.name_zh,
+        "nameEn": service.name_en,
+        "description": service.description,
+        "category": service.category,
+        "channels": [CHANNELS[c] for c in service.channels],
+        "feeFen": service.fee_fen,
+        "processingDays": service.processing_days,
+        "documents": list(service.documents),
+        "updatedAt": epoch_ms(service.updated_at),
+        "criteria": criteria_json(service.criteria),
+    }
+
+
+def certificate_item(resident: Resident) -> dict[str, Any]:
+    """One person's certificate record (a known person without a certificate has nulls)."""
+    level = resident.disability_level
+    issued = resident.disability_certified_on
+    return {
+        "idCard": resident.id_number,
+        "hasCertificate": level is not None,
+        "level": None if level is None else LEVELS[level],
+        "certificateNo": resident.disability_certificate_no,
+        "issuedAt": None if issued is None else day_ms(issued),
+    }
+
+
+def _refused() -> web.Response:
+    response = envelope(None, code=401, msg="认证失败", status=401)
+    response.headers["WWW-Authenticate"] = 'Basic realm="canlian"'
+    return response
+
+
+def _bad_request(msg: str) -> web.Response:
+    return envelope(None, code=400, msg=msg, status=400)
+
+
+def parse_id_cards(raw: str | None) -> list[str] | str:
+    """The ID numbers of a certificates query, in order without repeats, or why they are refused."""
+    ids = [part.strip() for part in (raw or "").split(",") if part.strip()]
+    if not ids:
+        return "参数错误：idCards不能为空"
+    if len(ids) > MAX_BATCH:
+        return f"参数错误：idCards最多{MAX_BATCH}个"
+    if not all(is_valid_id_number(i) for i in ids):
+        return "参数错误：身份证号格式不正确"
+    return list(dict.fromkeys(ids))
+
+
+def _schema(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "object", "required": list(fields), "properties": fields}
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI 3 description of exactly the routes below."""
+    string, integer = {"type": "string"}, {"type": "integer"}
+    millis = {"type": "integer", "format": "int64", "description": "epoch milliseconds"}
+
+    def enveloped(data: dict[str, Any], summary: str, extra: dict[str, Any]) -> dict[str, Any]:
+        ok = {"allOf": [{"$ref": "#/components/schemas/Envelope"}, {"properties": {"data": data}}]}
+        failure = {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}
+        return {
+            "get": {
+                "summary": summary,
+                **extra,
+                "responses": {
+                    "200": {
+                        "description": "code 0 on success; a non-zero code (5001 系统繁忙) is a failure",
+                        "content": {"application/json": {"schema": ok}},
+                    },
+                    "400": {"description": "bad parameters (envelope code 400)", "content": failure},
+                    "401": {"description": "HTTP Basic refused (envelope code 401)", "content": failure},
+                },
+            }
+        }
+
+    def listing(ref: str) -> dict[str, Any]:
+        return {"type": "array", "items": {"$ref": f"#/components/schemas/{ref}"}}
+
+    id_cards = {
+        "name": "idCards",
+        "in": "query",
+        "required": True,
+        "description": f"1 to {MAX_BATCH} ID numbers, comma-separated; unknown ones are left out",
+        "schema": {"type": "string"},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "浦东新区残疾人联合会数据接口",
+            "version": "3.1.0",
+            "description": "Disabled Persons' Federation: services and certificates (batch).",
+        },
+        "servers": [{"url": PREFIX}],
+        "security": [{"basic": []}],
+        "paths": {
+            "/api/services": enveloped(listing("Service"), "服务事项 (services), all at once", {}),
+            "/api/certificates": enveloped(
+                listing("Certificate"), "残疾人证查询 (certificates, batch)", {"parameters": [id_cards]}
+            ),
+        },
+        "components": {
+            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
+            "schemas": {
+                "Envelope": _schema(
+                    {"code": {"type": "integer", "description": "0 = success"}, "msg": string, "data": {}}
+                ),
+                "Criterion": _schema(
+                    {
+                        "fact": string,
+                        "op": {"type": "string", "enum": ["==", "!=", ">=", "<=", "in"]},
+                        "value": {"description": "integer, boolean, string or list of strings"},
+                        "text": string,
+                    }
+                ),
+                "Service": _schema(
+                    {
+                        "serviceCode": string,
+                        "nameZh": string,
+                        "nameEn": string,
+                        "description": string,
+                        "category": {"type": "string", "enum": ["disability"]},
+                        "channels": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": list(CHANNELS.values())},
+                        },
+                        "feeFen": integer,
+                        "processingDays": integer,
+                        "documents": {"type": "array", "items": string},
+                        "updatedAt": millis,
+                        "criteria": listing("Criterion"),
+                    }
+                ),
+                "Certificate": _schema(
+                    {
+                        "idCard": string,
+                        "hasCertificate": {"type": "boolean"},
+                        "level": {"type": "string", "nullable": True, "enum": [*LEVELS.values(), None]},
+                        "certificateNo": {"type": "string", "nullable": True},
+                        "issuedAt": {**millis, "nullable": True},
+                    }
+                ),
+            },
+        },
+    }
+
+
+def build(world: World) -> Mounted:
+    """The services listing, the batch certificate lookup and the description."""
+    services_data = [service_item(s) for s in world.services_of("disabled-persons")]
+    description = json.dumps(openapi(), ensure_ascii=False)
+
+    def authorised(request: web.Request) -> bool:
+        return auth.basic_ok(request, USERNAME, PASSWORD)
+
+    async def services(request: web.Request) -> web.StreamResponse:
+        if not authorised(request):
+            return _refused()
+        return envelope(services_data)
+
+    async def certificates(request: web.Request) -> web.StreamResponse:
+        if not authorised(request):
+            return _refused()
+        ids = parse_id_cards(request.query.get("idCards"))
+        if isinstance(ids, str):
+            return _bad_request(ids)
+        known = (world.resident(i) for i in ids)
+        return envelope([certificate_item(r) for r in known if r is not None])
+
+    async def describe(_request: web.Request) -> web.StreamResponse:
+        return web.Response(text=description, content_type="application/json", charset="utf-8")
+
+    return Mounted(
+        routes=[
+            web.get(f"{PREFIX}/api/services", services),
+            web.get(f"{PREFIX}/api/certificates", certificates),
+            web.get(f"{PREFIX}/openapi.json", describe),
+        ],
+        fail=busy,
+    )
+
+
+DEPARTMENT = Department(
+    id="disabled-persons",
+    name_zh="残疾人联合会",
+    name_en="Disabled Persons' Federation",
+    prefix=PREFIX,
+    capabilities=("catalog", "facts"),
+    description_path=f"{PREFIX}/openapi.json",
+    build=build,
+)

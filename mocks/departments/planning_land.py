@@ -1,0 +1,329 @@
+"""规划和自然资源局 — planning and natural resources: its services and residents' cases (办件).
+
+Its habits, inherited from the same vendor as the community platform: a `{code, msg, data}` JSON
+envelope, pinyin field names, `pageNo`/`pageSize` paging (at most 200 a page), an API key header,
+dates as `yyyyMMdd` (a case's history loses its time of day) and case statuses as pinyin words
+(`tijiao`, `shouli`, ... `chehui`).  A business failure is HTTP 200 with a non-zero `code`, so a
+gateway must read the envelope, not only the status line.
+
+The small OpenAPI helpers at the top (and the criterion schema) are shared by the other departments
+of this batch (agriculture, justice, market-regulation) so the same fragments are not written four times.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mocks import auth
+from mocks.departments import Department, Mounted, parse_bounded_int
+from mocks.departments.community import criteria_json, envelope
+from mocks.world import Case, CaseStatus, Channel, Service, World, is_valid_id_number
+
+PREFIX = "/planning-land"
+API_KEY = "gh-dev-key"
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_NO = 1_000_000
+
+CHANNELS = {
+    Channel.WINDOW: "chuangkou",
+    Channel.ONLINE: "wangshang",
+    Channel.APP: "app",
+    Channel.WECHAT: "weixin",
+    Channel.KIOSK: "zizhuji",
+}
+STATUSES = {
+    CaseStatus.SUBMITTED: "tijiao",
+    CaseStatus.ACCEPTED: "shouli",
+    CaseStatus.IN_REVIEW: "shencha",
+    CaseStatus.NEEDS_INFO: "buzheng",
+    CaseStatus.APPROVED: "pizhun",
+    CaseStatus.REJECTED: "buyu",
+    CaseStatus.COMPLETED: "banjie",
+    CaseStatus.WITHDRAWN: "chehui",
+}
+
+Row = dict[str, Any]
+Schema = dict[str, Any]
+
+
+# -- OpenAPI helpers shared with agriculture, justice and market-regulation -----------------------
+
+
+#: The OpenAPI schema of one `{fact, op, value, text}` criterion.
+CRITERION_SCHEMA: Schema = {
+    "type": "object",
+    "required": ["fact", "op", "value", "text"],
+    "properties": {
+        "fact": {"type": "string", "description": "canonical fact: age, hukou_district, income_band, ..."},
+        "op": {"type": "string", "enum": ["==", "!=", ">=", "<=", "in"]},
+        "value": {
+            "description": "an integer, a boolean, a string, or a list of strings for 'in'",
+            "oneOf": [
+                {"type": "integer"},
+                {"type": "boolean"},
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}},
+            ],
+        },
+        "text": {"type": "string", "description": "the condition in Chinese"},
+    },
+}
+
+
+def object_schema(properties: dict[str, Schema], optional: Iterable[str] = ()) -> Schema:
+    """An object schema whose properties are all required except `optional`."""
+    skip = set(optional)
+    return {"type": "object", "required": [p for p in properties if p not in skip], "properties": properties}
+
+
+def query_param(name: str, schema: Schema, description: str, required: bool = False) -> Schema:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+def json_content(schema: Schema) -> Schema:
+    return {"application/json": {"schema": schema}}
+
+
+def string(description: str) -> Schema:
+    return {"type": "string", "description": description}
+
+
+def integer(description: str) -> Schema:
+    return {"type": "integer", "description": description}
+
+
+def string_list(description: str) -> Schema:
+    return {"type": "array", "items": {"type": "string"}, "description": description}
+
+
+# -- this department --------------------------------------------------------------------------------
+
+
+def system_error() -> web.Response:
+    """How this system fails: HTTP 200, envelope code 9999."""
+    return envelope(None, code=9999, msg="系统异常，请稍后再试")
+
+
+def day(moment: datetime | date | None) -> str | None:
+    """A date the department's way, `yyyyMMdd` (Shanghai time, as every moment in the world is)."""
+    return None if moment is None else moment.strftime("%Y%m%d")
+
+
+def service_row(service: Service) -> Row:
+    """One service (事项) in the department's pinyin vocabulary."""
+    return {
+        "bianma": service.code,
+        "mingcheng": service.name_zh,
+        "yingwen_mingcheng": service.name_en,
+        "miaoshu": service.description,
+        "leibie": service.category,
+        "qudao": ",".join(CHANNELS[c] for c in service.channels),
+        "shoufei": service.fee_fen,
+        "banli_tianshu": service.processing_days,
+        "cailiao": ";".join(service.documents),
+        "gengxin_riqi": day(service.updated_at),
+        "tiaojian": criteria_json(service.criteria),
+    }
+
+
+def case_row(case: Case) -> Row:
+    """One case (案件) with its history (流程), every status in the department's pinyin."""
+    return {
+        "anjian_bianhao": case.ref,
+        "shixiang_bianma": case.service,
+        "zhuangtai": STATUSES[case.status],
+        "tijiao_riqi": day(case.submitted_at),
+        "gengxin_riqi": day(case.updated_at),
+        "xia_yi_bu": case.next_action,
+        "yuji_banjie": day(case.expected_completion),
+        "liucheng": [
+            {"riqi": day(e.at), "zhuangtai": STATUSES[e.status], "beizhu": e.note_zh} for e in case.history
+        ],
+    }
+
+
+def rows_by_resident(cases: Iterable[Case]) -> dict[str, list[Row]]:
+    """Each applicant's case rows, in submission order, rendered once at start-up."""
+    grouped: dict[str, list[Row]] = {}
+    for case in cases:
+        grouped.setdefault(case.resident, []).append(case_row(case))
+    return grouped
+
+
+def _bad_request(message: str) -> web.Response:
+    return envelope(None, code=400, msg=f"参数错误：{message}", status=400)
+
+
+def page_of(request: web.Request, rows: list[Row]) -> web.Response:
+    """`rows` cut to the requested page, or the department's 400 for bad paging parameters."""
+    page_no = parse_bounded_int(request.query.get("pageNo"), 1, 1, MAX_PAGE_NO)
+    if page_no is None:
+        return _bad_request("pageNo必须是正整数")
+    page_size = parse_bounded_int(request.query.get("pageSize"), DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    if page_size is None:
+        return _bad_request(f"pageSize必须是1到{MAX_PAGE_SIZE}之间的整数")
+    start = (page_no - 1) * page_size
+    return envelope({"total": len(rows), "rows": rows[start : start + page_size]})
+
+
+def keyed(handler: Handler) -> Handler:
+    """`handler` behind the department's API key check."""
+
+    async def checked(request: web.Request) -> web.StreamResponse:
+        if not auth.api_key_ok(request, API_KEY):
+            return envelope(None, code=401, msg="API密钥无效", status=401)
+        return await handler(request)
+
+    return checked
+
+
+def _paging_params() -> list[Schema]:
+    return [
+        query_param("pageNo", {"type": "integer", "minimum": 1, "default": 1}, "页码，从1开始"),
+        query_param(
+            "pageSize",
+            {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
+            "每页条数",
+        ),
+    ]
+
+
+def _listing(summary: str, row_ref: str, extra_params: list[Schema]) -> Schema:
+    envelope_ref = {"$ref": "#/components/schemas/Envelope"}
+    page = object_schema({"total": integer("总条数"), "rows": {"type": "array", "items": {"$ref": row_ref}}})
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": extra_params + _paging_params(),
+            "responses": {
+                "200": {
+                    "description": "code 0 on success; a non-zero code (e.g. 9999 系统异常) is a failure",
+                    "content": json_content({"allOf": [envelope_ref, {"properties": {"data": page}}]}),
+                },
+                "400": {
+                    "description": "bad parameters (envelope code 400)",
+                    "content": json_content(envelope_ref),
+                },
+                "401": {
+                    "description": "missing or wrong X-Api-Key (code 401)",
+                    "content": json_content(envelope_ref),
+                },
+            },
+        }
+    }
+
+
+def openapi() -> Schema:
+    """The OpenAPI 3 description of exactly the routes below."""
+    statuses = list(STATUSES.values())
+    event = object_schema(
+        {
+            "riqi": string("日期 yyyyMMdd"),
+            "zhuangtai": {"type": "string", "enum": statuses},
+            "beizhu": string("备注"),
+        }
+    )
+    nullable_text = {"type": "string", "nullable": True}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "浦东新区规划和自然资源局政务服务接口",
+            "version": "1.2.0",
+            "description": "Services (事项) and residents' cases (案件). Dates yyyyMMdd; case statuses: "
+            "tijiao 提交, shouli 受理, shencha 审查, buzheng 补正, pizhun 批准, buyu 不予批准, "
+            "banjie 办结, chehui 撤回.",
+        },
+        "servers": [{"url": PREFIX}],
+        "security": [{"apiKey": []}],
+        "paths": {
+            "/api/shixiang/list": _listing("事项列表 (services)", "#/components/schemas/Shixiang", []),
+            "/api/anjian/list": _listing(
+                "案件列表 (a resident's cases)",
+                "#/components/schemas/Anjian",
+                [query_param("sfzh", {"type": "string", "pattern": r"^\d{17}[\dX]$"}, "身份证号", True)],
+            ),
+        },
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
+            "schemas": {
+                "Envelope": object_schema(
+                    {"code": integer("0 = success"), "msg": string("消息"), "data": {"nullable": True}}
+                ),
+                "Shixiang": object_schema(
+                    {
+                        "bianma": string("事项编码, e.g. GH-001"),
+                        "mingcheng": string("名称"),
+                        "yingwen_mingcheng": string("英文名称"),
+                        "miaoshu": string("描述"),
+                        "leibie": string("类别"),
+                        "qudao": string("渠道, comma-separated: " + "|".join(CHANNELS.values())),
+                        "shoufei": integer("收费 (fen)"),
+                        "banli_tianshu": integer("办理天数"),
+                        "cailiao": string("申请材料, ';'-separated"),
+                        "gengxin_riqi": string("更新日期 yyyyMMdd"),
+                        "tiaojian": {"type": "array", "items": CRITERION_SCHEMA},
+                    }
+                ),
+                "Anjian": object_schema(
+                    {
+                        "anjian_bianhao": string("案件编号, e.g. GH/2026/00042"),
+                        "shixiang_bianma": string("事项编码"),
+                        "zhuangtai": {"type": "string", "enum": statuses},
+                        "tijiao_riqi": string("提交日期 yyyyMMdd"),
+                        "gengxin_riqi": string("更新日期 yyyyMMdd"),
+                        "xia_yi_bu": nullable_text | {"description": "下一步; null once the case is final"},
+                        "yuji_banjie": nullable_text | {"description": "预计办结日期 yyyyMMdd"},
+                        "liucheng": {"type": "array", "items": event},
+                    }
+                ),
+            },
+        },
+    }
+
+
+def build(world: World) -> Mounted:
+    """The services listing, the case listing and the description, all rendered once."""
+    services = [service_row(s) for s in world.services_of("planning-land")]
+    cases = rows_by_resident(world.cases_of("planning-land"))
+    description = json.dumps(openapi(), ensure_ascii=False)
+
+    async def list_services(request: web.Request) -> web.StreamResponse:
+        return page_of(request, services)
+
+    async def list_cases(request: web.Request) -> web.StreamResponse:
+        sfzh = request.query.get("sfzh")
+        if not sfzh:
+            return _bad_request("缺少sfzh")
+        if not is_valid_id_number(sfzh):
+            return _bad_request("sfzh不是有效的身份证号")
+        return page_of(request, cases.get(sfzh, []))
+
+    async def describe(_request: web.Request) -> web.StreamResponse:
+        return web.Response(text=description, content_type="application/json", charset="utf-8")
+
+    return Mounted(
+        routes=[
+            web.get(f"{PREFIX}/api/shixiang/list", keyed(list_services)),
+            web.get(f"{PREFIX}/api/anjian/list", keyed(list_cases)),
+            web.get(f"{PREFIX}/openapi.json", describe),
+        ],
+        fail=system_error,
+    )
+
+
+DEPARTMENT = Department(
+    id="planning-land",
+    name_zh="规划和自然资源局",
+    name_en="Planning and Natural Resources Bureau",
+    prefix=PREFIX,
+    capabilities=("catalog", "cases"),
+    description_path=f"{PREFIX}/openapi.json",
+    build=build,
+)

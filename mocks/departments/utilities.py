@@ -1,0 +1,372 @@
+"""公用事业（水电气） — water, power and gas: their services, accounts and monthly bills.
+
+Its habits: bare camelCase JSON behind OAuth2 client-credentials tokens that really expire, money in
+fen, ISO 8601 dates, and residents known by the utilities' **own account numbers**: a resident's ID
+number only finds the accounts they hold (`/api/accounts?holderIdCard=`); bills are then asked per
+account, in opaque-cursor pages of at most twelve.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mocks import auth
+from mocks.auth import TokenStore
+from mocks.departments import Department, Mounted, decode_basic_auth, parse_bounded_int
+from mocks.departments.community import criteria_json
+from mocks.departments.health import Cursors
+from mocks.world import Bill, Channel, Service, UtilityAccount, World, is_valid_id_number
+
+PREFIX = "/utilities"
+CLIENT_ID = "onestop"
+CLIENT_SECRET = "gy-secret"
+TOKEN_TTL_S = 300
+MAX_BILLS = 12
+
+CHANNELS = {
+    Channel.WINDOW: "counter",
+    Channel.ONLINE: "online",
+    Channel.APP: "app",
+    Channel.WECHAT: "wechatPay",
+    Channel.KIOSK: "selfServiceTerminal",
+}
+UTILITY_NAMES = {"water": "WATER", "power": "POWER", "gas": "GAS"}
+
+
+def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        text=json.dumps(payload, ensure_ascii=False),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+        headers=headers,
+    )
+
+
+def server_error() -> web.Response:
+    """How this system fails: HTTP 500 with an OAuth2-style error object."""
+    return _json({"error": "server_error", "error_description": "系统繁忙，请稍后再试"}, 500)
+
+
+def _invalid_request(description: str) -> web.Response:
+    return _json({"error": "invalid_request", "error_description": description}, 400)
+
+
+def _invalid_token() -> web.Response:
+    return _json({"error": "invalid_token"}, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def service_item(service: Service) -> dict[str, Any]:
+    """One service in the utilities' camelCase vocabulary."""
+    return {
+        "code": service.code,
+        "nameZh": service.name_zh,
+        "nameEn": service.name_en,
+        "description": service.description,
+        "category": service.category,
+        "channels": [CHANNELS[c] for c in service.channels],
+        "feeFen": service.fee_fen,
+        "processingDays": service.processing_days,
+        "documents": list(service.documents),
+        "updatedAt": service.updated_at.isoformat(),
+        "criteria": criteria_json(service.criteria),
+    }
+
+
+def account_item(account: UtilityAccount) -> dict[str, Any]:
+    return {
+        "accountNo": account.account_no,
+        "utility": UTILITY_NAMES[account.utility],
+        "householdId": account.household_id,
+        "address": account.address,
+    }
+
+
+def bill_item(bill: Bill) -> dict[str, Any]:
+    return {
+        "billId": bill.id,
+        "accountNo": bill.account_no,
+        "utility": UTILITY_NAMES[bill.utility],
+        "period": bill.period,
+        "amountFen": bill.amount_fen,
+        "dueDate": bill.due_date.isoformat(),
+        "paid": bill.paid,
+        "paidAt": None if bill.paid_at is None else bill.paid_at.isoformat(),
+    }
+
+
+def held_by(world: World, id_number: str) -> tuple[UtilityAccount, ...]:
+    """The accounts in this person's name: their household's accounts if they head it, else none."""
+    resident = world.resident(id_number)
+    if resident is None:
+        return ()
+    return tuple(a for a in world.accounts_of(resident.household_id) if a.holder == id_number)
+
+
+def _client_credentials(request: web.Request, form: dict[str, str]) -> tuple[str, str] | None:
+    """Credentials from HTTP Basic (preferred, as RFC 6749 says) or from the form body."""
+    header = request.headers.get("Authorization")
+    if header:
+        return decode_basic_auth(header)
+    if "client_id" in form and "client_secret" in form:
+        return form["client_id"], form["client_secret"]
+    return None
+
+
+def token_endpoint(tokens: TokenStore, client_id: str, client_secret: str, realm: str) -> Handler:
+    """An OAuth2 client-credentials token endpoint (RFC 6749 §4.4) issuing from `tokens`.
+
+    A candidate for mocks/auth.py: every OAuth2 department answers its token requests this way.
+    """
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        grant_type = form.get("grant_type")
+        if grant_type is None:
+            return _invalid_request("grant_type is required")
+        if grant_type != "client_credentials":
+            return _json({"error": "unsupported_grant_type"}, 400)
+        credentials = _client_credentials(request, form)
+        if credentials is None or not (
+            auth.same(credentials[0], client_id) and auth.same(credentials[1], client_secret)
+        ):
+            return _json({"error": "invalid_client"}, 401, {"WWW-Authenticate": f'Basic realm="{realm}"'})
+        return _json(
+            {"access_token": tokens.issue(), "token_type": "Bearer", "expires_in": tokens.ttl_s},
+            200,
+            {"Cache-Control": "no-store"},
+        )
+
+    return handler
+
+
+def _schema(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "object", "required": list(fields), "properties": fields}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _listing(item: str, cursor: bool = False) -> dict[str, Any]:
+    fields: dict[str, dict[str, Any]] = {"items": {"type": "array", "items": _ref(item)}}
+    if cursor:
+        fields["nextCursor"] = {"type": "string", "nullable": True}
+    return {"application/json": {"schema": _schema(fields)}}
+
+
+def _get(summary: str, parameters: list[dict[str, Any]], ok: dict[str, Any], **more: str) -> dict[str, Any]:
+    error = {"application/json": {"schema": _ref("Error")}}
+    responses: dict[str, Any] = {
+        "200": {"description": "ok", "content": ok},
+        "401": {"description": "missing, unknown or expired token", "content": error},
+    }
+    responses.update({status: {"description": text, "content": error} for status, text in more.items()})
+    return {
+        "get": {
+            "summary": summary,
+            "security": [{"oauth2": []}],
+            "parameters": parameters,
+            "responses": responses,
+        }
+    }
+
+
+def _query(name: str, schema: dict[str, Any], required: bool = False, where: str = "query") -> dict[str, Any]:
+    return {"name": name, "in": where, "required": required, "schema": schema}
+
+
+def _token_path() -> dict[str, Any]:
+    form = _schema(
+        {"grant_type": {"type": "string", "enum": ["client_credentials"]}}
+        | {"client_id": {"type": "string"}, "client_secret": {"type": "string"}}
+    )
+    form["required"] = ["grant_type"]
+    token = _schema(
+        {
+            "access_token": {"type": "string"},
+            "token_type": {"type": "string", "enum": ["Bearer"]},
+            "expires_in": {"type": "integer", "example": TOKEN_TTL_S},
+        }
+    )
+    error = {"application/json": {"schema": _ref("Error")}}
+    return {
+        "post": {
+            "summary": "OAuth2 client-credentials token (credentials by HTTP Basic or in the form)",
+            "security": [{}, {"clientBasic": []}],
+            "requestBody": {
+                "required": True,
+                "content": {"application/x-www-form-urlencoded": {"schema": form}},
+            },
+            "responses": {
+                "200": {"description": "token", "content": {"application/json": {"schema": token}}},
+                "400": {"description": "invalid_request / unsupported_grant_type", "content": error},
+                "401": {"description": "invalid_client", "content": error},
+            },
+        }
+    }
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI 3 description of exactly the routes below."""
+    string, integer, iso = {"type": "string"}, {"type": "integer"}, {"type": "string", "format": "date-time"}
+    utility = {"type": "string", "enum": list(UTILITY_NAMES.values())}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "浦东新区公用事业（水电气）开放接口",
+            "version": "4.0.2",
+            "description": "Water, power and gas: services, a resident's accounts, and bills per account "
+            "(oldest period first, cursor-paginated). Money in fen; dates ISO 8601.",
+        },
+        "servers": [{"url": PREFIX}],
+        "paths": {
+            "/oauth/token": _token_path(),
+            "/api/services": _get("服务事项 (services), all at once", [], _listing("Service")),
+            "/api/accounts": _get(
+                "户号查询 (the accounts held by a resident)",
+                [_query("holderIdCard", {"type": "string", "pattern": "^\\d{17}[\\dX]$"}, required=True)],
+                _listing("Account"),
+                **{"400": "holderIdCard missing or not an ID number"},
+            ),
+            "/api/accounts/{accountNo}/bills": _get(
+                "账单 (an account's monthly bills)",
+                [
+                    _query("accountNo", string, required=True, where="path"),
+                    _query("cursor", {"type": "string", "description": "opaque nextCursor"}),
+                    _query(
+                        "limit", {"type": "integer", "minimum": 1, "maximum": MAX_BILLS, "default": MAX_BILLS}
+                    ),
+                ],
+                _listing("Bill", cursor=True),
+                **{"400": "bad_cursor or bad limit", "404": "account_not_found"},
+            ),
+        },
+        "components": {
+            "securitySchemes": {
+                "oauth2": {
+                    "type": "oauth2",
+                    "flows": {"clientCredentials": {"tokenUrl": f"{PREFIX}/oauth/token", "scopes": {}}},
+                },
+                "clientBasic": {"type": "http", "scheme": "basic"},
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": string, "error_description": string},
+                },
+                "Criterion": _schema(
+                    {
+                        "fact": string,
+                        "op": {"type": "string", "enum": ["==", "!=", ">=", "<=", "in"]},
+                        "value": {"description": "integer, boolean, string or list of strings"},
+                        "text": string,
+                    }
+                ),
+                "Service": _schema(
+                    {
+                        "code": string,
+                        "nameZh": string,
+                        "nameEn": string,
+                        "description": string,
+                        "category": {"type": "string", "enum": ["utilities"]},
+                        "channels": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": list(CHANNELS.values())},
+                        },
+                        "feeFen": integer,
+                        "processingDays": integer,
+                        "documents": {"type": "array", "items": string},
+                        "updatedAt": iso,
+                        "criteria": {"type": "array", "items": _ref("Criterion")},
+                    }
+                ),
+                "Account": _schema(
+                    {"accountNo": string, "utility": utility, "householdId": string, "address": string}
+                ),
+                "Bill": _schema(
+                    {
+                        "billId": string,
+                        "accountNo": string,
+                        "utility": utility,
+                        "period": {"type": "string", "pattern": "^\\d{4}-\\d{2}$"},
+                        "amountFen": integer,
+                        "dueDate": {"type": "string", "format": "date"},
+                        "paid": {"type": "boolean"},
+                        "paidAt": {**iso, "nullable": True},
+                    }
+                ),
+            },
+        },
+    }
+
+
+def build(world: World) -> Mounted:
+    """Token endpoint, services, accounts, bills and the description, sharing one token store."""
+    tokens = TokenStore(TOKEN_TTL_S)
+    cursors = Cursors(b"utilities-cursor-" + str(world.seed).encode())
+    listing = {"items": [service_item(s) for s in world.services_of("utilities")]}
+    description = json.dumps(openapi(), ensure_ascii=False)
+
+    async def services(request: web.Request) -> web.StreamResponse:
+        if not tokens.bearer_ok(request):
+            return _invalid_token()
+        return _json(listing)
+
+    async def accounts(request: web.Request) -> web.StreamResponse:
+        if not tokens.bearer_ok(request):
+            return _invalid_token()
+        holder = request.query.get("holderIdCard")
+        if holder is None or not is_valid_id_number(holder):
+            return _invalid_request("holderIdCard must be an 18-character ID number")
+        return _json({"items": [account_item(a) for a in held_by(world, holder)]})
+
+    async def bills(request: web.Request) -> web.StreamResponse:
+        if not tokens.bearer_ok(request):
+            return _invalid_token()
+        account = world.account(request.match_info["account_no"])
+        if account is None:
+            return _json({"error": "account_not_found"}, 404)
+        limit = parse_bounded_int(request.query.get("limit"), MAX_BILLS, 1, MAX_BILLS)
+        if limit is None:
+            return _invalid_request(f"limit must be between 1 and {MAX_BILLS}")
+        raw_cursor = request.query.get("cursor")
+        offset = 0 if raw_cursor is None else cursors.decode(raw_cursor)
+        if offset is None:
+            return _json({"error": "bad_cursor"}, 400)
+        all_bills = world.bills_of(account.account_no)
+        end = offset + limit
+        next_cursor = cursors.encode(end) if end < len(all_bills) else None
+        return _json({"items": [bill_item(b) for b in all_bills[offset:end]], "nextCursor": next_cursor})
+
+    async def describe(_request: web.Request) -> web.StreamResponse:
+        return web.Response(text=description, content_type="application/json", charset="utf-8")
+
+    return Mounted(
+        routes=[
+            web.post(f"{PREFIX}/oauth/token", token_endpoint(tokens, CLIENT_ID, CLIENT_SECRET, "gongyong")),
+            web.get(f"{PREFIX}/api/services", services),
+            web.get(f"{PREFIX}/api/accounts", accounts),
+            web.get(f"{PREFIX}/api/accounts/{{account_no}}/bills", bills),
+            web.get(f"{PREFIX}/openapi.json", describe),
+        ],
+        fail=server_error,
+        expire_tokens=tokens.expire_all,
+        reset=tokens.reset,
+    )
+
+
+DEPARTMENT = Department(
+    id="utilities",
+    name_zh="水电燃气公用事业",
+    name_en="Water, Power and Gas Utilities",
+    prefix=PREFIX,
+    capabilities=("catalog", "bills"),
+    description_path=f"{PREFIX}/openapi.json",
+    build=build,
+)

@@ -1,0 +1,77 @@
+"""disabled-persons through the gateway: enveloped camelCase JSON, certificates in batches of 50."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from connectors.errors import UpstreamCode, UpstreamError
+from connectors.records import ResidentFacts
+from mocks.world import Resident
+from tests.conftest import Admin, Connect, Gateway
+from tests.departments.support import (
+    WORLD,
+    assert_catalogue_arrived,
+    catalogue_via_graphql,
+    fixture,
+    sample_residents,
+    unknown_resident_id,
+)
+
+DEPARTMENT = "disabled-persons"
+BATCH_PATH = "/disabled-persons/api/certificates"
+
+
+def expected_facts(resident: Resident) -> ResidentFacts:
+    """What the federation knows: the certificate's level, 0 for a person it knows has none (the
+    world's `None`: the canonical record keeps `None` for "not this department's fact")."""
+    return ResidentFacts(
+        resident_id=resident.id_number, department=DEPARTMENT, disability_level=resident.disability_level or 0
+    )
+
+
+async def test_catalogue_via_graphql(gateway: Gateway) -> None:
+    nodes = await catalogue_via_graphql(gateway, DEPARTMENT)
+    assert_catalogue_arrived(nodes, DEPARTMENT, "DISABILITY")  # epoch millis: the same instant
+
+
+async def test_facts_equal_the_world(connect: Connect) -> None:
+    residents = sample_residents(40)
+    answers = await connect(DEPARTMENT).adapter.facts([r.id_number for r in residents])
+    for resident in residents:
+        answer = answers[resident.id_number]
+        assert not isinstance(answer, UpstreamError), answer
+        assert answer.value.records == (expected_facts(resident),)
+
+
+async def test_facts_are_asked_in_batches_of_fifty(connect: Connect, admin: Admin) -> None:
+    ids = [r.id_number for r in WORLD.residents[:120]]
+    answers = await connect(DEPARTMENT).adapter.facts(ids)
+    assert set(answers) == set(ids)
+    assert (await admin.paths(DEPARTMENT)).get(BATCH_PATH) == math.ceil(120 / 50)
+
+
+async def test_unknown_resident_is_an_empty_answer(connect: Connect) -> None:
+    known = fixture("disabled_adult")
+    answers = await connect(DEPARTMENT).adapter.facts([unknown_resident_id(), known.id_number])
+    unknown = answers[unknown_resident_id()]
+    assert not isinstance(unknown, UpstreamError) and unknown.value.records == ()
+    known_answer = answers[known.id_number]
+    assert not isinstance(known_answer, UpstreamError)
+    assert [r.disability_level for r in known_answer.value.records] == [2]
+
+
+async def test_wrong_password_is_auth_failed(connect: Connect, admin: Admin) -> None:
+    department = connect(DEPARTMENT, DISABLED_PERSONS_PASSWORD="wrong")
+    with pytest.raises(UpstreamError) as caught:
+        await department.adapter.catalog()
+    assert caught.value.code is UpstreamCode.AUTH_FAILED and caught.value.department == DEPARTMENT
+    assert await admin.requests(DEPARTMENT) == 1
+
+
+async def test_envelope_failure_code_is_unavailable(connect: Connect, admin: Admin) -> None:
+    await admin.fault(DEPARTMENT, error_rate=1.0)  # HTTP 200, code 5001
+    with pytest.raises(UpstreamError) as caught:
+        await connect(DEPARTMENT, lambda t: t + "policy: {retries: 0}\n").adapter.catalog()
+    assert caught.value.code is UpstreamCode.UNAVAILABLE

@@ -1,0 +1,88 @@
+"""housing through the gateway: HMAC-signed plain XML, pages told in attributes, Chinese statuses."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from connectors.errors import UpstreamCode, UpstreamError
+from tests.conftest import Admin, Connect, Gateway
+from tests.departments.support import (
+    WORLD,
+    assert_cases_arrived,
+    assert_catalogue_arrived,
+    busiest_applicant,
+    cases_at,
+    catalogue_via_graphql,
+    fixture,
+    unknown_resident_id,
+)
+
+DEPARTMENT = "housing"
+STATUSES = {
+    "SUBMITTED": "已提交",
+    "ACCEPTED": "已受理",
+    "IN_REVIEW": "审核中",
+    "NEEDS_INFO": "待补正",
+    "APPROVED": "已批准",
+    "REJECTED": "不予批准",
+    "COMPLETED": "已办结",
+    "WITHDRAWN": "已撤回",
+}
+
+
+def small_pages(text: str) -> str:
+    return text.replace("size: 50", "size: 1")
+
+
+async def test_catalogue_via_graphql(gateway: Gateway) -> None:
+    nodes = await catalogue_via_graphql(gateway, DEPARTMENT)
+    assert_catalogue_arrived(nodes, DEPARTMENT, "HOUSING")  # criteria from XML attributes
+
+
+async def test_catalogue_pages_from_the_total_attribute(connect: Connect, admin: Admin) -> None:
+    fetched = await connect(DEPARTMENT, small_pages).adapter.catalog()
+    assert [r.id for r in fetched.value.records] == [s.code for s in WORLD.services_of(DEPARTMENT)]
+    pages = (await admin.paths(DEPARTMENT)).get("/housing/xml/services")
+    assert pages == len(WORLD.services_of(DEPARTMENT))
+
+
+@pytest.mark.parametrize(
+    "resident_id", [fixture("non_pudong_hukou").id_number, busiest_applicant(WORLD, DEPARTMENT)]
+)
+async def test_cases_in_canonical_and_department_words(connect: Connect, resident_id: str) -> None:
+    fetched = await connect(DEPARTMENT).adapter.cases(resident_id)
+    assert fetched.value.problems == ()
+    assert_cases_arrived(fetched.value.records, DEPARTMENT, resident_id, STATUSES)
+
+
+async def test_cases_walk_every_page(connect: Connect, admin: Admin) -> None:
+    resident_id = busiest_applicant(WORLD, DEPARTMENT)
+    count = len(cases_at(DEPARTMENT, resident_id))
+    assert count >= 2
+    fetched = await connect(DEPARTMENT, small_pages).adapter.cases(resident_id)
+    assert len(fetched.value.records) == count
+    assert (await admin.paths(DEPARTMENT)).get("/housing/xml/cases") == math.ceil(count / 1)
+
+
+async def test_every_status_maps(connect: Connect) -> None:
+    department = connect(DEPARTMENT)
+    for status, word in STATUSES.items():
+        case = next(c for c in WORLD.cases_of(DEPARTMENT) if c.status.value == status)
+        fetched = await department.adapter.cases(case.resident)
+        record = next(r for r in fetched.value.records if r.id == case.ref)
+        assert (record.status, record.department_status) == (status, word)
+
+
+async def test_unknown_resident_has_no_cases(connect: Connect) -> None:
+    fetched = await connect(DEPARTMENT).adapter.cases(unknown_resident_id())
+    assert fetched.value.records == () and fetched.value.problems == ()
+
+
+async def test_wrong_secret_is_auth_failed(connect: Connect, admin: Admin) -> None:
+    department = connect(DEPARTMENT, HOUSING_HMAC_SECRET="wrong")
+    with pytest.raises(UpstreamError) as caught:
+        await department.adapter.catalog()
+    assert caught.value.code is UpstreamCode.AUTH_FAILED and caught.value.department == DEPARTMENT
+    assert await admin.requests(DEPARTMENT) == 1

@@ -1,0 +1,64 @@
+"""public-security through the gateway: SOAP catalogue, household register one resident per call."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.errors import UpstreamCode, UpstreamError
+from tests.conftest import Admin, Connect, Gateway
+from tests.departments.support import (
+    assert_catalogue_arrived,
+    catalogue_via_graphql,
+    fixture,
+    sample_residents,
+    unknown_resident_id,
+)
+
+DEPARTMENT = "public-security"
+SOAP_PATH = "/public-security/ws"
+
+
+async def test_catalogue_via_graphql(gateway: Gateway) -> None:
+    nodes = await catalogue_via_graphql(gateway, DEPARTMENT)
+    assert_catalogue_arrived(nodes, DEPARTMENT, "OTHER")  # criteria from XML attributes
+
+
+async def test_facts_equal_the_world_one_call_each(connect: Connect, admin: Admin) -> None:
+    residents = sample_residents(25)
+    answers = await connect(DEPARTMENT).adapter.facts([r.id_number for r in residents])
+    for resident in residents:
+        answer = answers[resident.id_number]
+        assert not isinstance(answer, UpstreamError), answer
+        (record,) = answer.value.records
+        assert record.resident_id == resident.id_number
+        assert record.birth_date == resident.birth_date
+        assert record.hukou_district == resident.hukou_district
+        assert record.household_id == resident.household_id
+        assert record.household_type == resident.household_type
+        assert record.medical_insurance is None  # not this department's fact
+    assert (await admin.paths(DEPARTMENT)).get(SOAP_PATH) == len(residents)
+
+
+async def test_unknown_resident_is_an_empty_answer(connect: Connect) -> None:
+    known = fixture("rural_head").id_number
+    answers = await connect(DEPARTMENT).adapter.facts([unknown_resident_id(), known])
+    unknown = answers[unknown_resident_id()]
+    assert not isinstance(unknown, UpstreamError) and unknown.value.records == ()
+    known_answer = answers[known]
+    assert not isinstance(known_answer, UpstreamError)
+    assert [r.household_type for r in known_answer.value.records] == ["rural"]
+
+
+async def test_wrong_password_is_auth_failed(connect: Connect, admin: Admin) -> None:
+    department = connect(DEPARTMENT, PUBLIC_SECURITY_PASSWORD="wrong")
+    with pytest.raises(UpstreamError) as caught:
+        await department.adapter.catalog()
+    assert caught.value.code is UpstreamCode.AUTH_FAILED and caught.value.department == DEPARTMENT
+    assert await admin.requests(DEPARTMENT) == 1
+
+
+async def test_server_fault_is_unavailable(connect: Connect, admin: Admin) -> None:
+    await admin.fault(DEPARTMENT, error_rate=1.0)
+    with pytest.raises(UpstreamError) as caught:
+        await connect(DEPARTMENT, lambda t: t + "policy: {retries: 0}\n").adapter.catalog()
+    assert caught.value.code is UpstreamCode.UNAVAILABLE
