@@ -190,7 +190,7 @@ class World:
     """Everything the mocks serve for one seed.  Treat it as read-only: it is shared (cached)."""
 
     seed: int
-    #: The first five departments' services (see `SERVICES`); the full catalogue is `catalogue`.
+    #: Every department's services (the same as `catalogue`, kept for older callers).
     services: tuple[Service, ...]
     stations: tuple[Station, ...]
     #: Every service of all 19 departments, in code order within each department.
@@ -265,13 +265,13 @@ def _stream(seed: int, part: str) -> random.Random:
 @lru_cache(maxsize=8)
 def build_world(seed: int = DEFAULT_SEED) -> World:
     """Build the world for `seed`.  Pure, and cached: the same seed gives the same (equal) world."""
-    stations = build_stations(random.Random(seed), [s.code for s in SERVICES])
+    stations = build_stations(random.Random(seed), [s.code for s in CATALOGUE])
     residents = build_residents(_stream(seed, "residents"))
     cases = build_cases(_stream(seed, "cases"), residents, CATALOGUE)
     accounts, bills = build_utilities(_stream(seed, "utilities"), residents)
     return World(
         seed=seed,
-        services=SERVICES,
+        services=CATALOGUE,
         stations=stations,
         catalogue=CATALOGUE,
         residents=residents,

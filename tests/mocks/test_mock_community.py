@@ -14,7 +14,7 @@ from mocks.world import build_world
 WORLD = build_world()
 KEY = {"X-Api-Key": "community-dev-key"}
 HOURS = re.compile(r"^[1-7](-[1-7])? \d\d:\d\d-\d\d:\d\d(;[1-7](-[1-7])? \d\d:\d\d-\d\d:\d\d)*$")
-ALL_CODES = re.compile(r"^(SQ|MZ|RS|WJ|SW)-\d{3}$")
+ALL_CODES = re.compile(r"^[A-Z]{2}-\d{3}$")
 
 
 async def get(
