@@ -12,6 +12,7 @@ class UpstreamCode(StrEnum):
     AUTH_FAILED = "UPSTREAM_AUTH_FAILED"
     CIRCUIT_OPEN = "UPSTREAM_CIRCUIT_OPEN"
     OVERLOADED = "UPSTREAM_OVERLOADED"
+    CONNECTOR_FAILED = "CONNECTOR_FAILED"  # our side: a connector bug, contained to its department
 
 
 # Failures worth another try: the department may answer next time. A bad payload or refused

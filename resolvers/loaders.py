@@ -8,17 +8,20 @@ parallel.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from connectors.errors import UpstreamError
+from connectors.errors import UpstreamCode, UpstreamError
 from connectors.records import OperationResult, ServiceRecord, StationRecord
 from connectors.registry import Registry
 from connectors.resilience import Fetched
 from resolvers.notices import Notices, Path
+
+log = logging.getLogger(__name__)
 
 Result = Fetched[OperationResult[Any]]
 
@@ -42,6 +45,13 @@ class Loaders:
         for department_id, result in zip(ids, results, strict=True):
             if isinstance(result, UpstreamError):
                 self.notices.failed(result, path)
+            elif isinstance(result, Exception):
+                # a bug in one connector costs that department's data, not the other eighteen's
+                log.error("connector %s failed unexpectedly", department_id, exc_info=result)
+                message = "its connector failed; operators have the details"
+                self.notices.failed(
+                    UpstreamError(UpstreamCode.CONNECTOR_FAILED, department_id, message), path
+                )
             elif isinstance(result, BaseException):
                 raise result
             else:

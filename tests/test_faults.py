@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mocks.world import DEFAULT_SEED, build_world
-from tests.conftest import DEPARTMENT_IDS, Admin, GatewayFactory
+from tests.conftest import DEPARTMENT_IDS, Admin, Gateway, GatewayFactory
 
 WORLD = build_world(DEFAULT_SEED)
 DEPARTMENTS = sorted(DEPARTMENT_IDS)
@@ -151,3 +151,20 @@ async def test_warm_repeat_makes_no_upstream_call(
     body = await gateway.query(CATALOGUE)
     assert service_ids(body) == expected_ids()
     assert await admin.requests() == calls
+
+
+async def test_a_connector_bug_costs_only_its_department(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = gateway.app.state.registry
+    adapter = registry.get("tax").adapter
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the tax connector")
+
+    monkeypatch.setattr(adapter, "run", broken)
+    body = await gateway.query(CATALOGUE)
+    assert service_ids(body) == expected_ids(without="tax")
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "CONNECTOR_FAILED", "department": "tax"}
+    assert "a bug in the tax connector" not in str(body) and "a bug in the tax connector" in caplog.text
