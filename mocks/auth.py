@@ -1,4 +1,5 @@
-"""Credential checks shared by the mock departments: API keys, HTTP Basic, HMAC signatures, OAuth2.
+"""Credential checks shared by the mock departments: API keys, HTTP Basic, HMAC signatures, OAuth2
+(the bearer tokens and the client-credentials endpoint issuing them).
 
 Each department keeps its own credentials and its own way of refusing (status, body); only the
 checking is shared, so fourteen departments do not carry fourteen copies of the same comparisons.
@@ -8,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from urllib.parse import urlencode
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from mocks.departments import decode_basic_auth
 
@@ -107,3 +110,58 @@ class TokenStore:
     def reset(self) -> None:
         """Forget every token."""
         self._expiry.clear()
+
+
+def _oauth_json(payload: Mapping[str, object], status: int, headers: dict[str, str] | None) -> web.Response:
+    return web.Response(
+        text=json.dumps(payload), status=status, content_type="application/json", headers=headers
+    )
+
+
+def _client_credentials(
+    request: web.Request, form: Mapping[str, str], form_allowed: bool
+) -> tuple[str, str] | None:
+    """Credentials from HTTP Basic (preferred, as RFC 6749 says) or, where allowed, the form body."""
+    header = request.headers.get("Authorization")
+    if header:
+        return decode_basic_auth(header)
+    if form_allowed and "client_id" in form and "client_secret" in form:
+        return form["client_id"], form["client_secret"]
+    return None
+
+
+def token_endpoint(
+    tokens: TokenStore,
+    client_id: str,
+    client_secret: str,
+    *,
+    realm: str | None,
+    form_credentials: bool = True,
+) -> Handler:
+    """An OAuth2 client-credentials token endpoint (RFC 6749 §4.4) issuing from `tokens`.
+
+    The OAuth2 departments bought the same kind of token server, so the grammar is shared: 400
+    `invalid_request` without `grant_type`, 400 `unsupported_grant_type` for any other grant, 401
+    `invalid_client` for wrong credentials, then a `no-store` token.  What differs is kept as
+    parameters: `realm` for the `WWW-Authenticate: Basic` challenge on 401 (`None`: no challenge)
+    and whether client credentials may come in the form (`form_credentials`, else HTTP Basic only).
+    """
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        grant_type = form.get("grant_type")
+        if grant_type is None:
+            problem = {"error": "invalid_request", "error_description": "grant_type is required"}
+            return _oauth_json(problem, 400, None)
+        if grant_type != "client_credentials":
+            return _oauth_json({"error": "unsupported_grant_type"}, 400, None)
+        credentials = _client_credentials(request, form, form_credentials)
+        if credentials is None or not (
+            same(credentials[0], client_id) and same(credentials[1], client_secret)
+        ):
+            challenge = None if realm is None else {"WWW-Authenticate": f'Basic realm="{realm}"'}
+            return _oauth_json({"error": "invalid_client"}, 401, challenge)
+        token = {"access_token": tokens.issue(), "token_type": "Bearer", "expires_in": tokens.ttl_s}
+        return _oauth_json(token, 200, {"Cache-Control": "no-store"})
+
+    return handler

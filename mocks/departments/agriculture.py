@@ -19,10 +19,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mocks import auth
+from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted
-from mocks.departments.community import criteria_json
 from mocks.departments.hrss import malform_csv
-from mocks.departments.planning_land import CRITERION_SCHEMA, Schema, query_param
+from mocks.openapi import BASIC_SCHEME, CRITERION_SCHEMA, Schema, query_param, served
 from mocks.world import Channel, Resident, Service, World, is_valid_id_number
 
 PREFIX = "/agriculture"
@@ -168,7 +168,7 @@ def openapi() -> Schema:
             ),
         },
         "components": {
-            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
+            "securitySchemes": {"basic": BASIC_SCHEME},
             "schemas": {"Criterion": CRITERION_SCHEMA},
         },
     }
@@ -177,7 +177,6 @@ def openapi() -> Schema:
 def build(world: World) -> Mounted:
     """The two exports and the description; the services export is rendered once."""
     services = [service_row(s) for s in world.services_of("agriculture")]
-    description = json.dumps(openapi(), ensure_ascii=False)
 
     async def export_services(_request: web.Request) -> web.StreamResponse:
         return csv_response(SERVICE_COLUMNS, services)
@@ -191,14 +190,11 @@ def build(world: World) -> Mounted:
         resident = world.resident(sfzh)
         return csv_response(HOUSEHOLD_COLUMNS, [] if resident is None else [household_row(resident)])
 
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
-
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/export/services.csv", guarded(export_services)),
             web.get(f"{PREFIX}/export/household.csv", guarded(export_household)),
-            web.get(f"{PREFIX}/openapi.json", describe),
+            web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=bad_gateway,
         malform=malform_csv,

@@ -7,24 +7,20 @@ SOAP fault with HTTP 500 — except authentication, which the web server in fron
 
 from __future__ import annotations
 
-from xml.etree.ElementTree import ParseError
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from aiohttp import web
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 
 from mocks import auth
+from mocks.criteria import criterion_xml
 from mocks.departments import Department, Mounted
-from mocks.departments.community import criterion_value_text
-from mocks.world import OPS, Channel, Criterion, Service, World
+from mocks.soap import XML_DECL, SoapService, basic_refusal, soap_response, wsdl_handler
+from mocks.world import OPS, Channel, Service, World
 
 PREFIX = "/civil-affairs"
 USERNAME = "onestop"
 PASSWORD = "mz-secret"
 NS = "urn:pudong:minzheng"
-SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 ACTION = f"{NS}#ListServices"
 
 CHANNELS = {
@@ -36,32 +32,12 @@ CHANNELS = {
 }
 CATEGORIES = ("SUBSIDY", "MARRIAGE", "SENIOR_CARE", "SOCIAL_ASSISTANCE")
 
-_XML_DECL = '<?xml version="1.0" encoding="utf-8"?>\n'
-
-
-def _soap(body: str) -> str:
-    return (
-        f'{_XML_DECL}<soap:Envelope xmlns:soap="{SOAP_NS}" xmlns:mz="{NS}">'
-        f"<soap:Body>{body}</soap:Body></soap:Envelope>"
-    )
-
-
-def _xml_response(text: str, status: int = 200) -> web.Response:
-    return web.Response(text=text, status=status, content_type="text/xml", charset="utf-8")
-
-
-def fault(code: str, message: str) -> web.Response:
-    """A SOAP 1.1 fault; `code` is `Client`, `Server` or `VersionMismatch`."""
-    body = (
-        f"<soap:Fault><faultcode>soap:{code}</faultcode>"
-        f"<faultstring>{escape(message)}</faultstring></soap:Fault>"
-    )
-    return _xml_response(_soap(body), status=500)
+SOAP = SoapService(prefix="mz", namespace=NS)
 
 
 def busy() -> web.Response:
     """How this system fails under load: a Server fault."""
-    return fault("Server", "系统繁忙，请稍后再试")
+    return SOAP.fault("Server", "系统繁忙，请稍后再试")
 
 
 def fee_yuan(fen: int) -> str:
@@ -69,24 +45,12 @@ def fee_yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
-def criterion_xml(criterion: Criterion) -> str:
-    """One `mz:Criterion`: the condition in attributes, its wording as content."""
-    return (
-        f"<mz:Criterion fact={quoteattr(criterion.fact)} op={quoteattr(criterion.op)}"
-        f" value={quoteattr(criterion_value_text(criterion.value))}>"
-        f"{escape(criterion.text_zh)}</mz:Criterion>"
-    )
-
-
 def service_xml(service: Service) -> str:
     """One `mz:Service` element."""
-
-    def leaf(tag: str, value: str) -> str:
-        return f"<mz:{tag}>{escape(value)}</mz:{tag}>"
-
+    leaf = SOAP.leaf
     channels = "".join(leaf("Channel", CHANNELS[c]) for c in service.channels)
     documents = "".join(leaf("Document", d) for d in service.documents)
-    criteria = "".join(criterion_xml(c) for c in service.criteria)
+    criteria = "".join(criterion_xml(c, "mz") for c in service.criteria)
     return (
         "<mz:Service>"
         + leaf("Code", service.code)
@@ -108,34 +72,17 @@ def _authorised(request: web.Request) -> bool:
     return auth.basic_ok(request, USERNAME, PASSWORD)
 
 
-def _unauthorised() -> web.Response:
-    return web.Response(
-        status=401,
-        text="401 Unauthorized",
-        content_type="text/plain",
-        headers={"WWW-Authenticate": 'Basic realm="minzheng"'},
-    )
-
-
 def _request_problem(body: bytes, soap_action: str | None) -> web.Response | None:
     """Why this request is not a valid `ListServices` call, as a fault; `None` when it is."""
     if soap_action is None:
-        return fault("Client", "缺少SOAPAction请求头")
+        return SOAP.fault("Client", "缺少SOAPAction请求头")
     if soap_action.strip().strip('"') != ACTION:
-        return fault("Client", f"未知的SOAPAction: {soap_action}")
-    try:
-        envelope = fromstring(body)
-    except (ParseError, DefusedXmlException):
-        return fault("Client", "请求报文不是合法的XML")
-    if envelope.tag == f"{{{SOAP12_NS}}}Envelope":
-        return fault("VersionMismatch", "仅支持SOAP 1.1")
-    if envelope.tag != f"{{{SOAP_NS}}}Envelope":
-        return fault("Client", "缺少soap:Envelope")
-    soap_body = envelope.find(f"{{{SOAP_NS}}}Body")
-    if soap_body is None or len(soap_body) != 1:
-        return fault("Client", "soap:Body必须包含且仅包含一个操作元素")
-    if soap_body[0].tag != f"{{{NS}}}ListServices":
-        return fault("Client", f"未知的操作: {soap_body[0].tag}")
+        return SOAP.fault("Client", f"未知的SOAPAction: {soap_action}")
+    call = SOAP.call_element(body)
+    if isinstance(call, web.Response):
+        return call
+    if call.tag != f"{{{NS}}}ListServices":
+        return SOAP.fault("Client", f"未知的操作: {call.tag}")
     return None
 
 
@@ -144,7 +91,7 @@ def wsdl(location: str) -> str:
     categories = "".join(f'<xs:enumeration value="{c}"/>' for c in CATEGORIES)
     channels = "".join(f'<xs:enumeration value="{c}"/>' for c in CHANNELS.values())
     ops = "".join(f'<xs:enumeration value="{escape(op)}"/>' for op in OPS)
-    return f"""{_XML_DECL}<wsdl:definitions name="MinzhengService" targetNamespace="{NS}"
+    return f"""{XML_DECL}<wsdl:definitions name="MinzhengService" targetNamespace="{NS}"
     xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"
     xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
     xmlns:xs="http://www.w3.org/2001/XMLSchema"
@@ -239,7 +186,7 @@ def wsdl(location: str) -> str:
 
 def build(world: World) -> Mounted:
     """The SOAP endpoint and its WSDL."""
-    response = _soap(
+    response = SOAP.envelope(
         "<mz:ListServicesResponse>"
         + "".join(service_xml(s) for s in world.services_of("civil-affairs"))
         + "</mz:ListServicesResponse>"
@@ -247,20 +194,15 @@ def build(world: World) -> Mounted:
 
     async def call(request: web.Request) -> web.StreamResponse:
         if not _authorised(request):
-            return _unauthorised()
+            return basic_refusal("minzheng")
         problem = _request_problem(await request.read(), request.headers.get("SOAPAction"))
-        return problem or _xml_response(response)
-
-    async def describe(request: web.Request) -> web.StreamResponse:
-        if not any(key.lower() == "wsdl" for key in request.query):
-            return web.Response(
-                status=400, text="Append ?wsdl to get the service description.", content_type="text/plain"
-            )
-        location = f"{request.scheme}://{request.host}{PREFIX}/soap"
-        return _xml_response(wsdl(location))
+        return problem or soap_response(response)
 
     return Mounted(
-        routes=[web.post(f"{PREFIX}/soap", call), web.get(f"{PREFIX}/soap", describe)],
+        routes=[
+            web.post(f"{PREFIX}/soap", call),
+            web.get(f"{PREFIX}/soap", wsdl_handler(wsdl, f"{PREFIX}/soap")),
+        ],
         fail=busy,
     )
 

@@ -12,8 +12,9 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from mocks.criteria import criterion_value_text
 from mocks.departments import Department, Mounted
-from mocks.departments.community import criterion_value_text
+from mocks.responses import xml_response
 from mocks.world import OPS, Channel, Service, World
 
 PREFIX = "/commerce"
@@ -27,13 +28,9 @@ CHANNELS = {
 }
 
 
-def _xml(text: str, status: int = 200) -> web.Response:
-    return web.Response(text=text, status=status, content_type="application/xml", charset="utf-8")
-
-
 def server_error() -> web.Response:
     """How this system fails: HTTP 500 with an XML error document."""
-    return _xml(
+    return xml_response(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         "<error><code>SYSTEM_BUSY</code><message>系统繁忙</message></error>",
         status=500,
@@ -145,10 +142,10 @@ def build(world: World) -> Mounted:
     schema = xsd()
 
     async def services(_request: web.Request) -> web.StreamResponse:
-        return _xml(document)
+        return xml_response(document)
 
     async def describe(_request: web.Request) -> web.StreamResponse:
-        return _xml(schema)
+        return xml_response(schema)
 
     return Mounted(
         routes=[web.get(f"{PREFIX}/services.xml", services), web.get(f"{PREFIX}/services.xsd", describe)],

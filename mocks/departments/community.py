@@ -14,8 +14,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mocks import auth
+from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.world import Channel, Criterion, CriterionValue, Service, Station, World
+from mocks.openapi import api_key_scheme, page_no_params, served
+from mocks.world import Channel, Service, Station, World
 
 PREFIX = "/community"
 API_KEY = "community-dev-key"
@@ -37,33 +39,6 @@ def envelope(data: Any, code: int = 0, msg: str = "成功", status: int = 200) -
     """The system's one response shape, used for successes and failures alike."""
     body = json.dumps({"code": code, "msg": msg, "data": data}, ensure_ascii=False)
     return web.Response(text=body, status=status, content_type="application/json", charset="utf-8")
-
-
-# Criteria as every department writes them.  Shared by all departments (they import them from here)
-# until they move next to `Department` in mocks/departments/__init__.py.
-
-
-def criterion_value_json(value: CriterionValue) -> str | int | bool | list[str]:
-    """A criterion's value as a JSON-native value: 65, true, "浦东新区" or ["LOW", "LOWER_MIDDLE"]."""
-    return list(value) if isinstance(value, tuple) else value
-
-
-def criterion_value_text(value: CriterionValue) -> str:
-    """A criterion's value where only text fits (XML attributes): "65", "true", "LOW,LOWER_MIDDLE"."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return ",".join(value)
-    return str(value)
-
-
-def criteria_json(criteria: tuple[Criterion, ...]) -> list[dict[str, Any]]:
-    """A service's criteria as `[{fact, op, value, text}]` — the canonical facts and ops, the
-    department's own wording."""
-    return [
-        {"fact": c.fact, "op": c.op, "value": criterion_value_json(c.value), "text": c.text_zh}
-        for c in criteria
-    ]
 
 
 def busy() -> web.Response:
@@ -171,27 +146,7 @@ def _fuwu_schema() -> dict[str, Any]:
 
 def openapi() -> dict[str, Any]:
     """The OpenAPI 3 description of exactly the routes above."""
-    page_params = [
-        {
-            "name": "pageNo",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "integer", "minimum": 1, "default": 1},
-            "description": "页码，从1开始",
-        },
-        {
-            "name": "pageSize",
-            "in": "query",
-            "required": False,
-            "schema": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_PAGE_SIZE,
-                "default": DEFAULT_PAGE_SIZE,
-            },
-            "description": "每页条数",
-        },
-    ]
+    page_params = page_no_params(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
 
     envelope_ref = {"$ref": "#/components/schemas/Envelope"}
 
@@ -246,7 +201,7 @@ def openapi() -> dict[str, Any]:
             "/api/fuwu/list": listing("服务项目列表 (services)", "#/components/schemas/Fuwu"),
         },
         "components": {
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
+            "securitySchemes": {"apiKey": api_key_scheme("X-Api-Key")},
             "schemas": {
                 "Envelope": {
                     "type": "object",
@@ -280,16 +235,12 @@ def build(world: World) -> Mounted:
     """Routes over the world's stations and this department's services."""
     stations = [station_row(s) for s in world.stations]
     services = [service_row(s) for s in world.services_of("community")]
-    description = json.dumps(openapi(), ensure_ascii=False)
-
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
 
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/api/zhandian/list", paged_list(stations)),
             web.get(f"{PREFIX}/api/fuwu/list", paged_list(services)),
-            web.get(f"{PREFIX}/openapi.json", describe),
+            web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=busy,
     )

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from mocks.departments import Department, Mounted
+from mocks.openapi import served
 from mocks.world import Channel, Criterion, Service, World
 
 PREFIX = "/culture-tourism"
@@ -141,18 +142,14 @@ def openapi() -> dict[str, Any]:
 def build(world: World) -> Mounted:
     """The export and its description, both rendered once."""
     document = services_csv(world.services_of("culture-tourism"))
-    description = json.dumps(openapi(), ensure_ascii=False)
 
     async def services(_request: web.Request) -> web.StreamResponse:
         return web.Response(body=document, headers={"Content-Type": CONTENT_TYPE})
 
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
-
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/data/services.csv", services),
-            web.get(f"{PREFIX}/openapi.json", describe),
+            web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=nginx_500,
         malform=malform_csv,

@@ -8,15 +8,16 @@ query parameter, unknown people simply left out of the answer.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
 
 from mocks import auth
+from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted
-from mocks.departments.community import busy, criteria_json, envelope
+from mocks.departments.community import busy, envelope
+from mocks.openapi import BASIC_SCHEME, served
 from mocks.world import CST, Channel, Resident, Service, World, is_valid_id_number
 
 PREFIX = "/disabled-persons"
@@ -148,7 +149,7 @@ def openapi() -> dict[str, Any]:
             ),
         },
         "components": {
-            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
+            "securitySchemes": {"basic": BASIC_SCHEME},
             "schemas": {
                 "Envelope": _schema(
                     {"code": {"type": "integer", "description": "0 = success"}, "msg": string, "data": {}}
@@ -196,7 +197,6 @@ def openapi() -> dict[str, Any]:
 def build(world: World) -> Mounted:
     """The services listing, the batch certificate lookup and the description."""
     services_data = [service_item(s) for s in world.services_of("disabled-persons")]
-    description = json.dumps(openapi(), ensure_ascii=False)
 
     def authorised(request: web.Request) -> bool:
         return auth.basic_ok(request, USERNAME, PASSWORD)
@@ -215,14 +215,11 @@ def build(world: World) -> Mounted:
         known = (world.resident(i) for i in ids)
         return envelope([certificate_item(r) for r in known if r is not None])
 
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
-
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/api/services", services),
             web.get(f"{PREFIX}/api/certificates", certificates),
-            web.get(f"{PREFIX}/openapi.json", describe),
+            web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=busy,
     )

@@ -19,6 +19,7 @@ from aiohttp.typedefs import Handler
 from mocks import auth
 from mocks.auth import TokenStore
 from mocks.departments import Department, Mounted, parse_bounded_int
+from mocks.openapi import BASIC_SCHEME, oauth2_scheme, served
 from mocks.world import CST, Case, CaseStatus, Channel, Criterion, Service, World
 
 PREFIX = "/education"
@@ -58,12 +59,6 @@ def envelope(result: Any, code: int = 200, message: str = "OK", status: int = 20
 def system_error() -> web.Response:
     """How this system fails: HTTP 200, envelope code 500."""
     return envelope(None, code=500, message="系统异常，请稍后重试")
-
-
-def _oauth_error(error: str, status: int, description: str | None = None) -> web.Response:
-    """Token endpoint errors follow RFC 6749, not the envelope (the token server is a bought product)."""
-    payload = {"error": error} | ({"error_description": description} if description else {})
-    return web.Response(text=json.dumps(payload), status=status, content_type="application/json")
 
 
 def epoch_ms(moment: datetime) -> int:
@@ -130,15 +125,6 @@ def page_of(request: web.Request, items: list[Item]) -> web.Response:
         )
     start = (page_num - 1) * page_size
     return envelope({"total": len(items), "list": items[start : start + page_size]})
-
-
-def _client_ok(request: web.Request, form: dict[str, str]) -> bool:
-    """Client credentials as HTTP Basic or as form fields, as RFC 6749 allows."""
-    if "Authorization" in request.headers:
-        return auth.basic_ok(request, CLIENT_ID, CLIENT_SECRET)
-    return auth.same(form.get("client_id", ""), CLIENT_ID) and auth.same(
-        form.get("client_secret", ""), CLIENT_SECRET
-    )
 
 
 def _param(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
@@ -247,11 +233,8 @@ def openapi() -> dict[str, Any]:
         },
         "components": {
             "securitySchemes": {
-                "oauth2": {
-                    "type": "oauth2",
-                    "flows": {"clientCredentials": {"tokenUrl": f"{PREFIX}/oauth2/token", "scopes": {}}},
-                },
-                "clientBasic": {"type": "http", "scheme": "basic"},
+                "oauth2": oauth2_scheme(f"{PREFIX}/oauth2/token"),
+                "clientBasic": BASIC_SCHEME,
             },
             "schemas": {
                 "Envelope": _object({"code": _INT, "message": _STR, "result": {"nullable": True}}),
@@ -306,7 +289,6 @@ def build(world: World) -> Mounted:
     """Token endpoint, the two listings and the description, sharing one token store."""
     tokens = TokenStore(TOKEN_TTL_S)
     services = [service_item(s) for s in world.services_of("education")]
-    description = json.dumps(openapi(), ensure_ascii=False)
 
     def guarded(handler: Handler) -> Handler:
         """`handler` behind the bearer-token check."""
@@ -318,19 +300,6 @@ def build(world: World) -> Mounted:
 
         return checked
 
-    async def token(request: web.Request) -> web.StreamResponse:
-        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-        if "grant_type" not in form:
-            return _oauth_error("invalid_request", 400, "grant_type is required")
-        if form["grant_type"] != "client_credentials":
-            return _oauth_error("unsupported_grant_type", 400)
-        if not _client_ok(request, form):
-            return _oauth_error("invalid_client", 401)
-        payload = {"access_token": tokens.issue(), "token_type": "Bearer", "expires_in": TOKEN_TTL_S}
-        return web.Response(
-            text=json.dumps(payload), content_type="application/json", headers={"Cache-Control": "no-store"}
-        )
-
     async def list_services(request: web.Request) -> web.StreamResponse:
         return page_of(request, services)
 
@@ -341,15 +310,16 @@ def build(world: World) -> Mounted:
         mine = [case_item(c) for c in world.cases_of_resident(id_card) if c.department == "education"]
         return page_of(request, mine)
 
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
-
+    issue_token = auth.token_endpoint(tokens, CLIENT_ID, CLIENT_SECRET, realm=None)
     return Mounted(
         routes=[
-            web.post(f"{PREFIX}/oauth2/token", token),
+            web.post(
+                f"{PREFIX}/oauth2/token",
+                issue_token,
+            ),
             web.get(f"{PREFIX}/api/v1/services", guarded(list_services)),
             web.get(f"{PREFIX}/api/v1/cases", guarded(cases)),
-            web.get(f"{PREFIX}/openapi.json", describe),
+            web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=system_error,
         expire_tokens=tokens.expire_all,

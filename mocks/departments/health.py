@@ -11,7 +11,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,8 +18,10 @@ from typing import Any
 from aiohttp import web
 
 from mocks import auth
+from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.departments.community import criteria_json
+from mocks.openapi import api_key_scheme, served
+from mocks.responses import json_response
 from mocks.world import Channel, Service, World
 
 PREFIX = "/health"
@@ -38,18 +39,9 @@ CHANNELS = {
 }
 
 
-def _json(payload: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        text=json.dumps(payload, ensure_ascii=False),
-        status=status,
-        content_type="application/json",
-        charset="utf-8",
-    )
-
-
 def internal_error() -> web.Response:
     """How this system fails: HTTP 500 with its usual error object."""
-    return _json({"error": "internal_error"}, 500)
+    return json_response({"error": "internal_error"}, 500)
 
 
 def signature(
@@ -175,9 +167,9 @@ def openapi() -> dict[str, Any]:
         },
         "components": {
             "securitySchemes": {
-                "appId": {"type": "apiKey", "in": "header", "name": "X-App-Id"},
-                "timestamp": {"type": "apiKey", "in": "header", "name": "X-Timestamp"},
-                "signature": {"type": "apiKey", "in": "header", "name": "X-Signature"},
+                "appId": api_key_scheme("X-App-Id"),
+                "timestamp": api_key_scheme("X-Timestamp"),
+                "signature": api_key_scheme("X-Signature"),
             },
             "schemas": {
                 "Service": {
@@ -235,27 +227,26 @@ def build(world: World) -> Mounted:
     """The signed services listing and its description."""
     items = [item(s) for s in world.services_of("health")]
     cursors = Cursors(b"health-cursor-" + str(world.seed).encode())
-    description = json.dumps(openapi(), ensure_ascii=False)
 
     async def services(request: web.Request) -> web.StreamResponse:
         if not signed_correctly(request):
-            return _json({"error": "bad_signature"}, 401)
+            return json_response({"error": "bad_signature"}, 401)
         limit = parse_bounded_int(request.query.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
         if limit is None:
-            return _json({"error": "bad_limit"}, 400)
+            return json_response({"error": "bad_limit"}, 400)
         raw_cursor = request.query.get("cursor")
         offset = 0 if raw_cursor is None else cursors.decode(raw_cursor)
         if offset is None:
-            return _json({"error": "bad_cursor"}, 400)
+            return json_response({"error": "bad_cursor"}, 400)
         end = offset + limit
         next_cursor = cursors.encode(end) if end < len(items) else None
-        return _json({"items": items[offset:end], "nextCursor": next_cursor})
-
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
+        return json_response({"items": items[offset:end], "nextCursor": next_cursor})
 
     return Mounted(
-        routes=[web.get(f"{PREFIX}/v2/services", services), web.get(f"{PREFIX}/openapi.json", describe)],
+        routes=[
+            web.get(f"{PREFIX}/v2/services", services),
+            web.get(f"{PREFIX}/openapi.json", served(openapi())),
+        ],
         fail=internal_error,
     )
 

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from mocks import auth
+from mocks.criteria import criterion_value_text
 from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.departments.public_security import criterion_value
+from mocks.responses import xml_response
 from mocks.world import Case, CaseStatus, Channel, Criterion, Service, World
 
 PREFIX = "/housing"
@@ -52,16 +53,12 @@ def _document(root: ET.Element) -> str:
     return _XML_DECL + ET.tostring(root, encoding="unicode")
 
 
-def _xml(text: str, status: int = 200) -> web.Response:
-    return web.Response(text=text, status=status, content_type=CONTENT_TYPE, charset="utf-8")
-
-
 def error(code: str, message: str, status: int) -> web.Response:
     """The commission's error document."""
     root = ET.Element("error")
     ET.SubElement(root, "code").text = code
     ET.SubElement(root, "message").text = message
-    return _xml(_document(root), status)
+    return xml_response(_document(root), status)
 
 
 def system_busy() -> web.Response:
@@ -79,7 +76,7 @@ def criterion_element(criterion: Criterion) -> ET.Element:
     """`<criterion fact op value>text</criterion>`."""
     element = ET.Element(
         "criterion",
-        {"fact": criterion.fact, "op": criterion.op, "value": criterion_value(criterion.value)},
+        {"fact": criterion.fact, "op": criterion.op, "value": criterion_value_text(criterion.value)},
     )
     element.text = criterion.text_zh
     return element
@@ -133,7 +130,7 @@ def paged(request: web.Request, elements: Sequence[ET.Element]) -> web.Response:
     pages = math.ceil(len(elements) / size)
     root = ET.Element("result", {"page": str(page), "pages": str(pages), "total": str(len(elements))})
     root.extend(elements[(page - 1) * size : page * size])
-    return _xml(_document(root))
+    return xml_response(_document(root))
 
 
 def xsd() -> str:
@@ -247,7 +244,7 @@ def build(world: World) -> Mounted:
         return paged(request, mine)
 
     async def describe(_request: web.Request) -> web.StreamResponse:
-        return _xml(schema)
+        return xml_response(schema)
 
     return Mounted(
         routes=[

@@ -9,15 +9,17 @@ OAuth2 style; an overloaded server answers with a Tomcat error page.
 from __future__ import annotations
 
 import csv
-import hmac
 import io
 import json
 
 from aiohttp import web
 
+from mocks import auth
 from mocks.auth import TokenStore
-from mocks.departments import Department, Mounted, decode_basic_auth, parse_bounded_int
-from mocks.departments.community import criteria_json
+from mocks.criteria import criteria_json
+from mocks.departments import Department, Mounted, parse_bounded_int
+from mocks.openapi import BASIC_SCHEME, oauth2_scheme, served
+from mocks.responses import json_response
 from mocks.world import Channel, Service, World
 
 PREFIX = "/hrss"
@@ -48,12 +50,6 @@ CHANNELS = {
     Channel.WECHAT: "微信",
     Channel.KIOSK: "自助机",
 }
-
-
-def _json(payload: dict[str, object], status: int, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        text=json.dumps(payload), status=status, content_type="application/json", headers=headers
-    )
 
 
 def tomcat_500() -> web.Response:
@@ -91,25 +87,6 @@ def csv_row(service: Service) -> list[str]:
         str(int(service.updated_at.timestamp() * 1000)),
         json.dumps(criteria_json(service.criteria), ensure_ascii=False, separators=(",", ":")),
     ]
-
-
-def _client_credentials(request: web.Request, form: dict[str, str]) -> tuple[str, str] | None:
-    """Credentials from HTTP Basic (preferred, as RFC 6749 says) or from the form body."""
-    header = request.headers.get("Authorization")
-    if header:
-        return decode_basic_auth(header)
-    if "client_id" in form and "client_secret" in form:
-        return form["client_id"], form["client_secret"]
-    return None
-
-
-def _credentials_ok(credentials: tuple[str, str] | None) -> bool:
-    if credentials is None:
-        return False
-    client_id, client_secret = credentials
-    return hmac.compare_digest(client_id.encode(), CLIENT_ID.encode()) and hmac.compare_digest(
-        client_secret.encode(), CLIENT_SECRET.encode()
-    )
 
 
 def openapi() -> dict[str, object]:
@@ -211,11 +188,8 @@ def openapi() -> dict[str, object]:
         },
         "components": {
             "securitySchemes": {
-                "oauth2": {
-                    "type": "oauth2",
-                    "flows": {"clientCredentials": {"tokenUrl": f"{PREFIX}/oauth/token", "scopes": {}}},
-                },
-                "clientBasic": {"type": "http", "scheme": "basic"},
+                "oauth2": oauth2_scheme(f"{PREFIX}/oauth/token"),
+                "clientBasic": BASIC_SCHEME,
             }
         },
     }
@@ -225,34 +199,17 @@ def build(world: World) -> Mounted:
     """Token endpoint, CSV export and description, sharing one token store."""
     tokens = TokenStore(TOKEN_TTL_S)
     rows = [csv_row(s) for s in world.services_of("hrss")]
-    description = json.dumps(openapi(), ensure_ascii=False)
-
-    async def token(request: web.Request) -> web.StreamResponse:
-        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-        grant_type = form.get("grant_type")
-        if grant_type is None:
-            return _json({"error": "invalid_request", "error_description": "grant_type is required"}, 400)
-        if grant_type != "client_credentials":
-            return _json({"error": "unsupported_grant_type"}, 400)
-        if not _credentials_ok(_client_credentials(request, form)):
-            return _json({"error": "invalid_client"}, 401, {"WWW-Authenticate": 'Basic realm="hrss"'})
-        return _json(
-            {"access_token": tokens.issue(), "token_type": "Bearer", "expires_in": TOKEN_TTL_S},
-            200,
-            {"Cache-Control": "no-store"},
-        )
 
     async def export(request: web.Request) -> web.StreamResponse:
-        scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not tokens.valid(bearer.strip()):
-            return _json(
+        if not tokens.bearer_ok(request):
+            return json_response(
                 {"error": "invalid_token"}, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
             )
         offset = parse_bounded_int(request.query.get("offset"), 0, 0, 999_999_999)
         limit = parse_bounded_int(request.query.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
         if offset is None or limit is None:
             problem = f"offset must be >= 0 and limit between 1 and {MAX_LIMIT}"
-            return _json({"error": "invalid_request", "error_description": problem}, 400)
+            return json_response({"error": "invalid_request", "error_description": problem}, 400)
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(COLUMNS)
@@ -262,14 +219,15 @@ def build(world: World) -> Mounted:
             headers={"Content-Type": f"text/csv; charset={ENCODING}", "X-Total-Count": str(len(rows))},
         )
 
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
-
+    issue_token = auth.token_endpoint(tokens, CLIENT_ID, CLIENT_SECRET, realm="hrss")
     return Mounted(
         routes=[
-            web.post(f"{PREFIX}/oauth/token", token),
+            web.post(
+                f"{PREFIX}/oauth/token",
+                issue_token,
+            ),
             web.get(f"{PREFIX}/export/services.csv", export),
-            web.get(f"{PREFIX}/openapi.json", describe),
+            web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=tomcat_500,
         malform=malform_csv,

@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from aiohttp import web
 
+from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.departments.community import criteria_json
-from mocks.departments.planning_land import (
+from mocks.openapi import (
     CRITERION_SCHEMA,
     Schema,
     integer,
     json_content,
     object_schema,
     query_param,
+    served,
     string,
     string_list,
 )
+from mocks.responses import json_response
 from mocks.world import Channel, Service, World
 
 PREFIX = "/justice"
@@ -42,18 +43,9 @@ CHANNELS = {
 }
 
 
-def _json(payload: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        text=json.dumps(payload, ensure_ascii=False),
-        status=status,
-        content_type="application/json",
-        charset="utf-8",
-    )
-
-
 def spring_error(status: int, error: str, message: str, path: str) -> web.Response:
     """Spring Boot's default error body."""
-    return _json({"status": status, "error": error, "message": message, "path": path}, status)
+    return json_response({"status": status, "error": error, "message": message, "path": path}, status)
 
 
 def unavailable() -> web.Response:
@@ -164,7 +156,6 @@ def build(world: World) -> Mounted:
     services = world.services_of("justice")
     items = [item(s) for s in services]
     codes = [s.code for s in services]
-    description = json.dumps(openapi(), ensure_ascii=False)
 
     async def list_services(request: web.Request) -> web.StreamResponse:
         size = parse_bounded_int(request.query.get("size"), DEFAULT_SIZE, 1, MAX_SIZE)
@@ -177,13 +168,10 @@ def build(world: World) -> Mounted:
         page = items[start : start + size]
         end = start + len(page)
         next_cursor = encode_cursor(codes[end - 1]) if page and end < len(items) else None
-        return _json({"data": page, "paging": {"next": next_cursor}})
-
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
+        return json_response({"data": page, "paging": {"next": next_cursor}})
 
     return Mounted(
-        routes=[web.get(SERVICES_PATH, list_services), web.get(f"{PREFIX}/openapi.json", describe)],
+        routes=[web.get(SERVICES_PATH, list_services), web.get(f"{PREFIX}/openapi.json", served(openapi()))],
         fail=unavailable,
     )
 

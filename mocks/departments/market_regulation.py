@@ -8,7 +8,6 @@ come as HTTP Basic (form fields are refused), `offset`/`limit` paging (`data: {t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,18 +16,22 @@ from aiohttp.typedefs import Handler
 
 from mocks import auth
 from mocks.auth import TokenStore
+from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.departments.community import criteria_json
-from mocks.departments.planning_land import (
+from mocks.openapi import (
+    BASIC_SCHEME,
     CRITERION_SCHEMA,
     Schema,
     integer,
     json_content,
+    oauth2_scheme,
     object_schema,
     query_param,
+    served,
     string,
     string_list,
 )
+from mocks.responses import json_response
 from mocks.world import Case, CaseStatus, Channel, Service, World, is_valid_id_number
 
 PREFIX = "/market-regulation"
@@ -60,18 +63,8 @@ STATUSES = {
 Row = dict[str, Any]
 
 
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        text=json.dumps(payload, ensure_ascii=False),
-        status=status,
-        content_type="application/json",
-        charset="utf-8",
-        headers=headers,
-    )
-
-
 def ok(data: Any) -> web.Response:
-    return _json({"success": True, "errorCode": None, "errorMsg": None, "data": data})
+    return json_response({"success": True, "errorCode": None, "errorMsg": None, "data": data})
 
 
 def refused(
@@ -79,7 +72,7 @@ def refused(
 ) -> web.Response:
     """The envelope saying no; the system uses it for business failures (200) and refusals (4xx)."""
     body = {"success": False, "errorCode": error_code, "errorMsg": message, "data": None}
-    return _json(body, status, headers)
+    return json_response(body, status, headers)
 
 
 def busy() -> web.Response:
@@ -149,26 +142,6 @@ def bearer_guarded(tokens: TokenStore, handler: Handler) -> Handler:
         return await handler(request)
 
     return checked
-
-
-def token_handler(tokens: TokenStore) -> Handler:
-    """The client-credentials token endpoint; the client must authenticate with HTTP Basic."""
-
-    async def token(request: web.Request) -> web.StreamResponse:
-        form = await request.post()
-        grant_type = form.get("grant_type")
-        if grant_type is None:
-            return _json({"error": "invalid_request", "error_description": "grant_type is required"}, 400)
-        if grant_type != "client_credentials":
-            return _json({"error": "unsupported_grant_type"}, 400)
-        if not auth.basic_ok(request, CLIENT_ID, CLIENT_SECRET):
-            return _json({"error": "invalid_client"}, 401, {"WWW-Authenticate": 'Basic realm="scjg"'})
-        return _json(
-            {"access_token": tokens.issue(), "token_type": "Bearer", "expires_in": TOKEN_TTL_S},
-            headers={"Cache-Control": "no-store"},
-        )
-
-    return token
 
 
 def _paging_params() -> list[Schema]:
@@ -267,11 +240,8 @@ def openapi() -> Schema:
         },
         "components": {
             "securitySchemes": {
-                "oauth2": {
-                    "type": "oauth2",
-                    "flows": {"clientCredentials": {"tokenUrl": f"{PREFIX}/auth/token", "scopes": {}}},
-                },
-                "clientBasic": {"type": "http", "scheme": "basic"},
+                "oauth2": oauth2_scheme(f"{PREFIX}/auth/token"),
+                "clientBasic": BASIC_SCHEME,
             },
             "schemas": {
                 "Envelope": object_schema(
@@ -323,7 +293,6 @@ def build(world: World) -> Mounted:
     tokens = TokenStore(TOKEN_TTL_S)
     services = [service_row(s) for s in world.services_of("market-regulation")]
     cases = rows_by_resident(world.cases_of("market-regulation"))
-    description = json.dumps(openapi(), ensure_ascii=False)
 
     async def list_services(request: web.Request) -> web.StreamResponse:
         return page_of(request, services)
@@ -336,15 +305,16 @@ def build(world: World) -> Mounted:
             return refused("PARAM_INVALID", "idCard不是有效的身份证号", 400)
         return page_of(request, cases.get(id_card, []))
 
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
-
+    issue_token = auth.token_endpoint(tokens, CLIENT_ID, CLIENT_SECRET, realm="scjg", form_credentials=False)
     return Mounted(
         routes=[
-            web.post(f"{PREFIX}/auth/token", token_handler(tokens)),
+            web.post(
+                f"{PREFIX}/auth/token",
+                issue_token,
+            ),
             web.get(f"{PREFIX}/api/services", bearer_guarded(tokens, list_services)),
             web.get(f"{PREFIX}/api/cases", bearer_guarded(tokens, list_cases)),
-            web.get(f"{PREFIX}/v3/api-docs", describe),
+            web.get(f"{PREFIX}/v3/api-docs", served(openapi())),
         ],
         fail=busy,
         expire_tokens=tokens.expire_all,

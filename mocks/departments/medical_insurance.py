@@ -16,6 +16,8 @@ from aiohttp import web
 
 from mocks import auth
 from mocks.departments import Department, Mounted, parse_bounded_int
+from mocks.openapi import api_key_scheme, served
+from mocks.responses import json_response
 from mocks.world import NOW, Case, CaseStatus, Channel, Criterion, Resident, Service, World
 
 PREFIX = "/medical-insurance"
@@ -49,22 +51,13 @@ STATUSES: dict[CaseStatus, tuple[str, str]] = {
 Item = dict[str, Any]
 
 
-def _json(payload: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        text=json.dumps(payload, ensure_ascii=False),
-        status=status,
-        content_type="application/json",
-        charset="utf-8",
-    )
-
-
 def _error(error: str, status: int) -> web.Response:
-    return _json({"error": error}, status)
+    return json_response({"error": error}, status)
 
 
 def system_error() -> web.Response:
     """How this system fails: HTTP 500 with its error object and a database complaint."""
-    return _json({"error": "system_error", "message": "数据库连接超时，请稍后重试"}, 500)
+    return json_response({"error": "system_error", "message": "数据库连接超时，请稍后重试"}, 500)
 
 
 def criterion_item(criterion: Criterion) -> Item:
@@ -234,7 +227,7 @@ def openapi() -> dict[str, Any]:
             },
         },
         "components": {
-            "securitySchemes": {"appkey": {"type": "apiKey", "in": "query", "name": "appkey"}},
+            "securitySchemes": {"appkey": api_key_scheme("appkey", "query")},
             "schemas": {
                 "Error": {
                     "type": "object",
@@ -304,7 +297,6 @@ def _authorised(request: web.Request) -> bool:
 def build(world: World) -> Mounted:
     """The three data routes behind the appkey, and the description."""
     services = [service_item(s) for s in world.services_of("medical-insurance")]
-    description = json.dumps(openapi(), ensure_ascii=False)
 
     async def list_services(request: web.Request) -> web.StreamResponse:
         if not _authorised(request):
@@ -313,7 +305,7 @@ def build(world: World) -> Mounted:
         limit = parse_bounded_int(request.query.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
         if offset is None or limit is None:
             return _error("bad_paging", 400)
-        return _json({"total": len(services), "items": services[offset : offset + limit]})
+        return json_response({"total": len(services), "items": services[offset : offset + limit]})
 
     async def insured(request: web.Request) -> web.StreamResponse:
         if not _authorised(request):
@@ -322,7 +314,7 @@ def build(world: World) -> Mounted:
         if isinstance(ids, web.Response):
             return ids
         known = (world.resident(i) for i in dict.fromkeys(ids))
-        return _json({"items": [insured_item(r) for r in known if r is not None]})
+        return json_response({"items": [insured_item(r) for r in known if r is not None]})
 
     async def cases(request: web.Request) -> web.StreamResponse:
         if not _authorised(request):
@@ -331,17 +323,14 @@ def build(world: World) -> Mounted:
         if not id_number:
             return _error("missing_id_number", 400)
         mine = (c for c in world.cases_of_resident(id_number) if c.department == "medical-insurance")
-        return _json({"items": [case_item(c) for c in mine]})
-
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
+        return json_response({"items": [case_item(c) for c in mine]})
 
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/api/services", list_services),
             web.post(f"{PREFIX}/api/insured/batch", insured),
             web.get(f"{PREFIX}/api/cases", cases),
-            web.get(f"{PREFIX}/openapi.json", describe),
+            web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=system_error,
     )

@@ -5,14 +5,10 @@ envelope, pinyin field names, `pageNo`/`pageSize` paging (at most 200 a page), a
 dates as `yyyyMMdd` (a case's history loses its time of day) and case statuses as pinyin words
 (`tijiao`, `shouli`, ... `chehui`).  A business failure is HTTP 200 with a non-zero `code`, so a
 gateway must read the envelope, not only the status line.
-
-The small OpenAPI helpers at the top (and the criterion schema) are shared by the other departments
-of this batch (agriculture, justice, market-regulation) so the same fragments are not written four times.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -21,8 +17,21 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mocks import auth
+from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.departments.community import criteria_json, envelope
+from mocks.departments.community import envelope
+from mocks.openapi import (
+    CRITERION_SCHEMA,
+    Schema,
+    api_key_scheme,
+    integer,
+    json_content,
+    object_schema,
+    page_no_params,
+    query_param,
+    served,
+    string,
+)
 from mocks.world import Case, CaseStatus, Channel, Service, World, is_valid_id_number
 
 PREFIX = "/planning-land"
@@ -50,57 +59,6 @@ STATUSES = {
 }
 
 Row = dict[str, Any]
-Schema = dict[str, Any]
-
-
-# -- OpenAPI helpers shared with agriculture, justice and market-regulation -----------------------
-
-
-#: The OpenAPI schema of one `{fact, op, value, text}` criterion.
-CRITERION_SCHEMA: Schema = {
-    "type": "object",
-    "required": ["fact", "op", "value", "text"],
-    "properties": {
-        "fact": {"type": "string", "description": "canonical fact: age, hukou_district, income_band, ..."},
-        "op": {"type": "string", "enum": ["==", "!=", ">=", "<=", "in"]},
-        "value": {
-            "description": "an integer, a boolean, a string, or a list of strings for 'in'",
-            "oneOf": [
-                {"type": "integer"},
-                {"type": "boolean"},
-                {"type": "string"},
-                {"type": "array", "items": {"type": "string"}},
-            ],
-        },
-        "text": {"type": "string", "description": "the condition in Chinese"},
-    },
-}
-
-
-def object_schema(properties: dict[str, Schema], optional: Iterable[str] = ()) -> Schema:
-    """An object schema whose properties are all required except `optional`."""
-    skip = set(optional)
-    return {"type": "object", "required": [p for p in properties if p not in skip], "properties": properties}
-
-
-def query_param(name: str, schema: Schema, description: str, required: bool = False) -> Schema:
-    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
-
-
-def json_content(schema: Schema) -> Schema:
-    return {"application/json": {"schema": schema}}
-
-
-def string(description: str) -> Schema:
-    return {"type": "string", "description": description}
-
-
-def integer(description: str) -> Schema:
-    return {"type": "integer", "description": description}
-
-
-def string_list(description: str) -> Schema:
-    return {"type": "array", "items": {"type": "string"}, "description": description}
 
 
 # -- this department --------------------------------------------------------------------------------
@@ -184,24 +142,13 @@ def keyed(handler: Handler) -> Handler:
     return checked
 
 
-def _paging_params() -> list[Schema]:
-    return [
-        query_param("pageNo", {"type": "integer", "minimum": 1, "default": 1}, "页码，从1开始"),
-        query_param(
-            "pageSize",
-            {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
-            "每页条数",
-        ),
-    ]
-
-
 def _listing(summary: str, row_ref: str, extra_params: list[Schema]) -> Schema:
     envelope_ref = {"$ref": "#/components/schemas/Envelope"}
     page = object_schema({"total": integer("总条数"), "rows": {"type": "array", "items": {"$ref": row_ref}}})
     return {
         "get": {
             "summary": summary,
-            "parameters": extra_params + _paging_params(),
+            "parameters": extra_params + page_no_params(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE),
             "responses": {
                 "200": {
                     "description": "code 0 on success; a non-zero code (e.g. 9999 系统异常) is a failure",
@@ -251,7 +198,7 @@ def openapi() -> Schema:
             ),
         },
         "components": {
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
+            "securitySchemes": {"apiKey": api_key_scheme("X-Api-Key")},
             "schemas": {
                 "Envelope": object_schema(
                     {"code": integer("0 = success"), "msg": string("消息"), "data": {"nullable": True}}
@@ -292,7 +239,6 @@ def build(world: World) -> Mounted:
     """The services listing, the case listing and the description, all rendered once."""
     services = [service_row(s) for s in world.services_of("planning-land")]
     cases = rows_by_resident(world.cases_of("planning-land"))
-    description = json.dumps(openapi(), ensure_ascii=False)
 
     async def list_services(request: web.Request) -> web.StreamResponse:
         return page_of(request, services)
@@ -305,14 +251,11 @@ def build(world: World) -> Mounted:
             return _bad_request("sfzh不是有效的身份证号")
         return page_of(request, cases.get(sfzh, []))
 
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
-
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/api/shixiang/list", keyed(list_services)),
             web.get(f"{PREFIX}/api/anjian/list", keyed(list_cases)),
-            web.get(f"{PREFIX}/openapi.json", describe),
+            web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=system_error,
     )

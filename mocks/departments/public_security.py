@@ -11,23 +11,21 @@ front with a bare 401.
 from __future__ import annotations
 
 from collections.abc import Callable
-from xml.etree.ElementTree import Element, ParseError
-from xml.sax.saxutils import escape, quoteattr
+from xml.etree.ElementTree import Element
+from xml.sax.saxutils import quoteattr
 
 from aiohttp import web
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 
 from mocks import auth
+from mocks.criteria import criterion_xml
 from mocks.departments import Department, Mounted
-from mocks.world import Channel, Criterion, CriterionValue, Resident, Service, World, is_valid_id_number
+from mocks.soap import XML_DECL, SoapService, basic_refusal, soap_response, wsdl_handler
+from mocks.world import Channel, Resident, Service, World, is_valid_id_number
 
 PREFIX = "/public-security"
 USERNAME = "onestop"
 PASSWORD = "ga-secret"
 NS = "urn:pudong:gongan"
-SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 LIST_SERVICES = "ListServices"
 GET_REGISTRATION = "GetHouseholdRegistration"
 OPERATIONS = (LIST_SERVICES, GET_REGISTRATION)
@@ -44,66 +42,20 @@ CATEGORIES = ("HOUSEHOLD",)
 HOUSEHOLD_TYPES = {"urban": "城镇", "rural": "农村"}
 GENDERS = {"M": "男", "F": "女"}
 
-_XML_DECL = '<?xml version="1.0" encoding="utf-8"?>\n'
-
-
-def _soap(body: str) -> str:
-    return (
-        f'{_XML_DECL}<soap:Envelope xmlns:soap="{SOAP_NS}" xmlns:ga="{NS}">'
-        f"<soap:Body>{body}</soap:Body></soap:Envelope>"
-    )
-
-
-def _xml_response(text: str, status: int = 200) -> web.Response:
-    return web.Response(text=text, status=status, content_type="text/xml", charset="utf-8")
-
-
-def fault(code: str, message: str) -> web.Response:
-    """A SOAP 1.1 fault; `code` is `Client`, `Server` or `VersionMismatch`."""
-    body = (
-        f"<soap:Fault><faultcode>soap:{code}</faultcode>"
-        f"<faultstring>{escape(message)}</faultstring></soap:Fault>"
-    )
-    return _xml_response(_soap(body), status=500)
+SOAP = SoapService(prefix="ga", namespace=NS)
+_leaf = SOAP.leaf
 
 
 def busy() -> web.Response:
     """How this system fails: a Server fault from the register's database."""
-    return fault("Server", "人口信息库连接失败，请稍后再试")
-
-
-def criterion_value(value: CriterionValue) -> str:
-    """A criterion value as attribute text: `true`/`false`, numbers in decimal, `in` lists
-    comma-joined.  (XML has no types, so the register writes values the way the gateway reads them.)"""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return ",".join(value)
-    return str(value)
-
-
-def _leaf(tag: str, value: str) -> str:
-    return f"<ga:{tag}>{escape(value)}</ga:{tag}>"
-
-
-def criterion_xml(criterion: Criterion) -> str:
-    """One `ga:Criterion`: the condition in attributes, the wording a resident reads as text."""
-    attributes = " ".join(
-        f"{name}={quoteattr(value)}"
-        for name, value in (
-            ("fact", criterion.fact),
-            ("op", criterion.op),
-            ("value", criterion_value(criterion.value)),
-        )
-    )
-    return f"<ga:Criterion {attributes}>{escape(criterion.text_zh)}</ga:Criterion>"
+    return SOAP.fault("Server", "人口信息库连接失败，请稍后再试")
 
 
 def service_xml(service: Service) -> str:
     """One `ga:Service` element."""
     channels = "".join(_leaf("Channel", CHANNELS[c]) for c in service.channels)
     documents = "".join(_leaf("Document", d) for d in service.documents)
-    criteria = "".join(criterion_xml(c) for c in service.criteria)
+    criteria = "".join(criterion_xml(c, "ga") for c in service.criteria)
     return (
         "<ga:Service>"
         + _leaf("Code", service.code)
@@ -137,41 +89,24 @@ def person_xml(resident: Resident) -> str:
     )
 
 
-def _unauthorised() -> web.Response:
-    return web.Response(
-        status=401,
-        text="401 Unauthorized",
-        content_type="text/plain",
-        headers={"WWW-Authenticate": 'Basic realm="gongan"'},
-    )
-
-
 def _operation_of(soap_action: str | None) -> str | web.Response:
     """The operation a `SOAPAction` header names, or the fault refusing it."""
     if soap_action is None:
-        return fault("Client", "缺少SOAPAction请求头")
+        return SOAP.fault("Client", "缺少SOAPAction请求头")
     namespace, _, operation = soap_action.strip().strip('"').partition("#")
     if namespace != NS or operation not in OPERATIONS:
-        return fault("Client", f"未知的SOAPAction: {soap_action}")
+        return SOAP.fault("Client", f"未知的SOAPAction: {soap_action}")
     return operation
 
 
 def _call_element(body: bytes, operation: str) -> Element | web.Response:
     """The operation element inside a well-formed SOAP 1.1 request, or the fault refusing it."""
-    try:
-        envelope = fromstring(body)
-    except (ParseError, DefusedXmlException):
-        return fault("Client", "请求报文不是合法的XML")
-    if envelope.tag == f"{{{SOAP12_NS}}}Envelope":
-        return fault("VersionMismatch", "仅支持SOAP 1.1")
-    if envelope.tag != f"{{{SOAP_NS}}}Envelope":
-        return fault("Client", "缺少soap:Envelope")
-    soap_body = envelope.find(f"{{{SOAP_NS}}}Body")
-    if soap_body is None or len(soap_body) != 1:
-        return fault("Client", "soap:Body必须包含且仅包含一个操作元素")
-    if soap_body[0].tag != f"{{{NS}}}{operation}":
-        return fault("Client", f"操作元素与SOAPAction不符: {soap_body[0].tag}")
-    return soap_body[0]
+    call = SOAP.call_element(body)
+    if isinstance(call, web.Response):
+        return call
+    if call.tag != f"{{{NS}}}{operation}":
+        return SOAP.fault("Client", f"操作元素与SOAPAction不符: {call.tag}")
+    return call
 
 
 def wsdl(location: str) -> str:
@@ -196,7 +131,7 @@ def wsdl(location: str) -> str:
         '<wsdl:output><soap:body use="literal"/></wsdl:output></wsdl:operation>'
         for op in OPERATIONS
     )
-    return f"""{_XML_DECL}<wsdl:definitions name="GonganHujiService" targetNamespace="{NS}"
+    return f"""{XML_DECL}<wsdl:definitions name="GonganHujiService" targetNamespace="{NS}"
     xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"
     xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
     xmlns:xs="http://www.w3.org/2001/XMLSchema"
@@ -289,29 +224,31 @@ def wsdl(location: str) -> str:
 
 def build(world: World) -> Mounted:
     """The SOAP endpoint (both operations) and its WSDL."""
-    catalogue = _soap(
+    catalogue = SOAP.envelope(
         "<ga:ListServicesResponse>"
         + "".join(service_xml(s) for s in world.services_of("public-security"))
         + "</ga:ListServicesResponse>"
     )
 
     def list_services(_call: Element) -> web.Response:
-        return _xml_response(catalogue)
+        return soap_response(catalogue)
 
     def registration(call: Element) -> web.Response:
         asked = call.findall(f"{{{NS}}}IdNumber")
         if len(asked) > 1:
-            return fault("Client", "ONE_PERSON_PER_CALL")
+            return SOAP.fault("Client", "ONE_PERSON_PER_CALL")
         id_number = (asked[0].text or "").strip().upper() if asked else ""
         if not id_number:
-            return fault("Client", "缺少ga:IdNumber")
+            return SOAP.fault("Client", "缺少ga:IdNumber")
         if not is_valid_id_number(id_number):
-            return fault("Client", "INVALID_ID_NUMBER")
+            return SOAP.fault("Client", "INVALID_ID_NUMBER")
         resident = world.resident(id_number)
         if resident is None:
-            return fault("Client", NOT_FOUND)
-        return _xml_response(
-            _soap(f"<ga:{GET_REGISTRATION}Response>{person_xml(resident)}</ga:{GET_REGISTRATION}Response>")
+            return SOAP.fault("Client", NOT_FOUND)
+        return soap_response(
+            SOAP.envelope(
+                f"<ga:{GET_REGISTRATION}Response>{person_xml(resident)}</ga:{GET_REGISTRATION}Response>"
+            )
         )
 
     answer: dict[str, Callable[[Element], web.Response]] = {
@@ -321,7 +258,7 @@ def build(world: World) -> Mounted:
 
     async def call(request: web.Request) -> web.StreamResponse:
         if not auth.basic_ok(request, USERNAME, PASSWORD):
-            return _unauthorised()
+            return basic_refusal("gongan")
         operation = _operation_of(request.headers.get("SOAPAction"))
         if isinstance(operation, web.Response):
             return operation
@@ -330,15 +267,8 @@ def build(world: World) -> Mounted:
             return element
         return answer[operation](element)
 
-    async def describe(request: web.Request) -> web.StreamResponse:
-        if not any(key.lower() == "wsdl" for key in request.query):
-            return web.Response(
-                status=400, text="Append ?wsdl to get the service description.", content_type="text/plain"
-            )
-        return _xml_response(wsdl(f"{request.scheme}://{request.host}{PREFIX}/ws"))
-
     return Mounted(
-        routes=[web.post(f"{PREFIX}/ws", call), web.get(f"{PREFIX}/ws", describe)],
+        routes=[web.post(f"{PREFIX}/ws", call), web.get(f"{PREFIX}/ws", wsdl_handler(wsdl, f"{PREFIX}/ws"))],
         fail=busy,
     )
 

@@ -17,8 +17,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from mocks import auth
+from mocks.criteria import criterion_value_text
 from mocks.departments import Department, Mounted
-from mocks.departments.community import criterion_value_text
+from mocks.responses import xml_response
 from mocks.world import Channel, Resident, Service, World
 
 PREFIX = "/tax"
@@ -41,15 +42,11 @@ XS_NS = "http://www.w3.org/2001/XMLSchema"
 _XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
-def _xml(text: str, status: int = 200) -> web.Response:
-    return web.Response(text=text, status=status, content_type="application/xml", charset="utf-8")
-
-
 def error(status: int, code: str, message: str) -> web.Response:
     """The bureau's error document."""
     element = ET.Element("error", {"code": code})
     element.text = message
-    return _xml(_XML_DECL + ET.tostring(element, encoding="unicode") + "\n", status)
+    return xml_response(_XML_DECL + ET.tostring(element, encoding="unicode") + "\n", status)
 
 
 def system_error() -> web.Response:
@@ -208,7 +205,7 @@ def build(world: World) -> Mounted:
     async def services(request: web.Request) -> web.StreamResponse:
         if not _signed(request):
             return error(401, "E0401", "签名验证失败")
-        return _xml(catalogue)
+        return xml_response(catalogue)
 
     async def income_bands(request: web.Request) -> web.StreamResponse:
         if not _signed(request):
@@ -217,10 +214,10 @@ def build(world: World) -> Mounted:
         if isinstance(ids, web.Response):
             return ids
         known = (world.resident(i) for i in dict.fromkeys(ids))
-        return _xml(bands_xml(r for r in known if r is not None))
+        return xml_response(bands_xml(r for r in known if r is not None))
 
     async def describe(_request: web.Request) -> web.StreamResponse:
-        return _xml(schema)
+        return xml_response(schema)
 
     return Mounted(
         routes=[

@@ -8,17 +8,17 @@ account, in opaque-cursor pages of at most twelve.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from mocks import auth
 from mocks.auth import TokenStore
-from mocks.departments import Department, Mounted, decode_basic_auth, parse_bounded_int
-from mocks.departments.community import criteria_json
+from mocks.criteria import criteria_json
+from mocks.departments import Department, Mounted, parse_bounded_int
 from mocks.departments.health import Cursors
+from mocks.openapi import BASIC_SCHEME, oauth2_scheme, served
+from mocks.responses import json_response
 from mocks.world import Bill, Channel, Service, UtilityAccount, World, is_valid_id_number
 
 PREFIX = "/utilities"
@@ -37,27 +37,19 @@ CHANNELS = {
 UTILITY_NAMES = {"water": "WATER", "power": "POWER", "gas": "GAS"}
 
 
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        text=json.dumps(payload, ensure_ascii=False),
-        status=status,
-        content_type="application/json",
-        charset="utf-8",
-        headers=headers,
-    )
-
-
 def server_error() -> web.Response:
     """How this system fails: HTTP 500 with an OAuth2-style error object."""
-    return _json({"error": "server_error", "error_description": "系统繁忙，请稍后再试"}, 500)
+    return json_response({"error": "server_error", "error_description": "系统繁忙，请稍后再试"}, 500)
 
 
 def _invalid_request(description: str) -> web.Response:
-    return _json({"error": "invalid_request", "error_description": description}, 400)
+    return json_response({"error": "invalid_request", "error_description": description}, 400)
 
 
 def _invalid_token() -> web.Response:
-    return _json({"error": "invalid_token"}, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return json_response(
+        {"error": "invalid_token"}, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    )
 
 
 def service_item(service: Service) -> dict[str, Any]:
@@ -105,43 +97,6 @@ def held_by(world: World, id_number: str) -> tuple[UtilityAccount, ...]:
     if resident is None:
         return ()
     return tuple(a for a in world.accounts_of(resident.household_id) if a.holder == id_number)
-
-
-def _client_credentials(request: web.Request, form: dict[str, str]) -> tuple[str, str] | None:
-    """Credentials from HTTP Basic (preferred, as RFC 6749 says) or from the form body."""
-    header = request.headers.get("Authorization")
-    if header:
-        return decode_basic_auth(header)
-    if "client_id" in form and "client_secret" in form:
-        return form["client_id"], form["client_secret"]
-    return None
-
-
-def token_endpoint(tokens: TokenStore, client_id: str, client_secret: str, realm: str) -> Handler:
-    """An OAuth2 client-credentials token endpoint (RFC 6749 §4.4) issuing from `tokens`.
-
-    A candidate for mocks/auth.py: every OAuth2 department answers its token requests this way.
-    """
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-        grant_type = form.get("grant_type")
-        if grant_type is None:
-            return _invalid_request("grant_type is required")
-        if grant_type != "client_credentials":
-            return _json({"error": "unsupported_grant_type"}, 400)
-        credentials = _client_credentials(request, form)
-        if credentials is None or not (
-            auth.same(credentials[0], client_id) and auth.same(credentials[1], client_secret)
-        ):
-            return _json({"error": "invalid_client"}, 401, {"WWW-Authenticate": f'Basic realm="{realm}"'})
-        return _json(
-            {"access_token": tokens.issue(), "token_type": "Bearer", "expires_in": tokens.ttl_s},
-            200,
-            {"Cache-Control": "no-store"},
-        )
-
-    return handler
 
 
 def _schema(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -248,11 +203,8 @@ def openapi() -> dict[str, Any]:
         },
         "components": {
             "securitySchemes": {
-                "oauth2": {
-                    "type": "oauth2",
-                    "flows": {"clientCredentials": {"tokenUrl": f"{PREFIX}/oauth/token", "scopes": {}}},
-                },
-                "clientBasic": {"type": "http", "scheme": "basic"},
+                "oauth2": oauth2_scheme(f"{PREFIX}/oauth/token"),
+                "clientBasic": BASIC_SCHEME,
             },
             "schemas": {
                 "Error": {
@@ -311,12 +263,11 @@ def build(world: World) -> Mounted:
     tokens = TokenStore(TOKEN_TTL_S)
     cursors = Cursors(b"utilities-cursor-" + str(world.seed).encode())
     listing = {"items": [service_item(s) for s in world.services_of("utilities")]}
-    description = json.dumps(openapi(), ensure_ascii=False)
 
     async def services(request: web.Request) -> web.StreamResponse:
         if not tokens.bearer_ok(request):
             return _invalid_token()
-        return _json(listing)
+        return json_response(listing)
 
     async def accounts(request: web.Request) -> web.StreamResponse:
         if not tokens.bearer_ok(request):
@@ -324,36 +275,39 @@ def build(world: World) -> Mounted:
         holder = request.query.get("holderIdCard")
         if holder is None or not is_valid_id_number(holder):
             return _invalid_request("holderIdCard must be an 18-character ID number")
-        return _json({"items": [account_item(a) for a in held_by(world, holder)]})
+        return json_response({"items": [account_item(a) for a in held_by(world, holder)]})
 
     async def bills(request: web.Request) -> web.StreamResponse:
         if not tokens.bearer_ok(request):
             return _invalid_token()
         account = world.account(request.match_info["account_no"])
         if account is None:
-            return _json({"error": "account_not_found"}, 404)
+            return json_response({"error": "account_not_found"}, 404)
         limit = parse_bounded_int(request.query.get("limit"), MAX_BILLS, 1, MAX_BILLS)
         if limit is None:
             return _invalid_request(f"limit must be between 1 and {MAX_BILLS}")
         raw_cursor = request.query.get("cursor")
         offset = 0 if raw_cursor is None else cursors.decode(raw_cursor)
         if offset is None:
-            return _json({"error": "bad_cursor"}, 400)
+            return json_response({"error": "bad_cursor"}, 400)
         all_bills = world.bills_of(account.account_no)
         end = offset + limit
         next_cursor = cursors.encode(end) if end < len(all_bills) else None
-        return _json({"items": [bill_item(b) for b in all_bills[offset:end]], "nextCursor": next_cursor})
+        return json_response(
+            {"items": [bill_item(b) for b in all_bills[offset:end]], "nextCursor": next_cursor}
+        )
 
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
-
+    issue_token = auth.token_endpoint(tokens, CLIENT_ID, CLIENT_SECRET, realm="gongyong")
     return Mounted(
         routes=[
-            web.post(f"{PREFIX}/oauth/token", token_endpoint(tokens, CLIENT_ID, CLIENT_SECRET, "gongyong")),
+            web.post(
+                f"{PREFIX}/oauth/token",
+                issue_token,
+            ),
             web.get(f"{PREFIX}/api/services", services),
             web.get(f"{PREFIX}/api/accounts", accounts),
             web.get(f"{PREFIX}/api/accounts/{{account_no}}/bills", bills),
-            web.get(f"{PREFIX}/openapi.json", describe),
+            web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=server_error,
         expire_tokens=tokens.expire_all,

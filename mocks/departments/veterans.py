@@ -13,8 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from mocks import auth
+from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted
-from mocks.departments.community import criteria_json
+from mocks.openapi import api_key_scheme, served
 from mocks.world import Channel, Resident, Service, World, is_valid_id_number
 
 PREFIX = "/veterans"
@@ -201,7 +202,7 @@ def openapi() -> dict[str, Any]:
             },
         },
         "components": {
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
+            "securitySchemes": {"apiKey": api_key_scheme("X-Api-Key")},
             "schemas": {"Service": service, "Criterion": criterion, "Veteran": veteran},
         },
     }
@@ -210,7 +211,6 @@ def openapi() -> dict[str, Any]:
 def build(world: World) -> Mounted:
     """The services listing, the one-person lookup and the description."""
     listing = {"services": [service_item(s) for s in world.services_of("veterans")]}
-    description = json.dumps(openapi(), ensure_ascii=False)
 
     async def services(request: web.Request) -> web.StreamResponse:
         if not auth.api_key_ok(request, API_KEY):
@@ -233,16 +233,13 @@ def build(world: World) -> Mounted:
             return _refused()
         return _json({"error": "id_number_required"}, 400)
 
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
-
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/api/services", services),
             web.get(f"{PREFIX}/api/veterans/{{id_number}}", veteran),
             web.get(f"{PREFIX}/api/veterans/", no_id),
             web.get(f"{PREFIX}/api/veterans", no_id),
-            web.get(f"{PREFIX}/openapi.json", describe),
+            web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=server_error,
     )

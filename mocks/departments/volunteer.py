@@ -16,9 +16,10 @@ from collections.abc import Iterable, Sequence
 from aiohttp import web
 
 from mocks import auth
+from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.departments.community import criteria_json
 from mocks.departments.hrss import malform_csv
+from mocks.openapi import api_key_scheme, served
 from mocks.world import REFERENCE_DAY, Channel, Resident, Service, World, is_valid_id_number
 
 PREFIX = "/volunteer"
@@ -173,16 +174,13 @@ def openapi() -> dict[str, object]:
             ),
             "/csv/hours": csv_get("志愿服务时长 (volunteer hours, batch)", HOURS_COLUMNS, [ids], total=False),
         },
-        "components": {
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}}
-        },
+        "components": {"securitySchemes": {"apiKey": api_key_scheme("X-Api-Key")}},
     }
 
 
 def build(world: World) -> Mounted:
     """The services export, the hours lookup and the description."""
     rows = [service_row(s) for s in world.services_of("volunteer")]
-    description = json.dumps(openapi(), ensure_ascii=False)
 
     async def services(request: web.Request) -> web.StreamResponse:
         if not auth.api_key_ok(request, API_KEY):
@@ -203,14 +201,11 @@ def build(world: World) -> Mounted:
         known = (world.resident(i) for i in ids)
         return _csv(to_csv(HOURS_COLUMNS, [hours_row(r) for r in known if r is not None]))
 
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return web.Response(text=description, content_type="application/json", charset="utf-8")
-
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/csv/services", services),
             web.get(f"{PREFIX}/csv/hours", hours),
-            web.get(f"{PREFIX}/openapi.json", describe),
+            web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=server_error,
         malform=malform_csv,

@@ -3,10 +3,14 @@ the seeded world, cases against the world's, and residents to ask about."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Awaitable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import pytest
+
+from connectors.errors import UpstreamCode, UpstreamError
 from connectors.records import CaseRecord
 from mocks.world import (
     CST,
@@ -21,7 +25,7 @@ from mocks.world import (
     build_world,
     id_check_char,
 )
-from tests.conftest import Gateway
+from tests.conftest import Admin, Connect, Gateway
 
 WORLD = build_world(DEFAULT_SEED)
 
@@ -166,3 +170,35 @@ def sample_residents(count: int) -> list[Resident]:
 
 
 # -- medical-insurance ---------------------------------------------------------------------------
+
+
+async def facts_records(connect: Connect, department: str, residents: Sequence[Resident]) -> dict[str, Any]:
+    """Each resident's fact records from `department`, asserting none of them came back as an error.
+
+    Every facts test starts this way; what the records must equal is the department's own business.
+    """
+    answers = await connect(department).adapter.facts([r.id_number for r in residents])
+    records: dict[str, Any] = {}
+    for resident in residents:
+        answer = answers[resident.id_number]
+        assert not isinstance(answer, UpstreamError), answer
+        records[resident.id_number] = answer.value.records
+    return records
+
+
+async def assert_facts_batched(
+    connect: Connect, admin: Admin, department: str, path: str, count: int, batch: int
+) -> None:
+    """Facts for the first `count` residents arrive, asked in `ceil(count / batch)` calls to `path`."""
+    ids = [r.id_number for r in WORLD.residents[:count]]
+    answers = await connect(department).adapter.facts(ids)
+    assert set(answers) == set(ids)
+    assert (await admin.paths(department)).get(path) == math.ceil(count / batch)
+
+
+async def auth_failure(call: Awaitable[object], department: str) -> UpstreamError:
+    """The error `call` raises, checked to be `department`'s AUTH_FAILED; callers check the rest."""
+    with pytest.raises(UpstreamError) as caught:
+        await call
+    assert caught.value.code is UpstreamCode.AUTH_FAILED and caught.value.department == department
+    return caught.value

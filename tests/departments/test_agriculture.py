@@ -10,7 +10,9 @@ from connectors.records import ResidentFacts
 from tests.conftest import Admin, Connect, Gateway
 from tests.departments.support import (
     assert_catalogue_arrived,
+    auth_failure,
     catalogue_via_graphql,
+    facts_records,
     fixture,
     sample_residents,
     unknown_resident_id,
@@ -28,11 +30,9 @@ async def test_catalogue_via_graphql(gateway: Gateway) -> None:
 async def test_facts_equal_the_world_one_call_each(connect: Connect, admin: Admin) -> None:
     residents = sample_residents(25)
     assert any(r.land_contract_mu is not None for r in residents)
-    answers = await connect(DEPARTMENT).adapter.facts([r.id_number for r in residents])
+    records = await facts_records(connect, DEPARTMENT, residents)
     for resident in residents:
-        answer = answers[resident.id_number]
-        assert not isinstance(answer, UpstreamError), answer
-        assert answer.value.records == (
+        assert records[resident.id_number] == (
             ResidentFacts(
                 resident_id=resident.id_number,
                 department=DEPARTMENT,
@@ -61,9 +61,7 @@ async def test_unknown_resident_is_an_empty_answer(connect: Connect, admin: Admi
 
 async def test_wrong_password_is_auth_failed(connect: Connect, admin: Admin) -> None:
     department = connect(DEPARTMENT, AGRICULTURE_PASSWORD="wrong")
-    with pytest.raises(UpstreamError) as caught:
-        await department.adapter.catalog()
-    assert caught.value.code is UpstreamCode.AUTH_FAILED and caught.value.department == DEPARTMENT
+    await auth_failure(department.adapter.catalog(), DEPARTMENT)
     assert await admin.requests(DEPARTMENT) == 1
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from connectors.errors import UpstreamCode, UpstreamError
@@ -11,9 +9,11 @@ from connectors.records import ResidentFacts
 from mocks.world import Resident
 from tests.conftest import Admin, Connect, Gateway
 from tests.departments.support import (
-    WORLD,
     assert_catalogue_arrived,
+    assert_facts_batched,
+    auth_failure,
     catalogue_via_graphql,
+    facts_records,
     fixture,
     sample_residents,
     unknown_resident_id,
@@ -38,18 +38,13 @@ async def test_catalogue_via_graphql(gateway: Gateway) -> None:
 
 async def test_facts_equal_the_world(connect: Connect) -> None:
     residents = sample_residents(40)
-    answers = await connect(DEPARTMENT).adapter.facts([r.id_number for r in residents])
+    records = await facts_records(connect, DEPARTMENT, residents)
     for resident in residents:
-        answer = answers[resident.id_number]
-        assert not isinstance(answer, UpstreamError), answer
-        assert answer.value.records == (expected_facts(resident),)
+        assert records[resident.id_number] == (expected_facts(resident),)
 
 
 async def test_facts_are_asked_in_batches_of_fifty(connect: Connect, admin: Admin) -> None:
-    ids = [r.id_number for r in WORLD.residents[:120]]
-    answers = await connect(DEPARTMENT).adapter.facts(ids)
-    assert set(answers) == set(ids)
-    assert (await admin.paths(DEPARTMENT)).get(BATCH_PATH) == math.ceil(120 / 50)
+    await assert_facts_batched(connect, admin, DEPARTMENT, BATCH_PATH, 120, 50)
 
 
 async def test_unknown_resident_is_an_empty_answer(connect: Connect) -> None:
@@ -64,9 +59,7 @@ async def test_unknown_resident_is_an_empty_answer(connect: Connect) -> None:
 
 async def test_wrong_password_is_auth_failed(connect: Connect, admin: Admin) -> None:
     department = connect(DEPARTMENT, DISABLED_PERSONS_PASSWORD="wrong")
-    with pytest.raises(UpstreamError) as caught:
-        await department.adapter.catalog()
-    assert caught.value.code is UpstreamCode.AUTH_FAILED and caught.value.department == DEPARTMENT
+    await auth_failure(department.adapter.catalog(), DEPARTMENT)
     assert await admin.requests(DEPARTMENT) == 1
 
 

@@ -6,12 +6,12 @@ import math
 
 import pytest
 
-from connectors.errors import UpstreamCode, UpstreamError
 from tests.conftest import Admin, Connect, Gateway
 from tests.departments.support import (
     WORLD,
     assert_cases_arrived,
     assert_catalogue_arrived,
+    auth_failure,
     busiest_applicant,
     cases_at,
     catalogue_via_graphql,
@@ -82,7 +82,5 @@ async def test_unknown_resident_has_no_cases(connect: Connect) -> None:
 
 async def test_wrong_secret_is_auth_failed(connect: Connect, admin: Admin) -> None:
     department = connect(DEPARTMENT, HOUSING_HMAC_SECRET="wrong")
-    with pytest.raises(UpstreamError) as caught:
-        await department.adapter.catalog()
-    assert caught.value.code is UpstreamCode.AUTH_FAILED and caught.value.department == DEPARTMENT
+    await auth_failure(department.adapter.catalog(), DEPARTMENT)
     assert await admin.requests(DEPARTMENT) == 1

@@ -12,6 +12,7 @@ from tests.departments.support import (
     WORLD,
     assert_cases_arrived,
     assert_catalogue_arrived,
+    auth_failure,
     busiest_applicant,
     cases_at,
     catalogue_via_graphql,
@@ -84,9 +85,7 @@ async def test_unknown_resident_has_no_cases(connect: Connect) -> None:
 
 async def test_wrong_client_secret_is_auth_failed(connect: Connect, admin: Admin) -> None:
     department = connect(DEPARTMENT, MARKET_REGULATION_CLIENT_SECRET="wrong")
-    with pytest.raises(UpstreamError) as caught:
-        await department.adapter.catalog()
-    assert caught.value.code is UpstreamCode.AUTH_FAILED and caught.value.department == DEPARTMENT
+    await auth_failure(department.adapter.catalog(), DEPARTMENT)
     assert await admin.paths(DEPARTMENT) == {TOKEN_PATH: 1}
 
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
-from connectors.errors import UpstreamCode, UpstreamError
+from connectors.errors import UpstreamError
 from tests.conftest import Admin, Connect, Gateway
 from tests.departments.support import (
     WORLD,
     assert_cases_arrived,
     assert_catalogue_arrived,
+    assert_facts_batched,
+    auth_failure,
     busiest_applicant,
     catalogue_via_graphql,
+    facts_records,
     fixture,
     sample_residents,
     unknown_resident_id,
@@ -42,21 +43,16 @@ async def test_catalogue_via_graphql(gateway: Gateway) -> None:
 
 async def test_facts_equal_the_world(connect: Connect) -> None:
     residents = sample_residents(40)
-    answers = await connect(DEPARTMENT).adapter.facts([r.id_number for r in residents])
+    records = await facts_records(connect, DEPARTMENT, residents)
     for resident in residents:
-        answer = answers[resident.id_number]
-        assert not isinstance(answer, UpstreamError), answer
-        (record,) = answer.value.records
+        (record,) = records[resident.id_number]
         assert record.resident_id == resident.id_number
         assert record.medical_insurance == resident.medical_insurance
         assert record.birth_date is None  # not this department's fact
 
 
 async def test_facts_are_asked_in_batches_of_fifty(connect: Connect, admin: Admin) -> None:
-    ids = [r.id_number for r in WORLD.residents[:120]]
-    answers = await connect(DEPARTMENT).adapter.facts(ids)
-    assert set(answers) == set(ids)
-    assert (await admin.paths(DEPARTMENT)).get(BATCH_PATH) == math.ceil(120 / 50)
+    await assert_facts_batched(connect, admin, DEPARTMENT, BATCH_PATH, 120, 50)
 
 
 async def test_unknown_resident_is_an_empty_answer(connect: Connect) -> None:
@@ -94,7 +90,5 @@ async def test_unknown_resident_has_no_cases(connect: Connect) -> None:
 
 async def test_wrong_app_key_is_auth_failed(connect: Connect, admin: Admin) -> None:
     department = connect(DEPARTMENT, MEDICAL_INSURANCE_APP_KEY="wrong")
-    with pytest.raises(UpstreamError) as caught:
-        await department.adapter.catalog()
-    assert caught.value.code is UpstreamCode.AUTH_FAILED and caught.value.department == DEPARTMENT
+    await auth_failure(department.adapter.catalog(), DEPARTMENT)
     assert await admin.requests(DEPARTMENT) == 1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from connectors.errors import UpstreamCode, UpstreamError
@@ -13,7 +11,10 @@ from tests.conftest import Admin, Connect, Gateway
 from tests.departments.support import (
     WORLD,
     assert_catalogue_arrived,
+    assert_facts_batched,
+    auth_failure,
     catalogue_via_graphql,
+    facts_records,
     fixture,
     sample_residents,
     unknown_resident_id,
@@ -45,18 +46,13 @@ async def test_catalogue_walks_offset_pages(connect: Connect, admin: Admin) -> N
 
 async def test_facts_equal_the_world(connect: Connect) -> None:
     residents = sample_residents(60)
-    answers = await connect(DEPARTMENT).adapter.facts([r.id_number for r in residents])
+    records = await facts_records(connect, DEPARTMENT, residents)
     for resident in residents:
-        answer = answers[resident.id_number]
-        assert not isinstance(answer, UpstreamError), answer
-        assert answer.value.records == (expected_facts(resident),)
+        assert records[resident.id_number] == (expected_facts(resident),)
 
 
 async def test_facts_are_asked_in_batches_of_a_hundred(connect: Connect, admin: Admin) -> None:
-    ids = [r.id_number for r in WORLD.residents[:250]]
-    answers = await connect(DEPARTMENT).adapter.facts(ids)
-    assert set(answers) == set(ids)
-    assert (await admin.paths(DEPARTMENT)).get(HOURS_PATH) == math.ceil(250 / 100)
+    await assert_facts_batched(connect, admin, DEPARTMENT, HOURS_PATH, 250, 100)
 
 
 async def test_unknown_resident_is_an_empty_answer(connect: Connect) -> None:
@@ -71,9 +67,7 @@ async def test_unknown_resident_is_an_empty_answer(connect: Connect) -> None:
 
 async def test_wrong_api_key_is_auth_failed(connect: Connect, admin: Admin) -> None:
     department = connect(DEPARTMENT, VOLUNTEER_API_KEY="wrong")
-    with pytest.raises(UpstreamError) as caught:
-        await department.adapter.catalog()
-    assert caught.value.code is UpstreamCode.AUTH_FAILED and caught.value.department == DEPARTMENT
+    await auth_failure(department.adapter.catalog(), DEPARTMENT)
     assert await admin.requests(DEPARTMENT) == 1
 
 
