@@ -52,6 +52,23 @@ def signature(method: str, path: str, query: Mapping[str, str], timestamp: str, 
     return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
 
 
+def guard(
+    allowed: Callable[[web.Request], bool], refusal: Callable[[], web.Response]
+) -> Callable[[Handler], Handler]:
+    """Put handlers behind the check `allowed`: whoever it turns away gets a fresh `refusal()`, and
+    the handler never runs."""
+
+    def wrap(handler: Handler) -> Handler:
+        async def checked(request: web.Request) -> web.StreamResponse:
+            if not allowed(request):
+                return refusal()
+            return await handler(request)
+
+        return checked
+
+    return wrap
+
+
 def signed_correctly(
     request: web.Request, app_id: str, secret: bytes, clock: Callable[[], float] = time.time
 ) -> bool:

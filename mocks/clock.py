@@ -24,6 +24,16 @@ def at_cst(day: date, minute_of_day: int) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=CST) + timedelta(minutes=minute_of_day)
 
 
+def epoch_ms(moment: datetime) -> int:
+    """A moment as epoch milliseconds, as several departments store every time."""
+    return int(moment.timestamp() * 1000)
+
+
+def day_ms(day: date) -> int:
+    """A date as the epoch milliseconds of its midnight in Shanghai (how those departments store dates)."""
+    return epoch_ms(datetime(day.year, day.month, day.day, tzinfo=CST))
+
+
 def add_years(day: date, years: int) -> date:
     """`day` shifted by whole years; 29 February becomes 28 February in a common year."""
     try:

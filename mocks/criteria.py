@@ -7,6 +7,7 @@ renderings live here once.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -33,10 +34,17 @@ def criterion_value_text(value: CriterionValue) -> str:
 def criteria_json(criteria: tuple[Criterion, ...]) -> list[dict[str, Any]]:
     """A service's criteria as `[{fact, op, value, text}]` — the canonical facts and ops, the
     department's own wording."""
-    return [
-        {"fact": c.fact, "op": c.op, "value": criterion_value_json(c.value), "text": c.text_zh}
-        for c in criteria
-    ]
+    return [criterion_json(c) for c in criteria]
+
+
+def criterion_json(criterion: Criterion) -> dict[str, Any]:
+    """One criterion as `{fact, op, value, text}`: numbers stay numbers, `in` lists stay lists."""
+    return {
+        "fact": criterion.fact,
+        "op": criterion.op,
+        "value": criterion_value_json(criterion.value),
+        "text": criterion.text_zh,
+    }
 
 
 def criterion_xml(criterion: Criterion, prefix: str) -> str:
@@ -47,3 +55,8 @@ def criterion_xml(criterion: Criterion, prefix: str) -> str:
         f" value={quoteattr(criterion_value_text(criterion.value))}>"
         f"{escape(criterion.text_zh)}</{prefix}:Criterion>"
     )
+
+
+def criteria_compact_json(criteria: tuple[Criterion, ...]) -> str:
+    """`criteria_json` as one compact JSON text, Chinese kept readable (a CSV cell's criteria)."""
+    return json.dumps(criteria_json(criteria), ensure_ascii=False, separators=(",", ":"))

@@ -47,9 +47,27 @@ def object_schema(properties: dict[str, Schema], optional: Iterable[str] = ()) -
     return {"type": "object", "required": [p for p in properties if p not in skip], "properties": properties}
 
 
-def query_param(name: str, schema: Schema, description: str, required: bool = False) -> Schema:
-    """A described query parameter."""
-    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+def loose_criterion_schema() -> Schema:
+    """The criterion schema of the departments that describe `value` in words instead of `oneOf`."""
+    string = {"type": "string"}
+    return object_schema(
+        {
+            "fact": string,
+            "op": {"type": "string", "enum": ["==", "!=", ">=", "<=", "in"]},
+            "value": {"description": "integer, boolean, string or list of strings"},
+            "text": string,
+        }
+    )
+
+
+def query_param(
+    name: str, schema: Schema, description: str | None = None, required: bool = False, *, where: str = "query"
+) -> Schema:
+    """A query parameter (or, with `where`, a path or header one), described if `description` is given."""
+    param: Schema = {"name": name, "in": where, "required": required, "schema": schema}
+    if description is not None:
+        param["description"] = description
+    return param
 
 
 def json_content(schema: Schema) -> Schema:

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -26,3 +27,12 @@ def json_response(payload: Any, status: int = 200, headers: dict[str, str] | Non
 def xml_response(text: str, status: int = 200, content_type: str = "application/xml") -> web.Response:
     """An XML document in UTF-8; SOAP services pass `text/xml`, as SOAP 1.1 requires."""
     return web.Response(text=text, status=status, content_type=content_type, charset="utf-8")
+
+
+def served_xml(document: str) -> Handler:
+    """A handler answering every request with `document` (rendered once: it never changes at run time)."""
+
+    async def serve(_request: web.Request) -> web.StreamResponse:
+        return xml_response(document)
+
+    return serve

@@ -17,7 +17,7 @@ from typing import Literal
 
 from aiohttp import web
 
-from mocks.world import World
+from mocks.world import World, is_valid_id_number
 
 Capability = Literal["stations", "catalog", "facts", "cases", "bills"]
 
@@ -104,6 +104,22 @@ def parse_bounded_int(raw: str | None, default: int, low: int, high: int) -> int
         return None
     value = int(raw)
     return value if low <= value <= high else None
+
+
+def parse_id_list(
+    raw: str | None, max_count: int, *, missing: str, too_many: str, malformed: str
+) -> list[str] | str:
+    """The comma-separated ID numbers of a batch query, in order without repeats, or why they are
+    refused: `missing` (none at all), `too_many` (more than `max_count`) or `malformed` (one is not an
+    ID number) — each department words those its own way."""
+    ids = [part.strip() for part in (raw or "").split(",") if part.strip()]
+    if not ids:
+        return missing
+    if len(ids) > max_count:
+        return too_many
+    if not all(is_valid_id_number(i) for i in ids):
+        return malformed
+    return list(dict.fromkeys(ids))
 
 
 def decode_basic_auth(header: str) -> tuple[str, str] | None:

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from datetime import date
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from mocks import auth
 from mocks.criteria import criteria_json
@@ -116,15 +115,13 @@ def household_row(resident: Resident) -> list[str]:
     ]
 
 
-def guarded(handler: Handler) -> Handler:
-    """`handler` behind HTTP Basic auth, refused the way the web server refuses."""
+def _refused() -> web.Response:
+    """How the web server refuses a request without the right HTTP Basic credentials."""
+    return _text(401, "401 未授权", {"WWW-Authenticate": 'Basic realm="nongye"'})
 
-    async def checked(request: web.Request) -> web.StreamResponse:
-        if not auth.basic_ok(request, USERNAME, PASSWORD):
-            return _text(401, "401 未授权", {"WWW-Authenticate": 'Basic realm="nongye"'})
-        return await handler(request)
 
-    return checked
+#: Handlers behind HTTP Basic auth, refused the way the web server refuses.
+guarded = auth.guard(lambda request: auth.basic_ok(request, USERNAME, PASSWORD), _refused)
 
 
 def _csv_get(summary: str, columns: Sequence[str], parameters: list[Schema]) -> Schema:

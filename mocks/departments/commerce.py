@@ -14,7 +14,7 @@ from aiohttp import web
 
 from mocks.criteria import criterion_value_text
 from mocks.departments import Department, Mounted
-from mocks.responses import xml_response
+from mocks.responses import served_xml, xml_response
 from mocks.world import OPS, Channel, Service, World
 
 PREFIX = "/commerce"
@@ -141,14 +141,11 @@ def build(world: World) -> Mounted:
     document = services_xml(world.services_of("commerce"))
     schema = xsd()
 
-    async def services(_request: web.Request) -> web.StreamResponse:
-        return xml_response(document)
-
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return xml_response(schema)
-
     return Mounted(
-        routes=[web.get(f"{PREFIX}/services.xml", services), web.get(f"{PREFIX}/services.xsd", describe)],
+        routes=[
+            web.get(f"{PREFIX}/services.xml", served_xml(document)),
+            web.get(f"{PREFIX}/services.xsd", served_xml(schema)),
+        ],
         fail=server_error,
     )
 

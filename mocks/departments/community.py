@@ -78,28 +78,37 @@ def service_row(service: Service) -> Row:
     }
 
 
-def _authorised(request: web.Request) -> bool:
-    return auth.api_key_ok(request, API_KEY)
+def refused() -> web.Response:
+    """The vendor's answer to a missing or wrong API key."""
+    return envelope(None, code=401, msg="API密钥无效", status=401)
+
+
+def bad_request(message: str) -> web.Response:
+    """The vendor's answer to a bad parameter, `message` saying which and why."""
+    return envelope(None, code=400, msg=f"参数错误：{message}", status=400)
+
+
+def page_of(
+    request: web.Request, rows: list[Row], max_page_size: int, default_page_size: int = DEFAULT_PAGE_SIZE
+) -> web.Response:
+    """`rows` cut to the page `pageNo`/`pageSize` ask for, in the envelope; a 400 for bad paging."""
+    page_no = parse_bounded_int(request.query.get("pageNo"), 1, 1, 1_000_000)
+    if page_no is None:
+        return bad_request("pageNo必须是正整数")
+    page_size = parse_bounded_int(request.query.get("pageSize"), default_page_size, 1, max_page_size)
+    if page_size is None:
+        return bad_request(f"pageSize必须是1到{max_page_size}之间的整数")
+    start = (page_no - 1) * page_size
+    return envelope({"total": len(rows), "rows": rows[start : start + page_size]})
 
 
 def paged_list(rows: list[Row]) -> Handler:
     """A handler serving `rows` with the system's key check and page arithmetic."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        if not _authorised(request):
-            return envelope(None, code=401, msg="API密钥无效", status=401)
-        page_no = parse_bounded_int(request.query.get("pageNo"), 1, 1, 1_000_000)
-        if page_no is None:
-            return envelope(None, code=400, msg="参数错误：pageNo必须是正整数", status=400)
-        page_size = parse_bounded_int(request.query.get("pageSize"), DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-        if page_size is None:
-            return envelope(
-                None, code=400, msg=f"参数错误：pageSize必须是1到{MAX_PAGE_SIZE}之间的整数", status=400
-            )
-        start = (page_no - 1) * page_size
-        return envelope({"total": len(rows), "rows": rows[start : start + page_size]})
+        return page_of(request, rows, MAX_PAGE_SIZE)
 
-    return handler
+    return auth.guard(lambda request: auth.api_key_ok(request, API_KEY), refused)(handler)
 
 
 def _row_schema(fields: dict[str, tuple[str, str]]) -> dict[str, Any]:

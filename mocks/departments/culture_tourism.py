@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 
 from aiohttp import web
 
+from mocks.criteria import criteria_compact_json
+from mocks.csv_export import service_cells
 from mocks.departments import Department, Mounted
 from mocks.openapi import served
-from mocks.world import Channel, Criterion, Service, World
+from mocks.world import Channel, Service, World
 
 PREFIX = "/culture-tourism"
 BOM = "\ufeff"
@@ -63,35 +64,15 @@ def malform_csv(body: bytes) -> bytes:
     return body[:cut] + b"\xff"
 
 
-def criteria_json(criteria: tuple[Criterion, ...]) -> str:
-    """The criteria column: compact JSON, Chinese kept readable, `in` values as lists."""
-    items: list[dict[str, Any]] = [
-        {
-            "fact": c.fact,
-            "op": c.op,
-            "value": list(c.value) if isinstance(c.value, tuple) else c.value,
-            "text": c.text_zh,
-        }
-        for c in criteria
-    ]
-    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
-
-
 def csv_row(service: Service) -> list[str]:
     """One service as a row of the export."""
-    return [
-        service.code,
-        service.name_zh,
-        service.name_en,
-        service.description,
-        service.category,
-        ";".join(CHANNELS[c] for c in service.channels),
-        str(service.fee_fen),
-        str(service.processing_days),
-        ";".join(service.documents),
-        service.updated_at.date().isoformat(),
-        criteria_json(service.criteria),
-    ]
+    return service_cells(
+        service,
+        CHANNELS,
+        joiner=";",
+        updated=service.updated_at.date().isoformat(),
+        criteria=criteria_compact_json(service.criteria),
+    )
 
 
 def services_csv(services: tuple[Service, ...]) -> bytes:

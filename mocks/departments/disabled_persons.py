@@ -8,17 +8,17 @@ query parameter, unknown people simply left out of the answer.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
 
 from mocks import auth
+from mocks.clock import day_ms, epoch_ms
 from mocks.criteria import criteria_json
-from mocks.departments import Department, Mounted
+from mocks.departments import Department, Mounted, parse_id_list
 from mocks.departments.community import busy, envelope
-from mocks.openapi import BASIC_SCHEME, served
-from mocks.world import CST, Channel, Resident, Service, World, is_valid_id_number
+from mocks.openapi import BASIC_SCHEME, loose_criterion_schema, object_schema, ref, served
+from mocks.world import Channel, Resident, Service, World
 
 PREFIX = "/disabled-persons"
 USERNAME = "onestop"
@@ -33,15 +33,6 @@ CHANNELS = {
     Channel.KIOSK: "SELF_SERVICE",
 }
 LEVELS = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
-
-
-def epoch_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def day_ms(day: date) -> int:
-    """A date as the federation stores it: midnight Shanghai time, in epoch milliseconds."""
-    return epoch_ms(datetime(day.year, day.month, day.day, tzinfo=CST))
 
 
 def service_item(service: Service) -> dict[str, Any]:
@@ -86,18 +77,13 @@ def _bad_request(msg: str) -> web.Response:
 
 def parse_id_cards(raw: str | None) -> list[str] | str:
     """The ID numbers of a certificates query, in order without repeats, or why they are refused."""
-    ids = [part.strip() for part in (raw or "").split(",") if part.strip()]
-    if not ids:
-        return "参数错误：idCards不能为空"
-    if len(ids) > MAX_BATCH:
-        return f"参数错误：idCards最多{MAX_BATCH}个"
-    if not all(is_valid_id_number(i) for i in ids):
-        return "参数错误：身份证号格式不正确"
-    return list(dict.fromkeys(ids))
-
-
-def _schema(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "object", "required": list(fields), "properties": fields}
+    return parse_id_list(
+        raw,
+        MAX_BATCH,
+        missing="参数错误：idCards不能为空",
+        too_many=f"参数错误：idCards最多{MAX_BATCH}个",
+        malformed="参数错误：身份证号格式不正确",
+    )
 
 
 def openapi() -> dict[str, Any]:
@@ -123,8 +109,8 @@ def openapi() -> dict[str, Any]:
             }
         }
 
-    def listing(ref: str) -> dict[str, Any]:
-        return {"type": "array", "items": {"$ref": f"#/components/schemas/{ref}"}}
+    def listing(name: str) -> dict[str, Any]:
+        return {"type": "array", "items": ref(name)}
 
     id_cards = {
         "name": "idCards",
@@ -151,18 +137,11 @@ def openapi() -> dict[str, Any]:
         "components": {
             "securitySchemes": {"basic": BASIC_SCHEME},
             "schemas": {
-                "Envelope": _schema(
+                "Envelope": object_schema(
                     {"code": {"type": "integer", "description": "0 = success"}, "msg": string, "data": {}}
                 ),
-                "Criterion": _schema(
-                    {
-                        "fact": string,
-                        "op": {"type": "string", "enum": ["==", "!=", ">=", "<=", "in"]},
-                        "value": {"description": "integer, boolean, string or list of strings"},
-                        "text": string,
-                    }
-                ),
-                "Service": _schema(
+                "Criterion": loose_criterion_schema(),
+                "Service": object_schema(
                     {
                         "serviceCode": string,
                         "nameZh": string,
@@ -180,7 +159,7 @@ def openapi() -> dict[str, Any]:
                         "criteria": listing("Criterion"),
                     }
                 ),
-                "Certificate": _schema(
+                "Certificate": object_schema(
                     {
                         "idCard": string,
                         "hasCertificate": {"type": "boolean"},
@@ -201,14 +180,14 @@ def build(world: World) -> Mounted:
     def authorised(request: web.Request) -> bool:
         return auth.basic_ok(request, USERNAME, PASSWORD)
 
+    guarded = auth.guard(authorised, _refused)
+
+    @guarded
     async def services(request: web.Request) -> web.StreamResponse:
-        if not authorised(request):
-            return _refused()
         return envelope(services_data)
 
+    @guarded
     async def certificates(request: web.Request) -> web.StreamResponse:
-        if not authorised(request):
-            return _refused()
         ids = parse_id_cards(request.query.get("idCards"))
         if isinstance(ids, str):
             return _bad_request(ids)

@@ -10,17 +10,17 @@ as English words of its own (`REVIEWING`, `SUPPLEMENT`, `PASSED`...).
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from mocks import auth
 from mocks.auth import TokenStore
+from mocks.clock import day_ms, epoch_ms
+from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.openapi import BASIC_SCHEME, oauth2_scheme, served
-from mocks.world import CST, Case, CaseStatus, Channel, Criterion, Service, World
+from mocks.openapi import BASIC_SCHEME, oauth2_scheme, query_param, served
+from mocks.world import Case, CaseStatus, Channel, Service, World
 
 PREFIX = "/education"
 CLIENT_ID = "onestop"
@@ -61,27 +61,6 @@ def system_error() -> web.Response:
     return envelope(None, code=500, message="系统异常，请稍后重试")
 
 
-def epoch_ms(moment: datetime) -> int:
-    """A moment as the epoch milliseconds the bureau stores every time in."""
-    return int(moment.timestamp() * 1000)
-
-
-def day_ms(day: date) -> int:
-    """A date as the epoch milliseconds of its midnight in Shanghai (how the bureau stores dates)."""
-    return epoch_ms(datetime(day.year, day.month, day.day, tzinfo=CST))
-
-
-def condition_item(criterion: Criterion) -> Item:
-    """A criterion as JSON: numbers stay numbers, `in` lists stay lists."""
-    value = criterion.value
-    return {
-        "fact": criterion.fact,
-        "op": criterion.op,
-        "value": list(value) if isinstance(value, tuple) else value,
-        "text": criterion.text_zh,
-    }
-
-
 def service_item(service: Service) -> Item:
     """One service in the bureau's camelCase vocabulary."""
     return {
@@ -95,7 +74,7 @@ def service_item(service: Service) -> Item:
         "limitDays": service.processing_days,
         "materialList": list(service.documents),
         "modifyTime": epoch_ms(service.updated_at),
-        "conditions": [condition_item(c) for c in service.criteria],
+        "conditions": criteria_json(service.criteria),
     }
 
 
@@ -125,10 +104,6 @@ def page_of(request: web.Request, items: list[Item]) -> web.Response:
         )
     start = (page_num - 1) * page_size
     return envelope({"total": len(items), "list": items[start : start + page_size]})
-
-
-def _param(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required, "schema": schema}
 
 
 def _object(properties: dict[str, Any], nullable: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -161,8 +136,8 @@ def _listing(summary: str, row: str, extra: list[dict[str, Any]]) -> dict[str, A
             "security": [{"oauth2": []}],
             "parameters": [
                 *extra,
-                _param("pageNum", {"type": "integer", "minimum": 1, "default": 1}),
-                _param(
+                query_param("pageNum", {"type": "integer", "minimum": 1, "default": 1}),
+                query_param(
                     "pageSize",
                     {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
                 ),
@@ -228,7 +203,9 @@ def openapi() -> dict[str, Any]:
             },
             "/api/v1/services": _listing("服务事项 (services)", "#/components/schemas/Item", []),
             "/api/v1/cases": _listing(
-                "办件 (a resident's cases)", "#/components/schemas/Case", [_param("idCard", _STR, True)]
+                "办件 (a resident's cases)",
+                "#/components/schemas/Case",
+                [query_param("idCard", _STR, required=True)],
             ),
         },
         "components": {
@@ -290,15 +267,9 @@ def build(world: World) -> Mounted:
     tokens = TokenStore(TOKEN_TTL_S)
     services = [service_item(s) for s in world.services_of("education")]
 
-    def guarded(handler: Handler) -> Handler:
-        """`handler` behind the bearer-token check."""
-
-        async def checked(request: web.Request) -> web.StreamResponse:
-            if not tokens.bearer_ok(request):
-                return envelope(None, code=401, message="token无效或已过期", status=401)
-            return await handler(request)
-
-        return checked
+    guarded = auth.guard(  # handlers behind the bearer-token check
+        tokens.bearer_ok, lambda: envelope(None, code=401, message="token无效或已过期", status=401)
+    )
 
     async def list_services(request: web.Request) -> web.StreamResponse:
         return page_of(request, services)

@@ -7,10 +7,6 @@ timestamp that must be within five minutes of the server clock.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,9 +14,11 @@ from typing import Any
 from aiohttp import web
 
 from mocks import auth
+from mocks.clock import epoch_ms
 from mocks.criteria import criteria_json
+from mocks.cursors import Cursors
 from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.openapi import api_key_scheme, served
+from mocks.openapi import api_key_scheme, query_param, served
 from mocks.responses import json_response
 from mocks.world import Channel, Service, World
 
@@ -55,33 +53,6 @@ def signed_correctly(request: web.Request, clock: Callable[[], float] = time.tim
     return auth.signed_correctly(request, APP_ID, HMAC_SECRET, clock)
 
 
-class Cursors:
-    """Opaque, tamper-evident cursors: base64url of the next offset plus a truncated HMAC."""
-
-    def __init__(self, key: bytes) -> None:
-        self._key = key
-
-    def _mac(self, payload: bytes) -> str:
-        return hmac.new(self._key, payload, hashlib.sha256).hexdigest()[:16]
-
-    def encode(self, offset: int) -> str:
-        payload = str(offset).encode()
-        return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + self._mac(payload)
-
-    def decode(self, cursor: str) -> int | None:
-        """The offset in `cursor`, or `None` when it is not one of ours."""
-        encoded, dot, mac = cursor.partition(".")
-        if not dot or not encoded.isascii():
-            return None
-        try:
-            payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        except (binascii.Error, ValueError):
-            return None
-        if not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
-            return None
-        return int(payload)
-
-
 def item(service: Service) -> dict[str, Any]:
     """One service in the commission's camelCase vocabulary."""
     return {
@@ -94,7 +65,7 @@ def item(service: Service) -> dict[str, Any]:
         "feeFen": service.fee_fen,
         "processingDays": service.processing_days,
         "requiredDocuments": list(service.documents),
-        "lastModified": int(service.updated_at.timestamp() * 1000),
+        "lastModified": epoch_ms(service.updated_at),
         "eligibility": criteria_json(service.criteria),
     }
 
@@ -124,24 +95,11 @@ def openapi() -> dict[str, Any]:
                 "get": {
                     "summary": "服务事项 (services), cursor-paginated",
                     "parameters": [
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "required": False,
-                            "schema": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": MAX_LIMIT,
-                                "default": DEFAULT_LIMIT,
-                            },
-                        },
-                        {
-                            "name": "cursor",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "string"},
-                            "description": "opaque nextCursor of the previous page",
-                        },
+                        query_param(
+                            "limit",
+                            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                        ),
+                        query_param("cursor", {"type": "string"}, "opaque nextCursor of the previous page"),
                     ],
                     "responses": {
                         "200": {

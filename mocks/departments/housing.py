@@ -18,7 +18,7 @@ from aiohttp import web
 from mocks import auth
 from mocks.criteria import criterion_value_text
 from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.responses import xml_response
+from mocks.responses import served_xml, xml_response
 from mocks.world import Case, CaseStatus, Channel, Criterion, Service, World
 
 PREFIX = "/housing"
@@ -228,29 +228,25 @@ def build(world: World) -> Mounted:
     """The two signed listings and the schema."""
     services = [service_element(s) for s in world.services_of("housing")]
     schema = xsd()
+    signed_only = auth.guard(_signed, lambda: error("AUTH_FAILED", "签名校验失败", 401))
 
+    @signed_only
     async def list_services(request: web.Request) -> web.StreamResponse:
-        if not _signed(request):
-            return error("AUTH_FAILED", "签名校验失败", 401)
         return paged(request, services)
 
+    @signed_only
     async def cases(request: web.Request) -> web.StreamResponse:
-        if not _signed(request):
-            return error("AUTH_FAILED", "签名校验失败", 401)
         id_number = request.query.get("idNumber", "").strip()
         if not id_number:
             return error("BAD_PARAM", "idNumber不能为空", 400)
         mine = [case_element(c) for c in world.cases_of_resident(id_number) if c.department == "housing"]
         return paged(request, mine)
 
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return xml_response(schema)
-
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/xml/services", list_services),
             web.get(f"{PREFIX}/xml/cases", cases),
-            web.get(f"{PREFIX}/xml/schema.xsd", describe),
+            web.get(f"{PREFIX}/xml/schema.xsd", served_xml(schema)),
         ],
         fail=system_busy,
     )

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 from aiohttp import web
 
 from mocks import auth
 from mocks.auth import TokenStore
-from mocks.criteria import criteria_json
+from mocks.clock import epoch_ms
+from mocks.criteria import criteria_compact_json
+from mocks.csv_export import service_cells
 from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.openapi import BASIC_SCHEME, oauth2_scheme, served
+from mocks.openapi import BASIC_SCHEME, oauth2_scheme, query_param, served
 from mocks.responses import json_response
 from mocks.world import Channel, Service, World
 
@@ -74,19 +75,13 @@ def malform_csv(body: bytes) -> bytes:
 
 def csv_row(service: Service) -> list[str]:
     """One service as a row of the export."""
-    return [
-        service.code,
-        service.name_zh,
-        service.name_en,
-        service.description,
-        service.category,
-        "|".join(CHANNELS[c] for c in service.channels),
-        str(service.fee_fen),
-        str(service.processing_days),
-        "|".join(service.documents),
-        str(int(service.updated_at.timestamp() * 1000)),
-        json.dumps(criteria_json(service.criteria), ensure_ascii=False, separators=(",", ":")),
-    ]
+    return service_cells(
+        service,
+        CHANNELS,
+        joiner="|",
+        updated=str(epoch_ms(service.updated_at)),
+        criteria=criteria_compact_json(service.criteria),
+    )
 
 
 def openapi() -> dict[str, object]:
@@ -156,23 +151,11 @@ def openapi() -> dict[str, object]:
                     "summary": "服务事项导出 (services as CSV)",
                     "security": [{"oauth2": []}],
                     "parameters": [
-                        {
-                            "name": "offset",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "integer", "minimum": 0, "default": 0},
-                        },
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "required": False,
-                            "schema": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": MAX_LIMIT,
-                                "default": DEFAULT_LIMIT,
-                            },
-                        },
+                        query_param("offset", {"type": "integer", "minimum": 0, "default": 0}),
+                        query_param(
+                            "limit",
+                            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                        ),
                     ],
                     "responses": {
                         "200": {

@@ -7,13 +7,12 @@ and Spring's own error object (`{status, error, message, path}`) for bad request
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from aiohttp import web
 
 from mocks.criteria import criteria_json
+from mocks.cursors import b64url, from_b64url
 from mocks.departments import Department, Mounted, parse_bounded_int
 from mocks.openapi import (
     CRITERION_SCHEMA,
@@ -72,16 +71,17 @@ def item(service: Service) -> dict[str, Any]:
 
 def encode_cursor(code: str) -> str:
     """The opaque token for "after the item with this code"."""
-    return base64.urlsafe_b64encode(code.encode()).decode().rstrip("=")
+    return b64url(code.encode())
 
 
 def decode_cursor(cursor: str, codes: list[str]) -> int | None:
     """Where the page after `cursor` starts in `codes`, or `None` when it names no item of ours."""
-    if not cursor.isascii():
+    raw = from_b64url(cursor)
+    if raw is None:
         return None
     try:
-        code = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, ValueError):
+        code = raw.decode()
+    except UnicodeDecodeError:
         return None
     return codes.index(code) + 1 if code in codes else None
 

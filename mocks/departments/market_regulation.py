@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from mocks import auth
 from mocks.auth import TokenStore
@@ -132,16 +131,9 @@ def page_of(request: web.Request, rows: list[Row]) -> web.Response:
     return ok({"total": len(rows), "rows": rows[offset : offset + limit]})
 
 
-def bearer_guarded(tokens: TokenStore, handler: Handler) -> Handler:
-    """`handler` behind a valid, unexpired bearer token."""
-
-    async def checked(request: web.Request) -> web.StreamResponse:
-        if not tokens.bearer_ok(request):
-            challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-            return refused("UNAUTHORIZED", "令牌无效或已过期", 401, challenge)
-        return await handler(request)
-
-    return checked
+def _invalid_token() -> web.Response:
+    challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    return refused("UNAUTHORIZED", "令牌无效或已过期", 401, challenge)
 
 
 def _paging_params() -> list[Schema]:
@@ -291,6 +283,7 @@ def openapi() -> Schema:
 def build(world: World) -> Mounted:
     """Token endpoint, services, cases and description, sharing one token store."""
     tokens = TokenStore(TOKEN_TTL_S)
+    bearer_guarded = auth.guard(tokens.bearer_ok, _invalid_token)
     services = [service_row(s) for s in world.services_of("market-regulation")]
     cases = rows_by_resident(world.cases_of("market-regulation"))
 
@@ -312,8 +305,8 @@ def build(world: World) -> Mounted:
                 f"{PREFIX}/auth/token",
                 issue_token,
             ),
-            web.get(f"{PREFIX}/api/services", bearer_guarded(tokens, list_services)),
-            web.get(f"{PREFIX}/api/cases", bearer_guarded(tokens, list_cases)),
+            web.get(f"{PREFIX}/api/services", bearer_guarded(list_services)),
+            web.get(f"{PREFIX}/api/cases", bearer_guarded(list_cases)),
             web.get(f"{PREFIX}/v3/api-docs", served(openapi())),
         ],
         fail=busy,

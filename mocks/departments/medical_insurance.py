@@ -15,10 +15,11 @@ from typing import Any
 from aiohttp import web
 
 from mocks import auth
+from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted, parse_bounded_int
 from mocks.openapi import api_key_scheme, served
 from mocks.responses import json_response
-from mocks.world import NOW, Case, CaseStatus, Channel, Criterion, Resident, Service, World
+from mocks.world import NOW, Case, CaseStatus, Channel, Resident, Service, World
 
 PREFIX = "/medical-insurance"
 APP_KEY = "yb-dev-key"
@@ -60,17 +61,6 @@ def system_error() -> web.Response:
     return json_response({"error": "system_error", "message": "数据库连接超时，请稍后重试"}, 500)
 
 
-def criterion_item(criterion: Criterion) -> Item:
-    """A criterion as JSON: numbers stay numbers, `in` lists stay lists."""
-    value = criterion.value
-    return {
-        "fact": criterion.fact,
-        "op": criterion.op,
-        "value": list(value) if isinstance(value, tuple) else value,
-        "text": criterion.text_zh,
-    }
-
-
 def service_item(service: Service) -> Item:
     """One service in the bureau's snake_case vocabulary."""
     return {
@@ -84,7 +74,7 @@ def service_item(service: Service) -> Item:
         "processing_days": service.processing_days,
         "documents": list(service.documents),
         "updated_at": service.updated_at.isoformat(),
-        "criteria": [criterion_item(c) for c in service.criteria],
+        "criteria": criteria_json(service.criteria),
     }
 
 
@@ -298,27 +288,26 @@ def build(world: World) -> Mounted:
     """The three data routes behind the appkey, and the description."""
     services = [service_item(s) for s in world.services_of("medical-insurance")]
 
+    guarded = auth.guard(_authorised, lambda: _error("invalid_appkey", 401))
+
+    @guarded
     async def list_services(request: web.Request) -> web.StreamResponse:
-        if not _authorised(request):
-            return _error("invalid_appkey", 401)
         offset = parse_bounded_int(request.query.get("offset"), 0, 0, 999_999_999)
         limit = parse_bounded_int(request.query.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
         if offset is None or limit is None:
             return _error("bad_paging", 400)
         return json_response({"total": len(services), "items": services[offset : offset + limit]})
 
+    @guarded
     async def insured(request: web.Request) -> web.StreamResponse:
-        if not _authorised(request):
-            return _error("invalid_appkey", 401)
         ids = batch_ids(await request.read())
         if isinstance(ids, web.Response):
             return ids
         known = (world.resident(i) for i in dict.fromkeys(ids))
         return json_response({"items": [insured_item(r) for r in known if r is not None]})
 
+    @guarded
     async def cases(request: web.Request) -> web.StreamResponse:
-        if not _authorised(request):
-            return _error("invalid_appkey", 401)
         id_number = request.query.get("id_number", "").strip()
         if not id_number:
             return _error("missing_id_number", 400)

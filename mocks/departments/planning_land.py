@@ -14,12 +14,11 @@ from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from mocks import auth
 from mocks.criteria import criteria_json
-from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.departments.community import envelope
+from mocks.departments import Department, Mounted
+from mocks.departments.community import bad_request, envelope, page_of, refused
 from mocks.openapi import (
     CRITERION_SCHEMA,
     Schema,
@@ -38,7 +37,6 @@ PREFIX = "/planning-land"
 API_KEY = "gh-dev-key"
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_NO = 1_000_000
 
 CHANNELS = {
     Channel.WINDOW: "chuangkou",
@@ -115,31 +113,8 @@ def rows_by_resident(cases: Iterable[Case]) -> dict[str, list[Row]]:
     return grouped
 
 
-def _bad_request(message: str) -> web.Response:
-    return envelope(None, code=400, msg=f"参数错误：{message}", status=400)
-
-
-def page_of(request: web.Request, rows: list[Row]) -> web.Response:
-    """`rows` cut to the requested page, or the department's 400 for bad paging parameters."""
-    page_no = parse_bounded_int(request.query.get("pageNo"), 1, 1, MAX_PAGE_NO)
-    if page_no is None:
-        return _bad_request("pageNo必须是正整数")
-    page_size = parse_bounded_int(request.query.get("pageSize"), DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    if page_size is None:
-        return _bad_request(f"pageSize必须是1到{MAX_PAGE_SIZE}之间的整数")
-    start = (page_no - 1) * page_size
-    return envelope({"total": len(rows), "rows": rows[start : start + page_size]})
-
-
-def keyed(handler: Handler) -> Handler:
-    """`handler` behind the department's API key check."""
-
-    async def checked(request: web.Request) -> web.StreamResponse:
-        if not auth.api_key_ok(request, API_KEY):
-            return envelope(None, code=401, msg="API密钥无效", status=401)
-        return await handler(request)
-
-    return checked
+#: Handlers behind the department's API key check.
+keyed = auth.guard(lambda request: auth.api_key_ok(request, API_KEY), refused)
 
 
 def _listing(summary: str, row_ref: str, extra_params: list[Schema]) -> Schema:
@@ -241,15 +216,15 @@ def build(world: World) -> Mounted:
     cases = rows_by_resident(world.cases_of("planning-land"))
 
     async def list_services(request: web.Request) -> web.StreamResponse:
-        return page_of(request, services)
+        return page_of(request, services, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
 
     async def list_cases(request: web.Request) -> web.StreamResponse:
         sfzh = request.query.get("sfzh")
         if not sfzh:
-            return _bad_request("缺少sfzh")
+            return bad_request("缺少sfzh")
         if not is_valid_id_number(sfzh):
-            return _bad_request("sfzh不是有效的身份证号")
-        return page_of(request, cases.get(sfzh, []))
+            return bad_request("sfzh不是有效的身份证号")
+        return page_of(request, cases.get(sfzh, []), MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
 
     return Mounted(
         routes=[

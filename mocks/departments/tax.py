@@ -19,7 +19,7 @@ from defusedxml.ElementTree import fromstring
 from mocks import auth
 from mocks.criteria import criterion_value_text
 from mocks.departments import Department, Mounted
-from mocks.responses import xml_response
+from mocks.responses import served_xml, xml_response
 from mocks.world import Channel, Resident, Service, World
 
 PREFIX = "/tax"
@@ -201,29 +201,25 @@ def build(world: World) -> Mounted:
     """The catalogue (rendered once), the income-band lookup and the schema."""
     catalogue = services_xml(world.services_of("tax"))
     schema = xsd()
+    signed_only = auth.guard(_signed, lambda: error(401, "E0401", "签名验证失败"))
 
+    @signed_only
     async def services(request: web.Request) -> web.StreamResponse:
-        if not _signed(request):
-            return error(401, "E0401", "签名验证失败")
         return xml_response(catalogue)
 
+    @signed_only
     async def income_bands(request: web.Request) -> web.StreamResponse:
-        if not _signed(request):
-            return error(401, "E0401", "签名验证失败")
         ids = asked_ids(await request.read())
         if isinstance(ids, web.Response):
             return ids
         known = (world.resident(i) for i in dict.fromkeys(ids))
         return xml_response(bands_xml(r for r in known if r is not None))
 
-    async def describe(_request: web.Request) -> web.StreamResponse:
-        return xml_response(schema)
-
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/xml/services", services),
             web.post(f"{PREFIX}/xml/income-bands", income_bands),
-            web.get(f"{PREFIX}/xml/schema.xsd", describe),
+            web.get(f"{PREFIX}/xml/schema.xsd", served_xml(schema)),
         ],
         fail=system_error,
     )

@@ -15,9 +15,17 @@ from aiohttp import web
 from mocks import auth
 from mocks.auth import TokenStore
 from mocks.criteria import criteria_json
+from mocks.cursors import Cursors
 from mocks.departments import Department, Mounted, parse_bounded_int
-from mocks.departments.health import Cursors
-from mocks.openapi import BASIC_SCHEME, oauth2_scheme, served
+from mocks.openapi import (
+    BASIC_SCHEME,
+    loose_criterion_schema,
+    oauth2_scheme,
+    object_schema,
+    query_param,
+    ref,
+    served,
+)
 from mocks.responses import json_response
 from mocks.world import Bill, Channel, Service, UtilityAccount, World, is_valid_id_number
 
@@ -99,23 +107,15 @@ def held_by(world: World, id_number: str) -> tuple[UtilityAccount, ...]:
     return tuple(a for a in world.accounts_of(resident.household_id) if a.holder == id_number)
 
 
-def _schema(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "object", "required": list(fields), "properties": fields}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
 def _listing(item: str, cursor: bool = False) -> dict[str, Any]:
-    fields: dict[str, dict[str, Any]] = {"items": {"type": "array", "items": _ref(item)}}
+    fields: dict[str, dict[str, Any]] = {"items": {"type": "array", "items": ref(item)}}
     if cursor:
         fields["nextCursor"] = {"type": "string", "nullable": True}
-    return {"application/json": {"schema": _schema(fields)}}
+    return {"application/json": {"schema": object_schema(fields)}}
 
 
 def _get(summary: str, parameters: list[dict[str, Any]], ok: dict[str, Any], **more: str) -> dict[str, Any]:
-    error = {"application/json": {"schema": _ref("Error")}}
+    error = {"application/json": {"schema": ref("Error")}}
     responses: dict[str, Any] = {
         "200": {"description": "ok", "content": ok},
         "401": {"description": "missing, unknown or expired token", "content": error},
@@ -131,24 +131,20 @@ def _get(summary: str, parameters: list[dict[str, Any]], ok: dict[str, Any], **m
     }
 
 
-def _query(name: str, schema: dict[str, Any], required: bool = False, where: str = "query") -> dict[str, Any]:
-    return {"name": name, "in": where, "required": required, "schema": schema}
-
-
 def _token_path() -> dict[str, Any]:
-    form = _schema(
+    form = object_schema(
         {"grant_type": {"type": "string", "enum": ["client_credentials"]}}
         | {"client_id": {"type": "string"}, "client_secret": {"type": "string"}}
     )
     form["required"] = ["grant_type"]
-    token = _schema(
+    token = object_schema(
         {
             "access_token": {"type": "string"},
             "token_type": {"type": "string", "enum": ["Bearer"]},
             "expires_in": {"type": "integer", "example": TOKEN_TTL_S},
         }
     )
-    error = {"application/json": {"schema": _ref("Error")}}
+    error = {"application/json": {"schema": ref("Error")}}
     return {
         "post": {
             "summary": "OAuth2 client-credentials token (credentials by HTTP Basic or in the form)",
@@ -184,16 +180,20 @@ def openapi() -> dict[str, Any]:
             "/api/services": _get("服务事项 (services), all at once", [], _listing("Service")),
             "/api/accounts": _get(
                 "户号查询 (the accounts held by a resident)",
-                [_query("holderIdCard", {"type": "string", "pattern": "^\\d{17}[\\dX]$"}, required=True)],
+                [
+                    query_param(
+                        "holderIdCard", {"type": "string", "pattern": "^\\d{17}[\\dX]$"}, required=True
+                    )
+                ],
                 _listing("Account"),
                 **{"400": "holderIdCard missing or not an ID number"},
             ),
             "/api/accounts/{accountNo}/bills": _get(
                 "账单 (an account's monthly bills)",
                 [
-                    _query("accountNo", string, required=True, where="path"),
-                    _query("cursor", {"type": "string", "description": "opaque nextCursor"}),
-                    _query(
+                    query_param("accountNo", string, required=True, where="path"),
+                    query_param("cursor", {"type": "string", "description": "opaque nextCursor"}),
+                    query_param(
                         "limit", {"type": "integer", "minimum": 1, "maximum": MAX_BILLS, "default": MAX_BILLS}
                     ),
                 ],
@@ -212,15 +212,8 @@ def openapi() -> dict[str, Any]:
                     "required": ["error"],
                     "properties": {"error": string, "error_description": string},
                 },
-                "Criterion": _schema(
-                    {
-                        "fact": string,
-                        "op": {"type": "string", "enum": ["==", "!=", ">=", "<=", "in"]},
-                        "value": {"description": "integer, boolean, string or list of strings"},
-                        "text": string,
-                    }
-                ),
-                "Service": _schema(
+                "Criterion": loose_criterion_schema(),
+                "Service": object_schema(
                     {
                         "code": string,
                         "nameZh": string,
@@ -235,13 +228,13 @@ def openapi() -> dict[str, Any]:
                         "processingDays": integer,
                         "documents": {"type": "array", "items": string},
                         "updatedAt": iso,
-                        "criteria": {"type": "array", "items": _ref("Criterion")},
+                        "criteria": {"type": "array", "items": ref("Criterion")},
                     }
                 ),
-                "Account": _schema(
+                "Account": object_schema(
                     {"accountNo": string, "utility": utility, "householdId": string, "address": string}
                 ),
-                "Bill": _schema(
+                "Bill": object_schema(
                     {
                         "billId": string,
                         "accountNo": string,
@@ -264,22 +257,21 @@ def build(world: World) -> Mounted:
     cursors = Cursors(b"utilities-cursor-" + str(world.seed).encode())
     listing = {"items": [service_item(s) for s in world.services_of("utilities")]}
 
+    guarded = auth.guard(tokens.bearer_ok, _invalid_token)
+
+    @guarded
     async def services(request: web.Request) -> web.StreamResponse:
-        if not tokens.bearer_ok(request):
-            return _invalid_token()
         return json_response(listing)
 
+    @guarded
     async def accounts(request: web.Request) -> web.StreamResponse:
-        if not tokens.bearer_ok(request):
-            return _invalid_token()
         holder = request.query.get("holderIdCard")
         if holder is None or not is_valid_id_number(holder):
             return _invalid_request("holderIdCard must be an 18-character ID number")
         return json_response({"items": [account_item(a) for a in held_by(world, holder)]})
 
+    @guarded
     async def bills(request: web.Request) -> web.StreamResponse:
-        if not tokens.bearer_ok(request):
-            return _invalid_token()
         account = world.account(request.match_info["account_no"])
         if account is None:
             return json_response({"error": "account_not_found"}, 404)

@@ -212,14 +212,14 @@ def build(world: World) -> Mounted:
     """The services listing, the one-person lookup and the description."""
     listing = {"services": [service_item(s) for s in world.services_of("veterans")]}
 
+    guarded = auth.guard(lambda request: auth.api_key_ok(request, API_KEY), _refused)
+
+    @guarded
     async def services(request: web.Request) -> web.StreamResponse:
-        if not auth.api_key_ok(request, API_KEY):
-            return _refused()
         return _json(listing)
 
+    @guarded
     async def veteran(request: web.Request) -> web.StreamResponse:
-        if not auth.api_key_ok(request, API_KEY):
-            return _refused()
         id_number = request.match_info.get("id_number", "")
         if not is_valid_id_number(id_number):
             return _json({"error": "bad_id_number"}, 400)
@@ -228,9 +228,8 @@ def build(world: World) -> Mounted:
             return _json({"error": "not_found"}, 404)
         return _json(veteran_record(resident))
 
+    @guarded
     async def no_id(request: web.Request) -> web.StreamResponse:
-        if not auth.api_key_ok(request, API_KEY):
-            return _refused()
         return _json({"error": "id_number_required"}, 400)
 
     return Mounted(

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Sequence
 
 from aiohttp import web
 
 from mocks import auth
-from mocks.criteria import criteria_json
-from mocks.departments import Department, Mounted, parse_bounded_int
+from mocks.criteria import criteria_compact_json
+from mocks.csv_export import service_cells
+from mocks.departments import Department, Mounted, parse_bounded_int, parse_id_list
 from mocks.departments.hrss import malform_csv
-from mocks.openapi import api_key_scheme, served
-from mocks.world import REFERENCE_DAY, Channel, Resident, Service, World, is_valid_id_number
+from mocks.openapi import api_key_scheme, query_param, served
+from mocks.world import REFERENCE_DAY, Channel, Resident, Service, World
 
 PREFIX = "/volunteer"
 API_KEY = "zy-dev-key"
@@ -84,19 +84,13 @@ def star_level(hours: int) -> int:
 
 def service_row(service: Service) -> list[str]:
     """One service as a row of the export."""
-    return [
-        service.code,
-        service.name_zh,
-        service.name_en,
-        service.description,
-        service.category,
-        ";".join(CHANNELS[c] for c in service.channels),
-        str(service.fee_fen),
-        str(service.processing_days),
-        ";".join(service.documents),
-        service.updated_at.strftime(DATE_FORMAT),
-        json.dumps(criteria_json(service.criteria), ensure_ascii=False, separators=(",", ":")),
-    ]
+    return service_cells(
+        service,
+        CHANNELS,
+        joiner=";",
+        updated=service.updated_at.strftime(DATE_FORMAT),
+        criteria=criteria_compact_json(service.criteria),
+    )
 
 
 def hours_row(resident: Resident) -> list[str]:
@@ -107,14 +101,13 @@ def hours_row(resident: Resident) -> list[str]:
 
 def parse_ids(raw: str | None) -> list[str] | str:
     """The ID numbers of an hours query, in order without repeats, or why they are refused."""
-    ids = [part.strip() for part in (raw or "").split(",") if part.strip()]
-    if not ids:
-        return "ids is required"
-    if len(ids) > MAX_BATCH:
-        return f"at most {MAX_BATCH} ids per request"
-    if not all(is_valid_id_number(i) for i in ids):
-        return "ids must be 18-character ID numbers"
-    return list(dict.fromkeys(ids))
+    return parse_id_list(
+        raw,
+        MAX_BATCH,
+        missing="ids is required",
+        too_many=f"at most {MAX_BATCH} ids per request",
+        malformed="ids must be 18-character ID numbers",
+    )
 
 
 def openapi() -> dict[str, object]:
@@ -145,7 +138,7 @@ def openapi() -> dict[str, object]:
         schema: dict[str, object] = {"type": "integer", "minimum": low, "default": default}
         if high is not None:
             schema["maximum"] = high
-        return {"name": name, "in": "query", "required": False, "schema": schema}
+        return query_param(name, schema)
 
     ids = {
         "name": "ids",
@@ -182,9 +175,12 @@ def build(world: World) -> Mounted:
     """The services export, the hours lookup and the description."""
     rows = [service_row(s) for s in world.services_of("volunteer")]
 
+    guarded = auth.guard(
+        lambda request: auth.api_key_ok(request, API_KEY), lambda: error(401, "invalid api key")
+    )
+
+    @guarded
     async def services(request: web.Request) -> web.StreamResponse:
-        if not auth.api_key_ok(request, API_KEY):
-            return error(401, "invalid api key")
         offset = parse_bounded_int(request.query.get("offset"), 0, 0, 999_999_999)
         limit = parse_bounded_int(request.query.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
         if offset is None or limit is None:
@@ -192,9 +188,8 @@ def build(world: World) -> Mounted:
         body = to_csv(SERVICE_COLUMNS, rows[offset : offset + limit])
         return _csv(body, headers={"X-Total-Count": str(len(rows))})
 
+    @guarded
     async def hours(request: web.Request) -> web.StreamResponse:
-        if not auth.api_key_ok(request, API_KEY):
-            return error(401, "invalid api key")
         ids = parse_ids(request.query.get("ids"))
         if isinstance(ids, str):
             return error(400, ids)

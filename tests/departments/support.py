@@ -23,9 +23,9 @@ from mocks.world import (
     Service,
     World,
     build_world,
-    id_check_char,
 )
 from tests.conftest import Admin, Connect, Gateway
+from tests.mocks.support import unknown_id
 
 WORLD = build_world(DEFAULT_SEED)
 
@@ -149,12 +149,7 @@ def assert_cases_arrived(
         ]
 
 
-def unknown_resident_id() -> str:
-    """A well-formed ID number (valid check character) that belongs to nobody in the world."""
-    first17 = "31011519000101999"
-    number = first17 + id_check_char(first17)
-    assert WORLD.resident(number) is None
-    return number
+unknown_resident_id = unknown_id  # a well-formed ID number nobody in the world has
 
 
 def fixture(name: str) -> Resident:
@@ -202,3 +197,58 @@ async def auth_failure(call: Awaitable[object], department: str) -> UpstreamErro
         await call
     assert caught.value.code is UpstreamCode.AUTH_FAILED and caught.value.department == department
     return caught.value
+
+
+# -- failures, unknown residents, status words -----------------------------------------------------
+
+
+def no_retries(template: str) -> str:
+    """A connector template with retries off, so the first failure is the answer."""
+    return template + "policy: {retries: 0}\n"
+
+
+async def unavailable(call: Awaitable[object]) -> UpstreamError:
+    """The error `call` raises, checked to be UNAVAILABLE; callers check the rest."""
+    with pytest.raises(UpstreamError) as caught:
+        await call
+    assert caught.value.code is UpstreamCode.UNAVAILABLE
+    return caught.value
+
+
+async def facts_beside_unknown(connect: Connect, department: str, known_id: str) -> tuple[Any, ...]:
+    """`known_id`'s fact records, asked in one call with a resident nobody is: the unknown one is an
+    empty answer (not an error), and so is neither of them an error."""
+    answers = await connect(department).adapter.facts([unknown_resident_id(), known_id])
+    unknown = answers[unknown_resident_id()]
+    assert not isinstance(unknown, UpstreamError) and unknown.value.records == ()
+    known_answer = answers[known_id]
+    assert not isinstance(known_answer, UpstreamError)
+    records: tuple[Any, ...] = known_answer.value.records
+    return records
+
+
+async def assert_unknown_resident_has_no_cases(connect: Connect, department: str) -> None:
+    fetched = await connect(department).adapter.cases(unknown_resident_id())
+    assert fetched.value.records == () and fetched.value.problems == ()
+
+
+async def assert_every_status_maps(connect: Connect, department: str, words: dict[str, str]) -> None:
+    """For each canonical status (`words`: canonical -> the department's word), a case in it arrives
+    with both."""
+    adapter = connect(department).adapter
+    for status, word in words.items():
+        case = next(c for c in WORLD.cases_of(department) if c.status.value == status)
+        fetched = await adapter.cases(case.resident)
+        record = next(r for r in fetched.value.records if r.id == case.ref)
+        assert (record.status, record.department_status) == (status, word)
+
+
+async def assert_cases_fetched(
+    connect: Connect, department: str, resident_id: str, words: dict[str, str]
+) -> tuple[CaseRecord, ...]:
+    """The resident's cases, fetched without problems and as `assert_cases_arrived` wants them."""
+    fetched = await connect(department).adapter.cases(resident_id)
+    assert fetched.value.problems == ()
+    records: tuple[CaseRecord, ...] = fetched.value.records
+    assert_cases_arrived(records, department, resident_id, words)
+    return records

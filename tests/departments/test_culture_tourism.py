@@ -15,10 +15,11 @@ from tests.departments.support import (
     assert_catalogue_arrived,
     catalogue_via_graphql,
     expected_criteria,
+    no_retries,
+    unavailable,
 )
 
 DEPARTMENT = "culture-tourism"
-NO_RETRIES = "policy: {retries: 0}\n"
 
 
 async def test_catalogue_via_graphql(gateway: Gateway) -> None:
@@ -46,13 +47,11 @@ async def test_the_byte_order_mark_does_not_stick_to_the_first_column(connect: C
 
 async def test_proxy_error_page_is_unavailable(connect: Connect, admin: Admin) -> None:
     await admin.fault(DEPARTMENT, error_rate=1.0)
-    with pytest.raises(UpstreamError) as caught:
-        await connect(DEPARTMENT, lambda t: t + NO_RETRIES).adapter.catalog()
-    assert caught.value.code is UpstreamCode.UNAVAILABLE
+    await unavailable(connect(DEPARTMENT, no_retries).adapter.catalog())
 
 
 async def test_cut_off_file_is_a_bad_response(connect: Connect, admin: Admin) -> None:
     await admin.fault(DEPARTMENT, malformed=True)
     with pytest.raises(UpstreamError) as caught:
-        await connect(DEPARTMENT, lambda t: t + NO_RETRIES).adapter.catalog()
+        await connect(DEPARTMENT, no_retries).adapter.catalog()
     assert caught.value.code is UpstreamCode.BAD_RESPONSE

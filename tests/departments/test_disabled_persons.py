@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from connectors.errors import UpstreamCode, UpstreamError
 from connectors.records import ResidentFacts
 from mocks.world import Resident
 from tests.conftest import Admin, Connect, Gateway
@@ -13,10 +10,12 @@ from tests.departments.support import (
     assert_facts_batched,
     auth_failure,
     catalogue_via_graphql,
+    facts_beside_unknown,
     facts_records,
     fixture,
+    no_retries,
     sample_residents,
-    unknown_resident_id,
+    unavailable,
 )
 
 DEPARTMENT = "disabled-persons"
@@ -48,13 +47,8 @@ async def test_facts_are_asked_in_batches_of_fifty(connect: Connect, admin: Admi
 
 
 async def test_unknown_resident_is_an_empty_answer(connect: Connect) -> None:
-    known = fixture("disabled_adult")
-    answers = await connect(DEPARTMENT).adapter.facts([unknown_resident_id(), known.id_number])
-    unknown = answers[unknown_resident_id()]
-    assert not isinstance(unknown, UpstreamError) and unknown.value.records == ()
-    known_answer = answers[known.id_number]
-    assert not isinstance(known_answer, UpstreamError)
-    assert [r.disability_level for r in known_answer.value.records] == [2]
+    records = await facts_beside_unknown(connect, DEPARTMENT, fixture("disabled_adult").id_number)
+    assert [r.disability_level for r in records] == [2]
 
 
 async def test_wrong_password_is_auth_failed(connect: Connect, admin: Admin) -> None:
@@ -65,6 +59,4 @@ async def test_wrong_password_is_auth_failed(connect: Connect, admin: Admin) -> 
 
 async def test_envelope_failure_code_is_unavailable(connect: Connect, admin: Admin) -> None:
     await admin.fault(DEPARTMENT, error_rate=1.0)  # HTTP 200, code 5001
-    with pytest.raises(UpstreamError) as caught:
-        await connect(DEPARTMENT, lambda t: t + "policy: {retries: 0}\n").adapter.catalog()
-    assert caught.value.code is UpstreamCode.UNAVAILABLE
+    await unavailable(connect(DEPARTMENT, no_retries).adapter.catalog())

@@ -6,18 +6,20 @@ import math
 
 import pytest
 
-from connectors.errors import UpstreamCode, UpstreamError
 from tests.conftest import Admin, Connect, Gateway
 from tests.departments.support import (
     WORLD,
-    assert_cases_arrived,
+    assert_cases_fetched,
     assert_catalogue_arrived,
+    assert_every_status_maps,
+    assert_unknown_resident_has_no_cases,
     auth_failure,
     busiest_applicant,
     cases_at,
     catalogue_via_graphql,
     fixture,
-    unknown_resident_id,
+    no_retries,
+    unavailable,
 )
 
 DEPARTMENT = "education"
@@ -40,9 +42,7 @@ async def test_catalogue_via_graphql(gateway: Gateway) -> None:
 
 @pytest.mark.parametrize("resident_id", [fixture("child").id_number, busiest_applicant(WORLD, DEPARTMENT)])
 async def test_cases_in_canonical_and_department_words(connect: Connect, resident_id: str) -> None:
-    fetched = await connect(DEPARTMENT).adapter.cases(resident_id)
-    assert fetched.value.problems == ()
-    assert_cases_arrived(fetched.value.records, DEPARTMENT, resident_id, STATES)
+    await assert_cases_fetched(connect, DEPARTMENT, resident_id, STATES)
 
 
 async def test_cases_walk_every_page(connect: Connect, admin: Admin) -> None:
@@ -58,17 +58,11 @@ async def test_cases_walk_every_page(connect: Connect, admin: Admin) -> None:
 
 
 async def test_every_state_maps(connect: Connect) -> None:
-    department = connect(DEPARTMENT)
-    for status, word in STATES.items():
-        case = next(c for c in WORLD.cases_of(DEPARTMENT) if c.status.value == status)
-        fetched = await department.adapter.cases(case.resident)
-        record = next(r for r in fetched.value.records if r.id == case.ref)
-        assert (record.status, record.department_status) == (status, word)
+    await assert_every_status_maps(connect, DEPARTMENT, STATES)
 
 
 async def test_unknown_resident_has_no_cases(connect: Connect) -> None:
-    fetched = await connect(DEPARTMENT).adapter.cases(unknown_resident_id())
-    assert fetched.value.records == () and fetched.value.problems == ()
+    await assert_unknown_resident_has_no_cases(connect, DEPARTMENT)
 
 
 async def test_expired_token_is_renewed(connect: Connect, admin: Admin) -> None:
@@ -82,12 +76,10 @@ async def test_expired_token_is_renewed(connect: Connect, admin: Admin) -> None:
 
 
 async def test_envelope_failure_is_unavailable(connect: Connect, admin: Admin) -> None:
-    department = connect(DEPARTMENT, lambda t: t + "policy: {retries: 0}\n")
+    department = connect(DEPARTMENT, no_retries)
     await department.adapter.catalog()  # the token first: the fault hits the token endpoint too
     await admin.fault(DEPARTMENT, error_rate=1.0)
-    with pytest.raises(UpstreamError) as caught:
-        await department.adapter.catalog()
-    assert caught.value.code is UpstreamCode.UNAVAILABLE  # HTTP 200 with code 500 is still a failure
+    await unavailable(department.adapter.catalog())  # HTTP 200 with code 500 is still a failure
 
 
 async def test_wrong_client_secret_is_auth_failed(connect: Connect) -> None:

@@ -9,14 +9,15 @@ import pytest
 from tests.conftest import Admin, Connect, Gateway
 from tests.departments.support import (
     WORLD,
-    assert_cases_arrived,
+    assert_cases_fetched,
     assert_catalogue_arrived,
+    assert_every_status_maps,
+    assert_unknown_resident_has_no_cases,
     auth_failure,
     busiest_applicant,
     cases_at,
     catalogue_via_graphql,
     fixture,
-    unknown_resident_id,
 )
 
 DEPARTMENT = "housing"
@@ -52,9 +53,7 @@ async def test_catalogue_pages_from_the_total_attribute(connect: Connect, admin:
     "resident_id", [fixture("non_pudong_hukou").id_number, busiest_applicant(WORLD, DEPARTMENT)]
 )
 async def test_cases_in_canonical_and_department_words(connect: Connect, resident_id: str) -> None:
-    fetched = await connect(DEPARTMENT).adapter.cases(resident_id)
-    assert fetched.value.problems == ()
-    assert_cases_arrived(fetched.value.records, DEPARTMENT, resident_id, STATUSES)
+    await assert_cases_fetched(connect, DEPARTMENT, resident_id, STATUSES)
 
 
 async def test_cases_walk_every_page(connect: Connect, admin: Admin) -> None:
@@ -67,17 +66,11 @@ async def test_cases_walk_every_page(connect: Connect, admin: Admin) -> None:
 
 
 async def test_every_status_maps(connect: Connect) -> None:
-    department = connect(DEPARTMENT)
-    for status, word in STATUSES.items():
-        case = next(c for c in WORLD.cases_of(DEPARTMENT) if c.status.value == status)
-        fetched = await department.adapter.cases(case.resident)
-        record = next(r for r in fetched.value.records if r.id == case.ref)
-        assert (record.status, record.department_status) == (status, word)
+    await assert_every_status_maps(connect, DEPARTMENT, STATUSES)
 
 
 async def test_unknown_resident_has_no_cases(connect: Connect) -> None:
-    fetched = await connect(DEPARTMENT).adapter.cases(unknown_resident_id())
-    assert fetched.value.records == () and fetched.value.problems == ()
+    await assert_unknown_resident_has_no_cases(connect, DEPARTMENT)
 
 
 async def test_wrong_secret_is_auth_failed(connect: Connect, admin: Admin) -> None:

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.errors import UpstreamCode, UpstreamError
 from mocks.world import CaseStatus
 from tests.conftest import Admin, Connect, Gateway
 from tests.departments.support import (
     WORLD,
     assert_cases_arrived,
+    assert_cases_fetched,
     assert_catalogue_arrived,
+    assert_unknown_resident_has_no_cases,
     auth_failure,
     busiest_applicant,
     cases_at,
     catalogue_via_graphql,
     fixture,
-    unknown_resident_id,
+    unavailable,
 )
 
 DEPARTMENT = "market-regulation"
@@ -42,10 +43,8 @@ async def test_catalogue_via_graphql(gateway: Gateway) -> None:
 
 @pytest.mark.parametrize("resident_id", [fixture("veteran").id_number, busiest_applicant(WORLD, DEPARTMENT)])
 async def test_cases_in_canonical_and_department_words(connect: Connect, resident_id: str) -> None:
-    fetched = await connect(DEPARTMENT).adapter.cases(resident_id)
-    assert fetched.value.problems == ()
-    assert [r.id for r in fetched.value.records] == [c.ref for c in cases_at(DEPARTMENT, resident_id)]
-    assert_cases_arrived(fetched.value.records, DEPARTMENT, resident_id, STATUS_CODES)
+    records = await assert_cases_fetched(connect, DEPARTMENT, resident_id, STATUS_CODES)
+    assert [r.id for r in records] == [c.ref for c in cases_at(DEPARTMENT, resident_id)]
 
 
 async def test_every_status_code_maps(connect: Connect) -> None:
@@ -79,8 +78,7 @@ async def test_expired_token_is_renewed(connect: Connect, admin: Admin) -> None:
 
 
 async def test_unknown_resident_has_no_cases(connect: Connect) -> None:
-    fetched = await connect(DEPARTMENT).adapter.cases(unknown_resident_id())
-    assert fetched.value.records == () and fetched.value.problems == ()
+    await assert_unknown_resident_has_no_cases(connect, DEPARTMENT)
 
 
 async def test_wrong_client_secret_is_auth_failed(connect: Connect, admin: Admin) -> None:
@@ -93,6 +91,4 @@ async def test_success_false_is_unavailable(connect: Connect, admin: Admin) -> N
     department = connect(DEPARTMENT)
     await department.adapter.catalog()  # a token first: the failure under test is the envelope's
     await admin.fault(DEPARTMENT, error_rate=1)
-    with pytest.raises(UpstreamError) as caught:
-        await department.adapter.cases(fixture("veteran").id_number)
-    assert caught.value.code is UpstreamCode.UNAVAILABLE
+    await unavailable(department.adapter.cases(fixture("veteran").id_number))

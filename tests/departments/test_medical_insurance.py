@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.errors import UpstreamError
 from tests.conftest import Admin, Connect, Gateway
 from tests.departments.support import (
     WORLD,
-    assert_cases_arrived,
+    assert_cases_fetched,
     assert_catalogue_arrived,
     assert_facts_batched,
+    assert_unknown_resident_has_no_cases,
     auth_failure,
     busiest_applicant,
     catalogue_via_graphql,
+    facts_beside_unknown,
     facts_records,
     fixture,
     sample_residents,
-    unknown_resident_id,
 )
 
 DEPARTMENT = "medical-insurance"
@@ -57,20 +57,15 @@ async def test_facts_are_asked_in_batches_of_fifty(connect: Connect, admin: Admi
 
 async def test_unknown_resident_is_an_empty_answer(connect: Connect) -> None:
     known = fixture("senior_pudong").id_number
-    answers = await connect(DEPARTMENT).adapter.facts([unknown_resident_id(), known])
-    unknown = answers[unknown_resident_id()]
-    assert not isinstance(unknown, UpstreamError) and unknown.value.records == ()
-    known_answer = answers[known]
-    assert not isinstance(known_answer, UpstreamError) and len(known_answer.value.records) == 1
+    records = await facts_beside_unknown(connect, DEPARTMENT, known)
+    assert len(records) == 1
 
 
 @pytest.mark.parametrize(
     "resident_id", [fixture("disabled_adult").id_number, busiest_applicant(WORLD, DEPARTMENT)]
 )
 async def test_cases_in_canonical_and_department_words(connect: Connect, resident_id: str) -> None:
-    fetched = await connect(DEPARTMENT).adapter.cases(resident_id)
-    assert fetched.value.problems == ()
-    assert_cases_arrived(fetched.value.records, DEPARTMENT, resident_id, STATUS_CODES)
+    await assert_cases_fetched(connect, DEPARTMENT, resident_id, STATUS_CODES)
 
 
 async def test_every_status_code_maps(connect: Connect) -> None:
@@ -84,8 +79,7 @@ async def test_every_status_code_maps(connect: Connect) -> None:
 
 
 async def test_unknown_resident_has_no_cases(connect: Connect) -> None:
-    fetched = await connect(DEPARTMENT).adapter.cases(unknown_resident_id())
-    assert fetched.value.records == () and fetched.value.problems == ()
+    await assert_unknown_resident_has_no_cases(connect, DEPARTMENT)
 
 
 async def test_wrong_app_key_is_auth_failed(connect: Connect, admin: Admin) -> None:

@@ -18,10 +18,11 @@ from tests.conftest import Admin, Connect, Gateway
 from tests.departments.support import (
     WORLD,
     assert_catalogue_arrived,
+    assert_unknown_resident_has_no_cases,
     busiest_applicant,
     catalogue_via_graphql,
     fixture,
-    unknown_resident_id,
+    unavailable,
 )
 
 DEPARTMENT = "planning-land"
@@ -105,8 +106,7 @@ async def test_cases_walk_every_page(connect: Connect, admin: Admin) -> None:
 
 
 async def test_unknown_resident_has_no_cases(connect: Connect) -> None:
-    fetched = await connect(DEPARTMENT).adapter.cases(unknown_resident_id())
-    assert fetched.value.records == () and fetched.value.problems == ()
+    await assert_unknown_resident_has_no_cases(connect, DEPARTMENT)
 
 
 async def test_wrong_api_key_is_auth_failed(connect: Connect, admin: Admin) -> None:
@@ -119,6 +119,4 @@ async def test_wrong_api_key_is_auth_failed(connect: Connect, admin: Admin) -> N
 
 async def test_code_9999_is_unavailable(connect: Connect, admin: Admin) -> None:
     await admin.fault(DEPARTMENT, error_rate=1)
-    with pytest.raises(UpstreamError) as caught:
-        await connect(DEPARTMENT).adapter.cases(fixture("rural_head").id_number)
-    assert caught.value.code is UpstreamCode.UNAVAILABLE
+    await unavailable(connect(DEPARTMENT).adapter.cases(fixture("rural_head").id_number))

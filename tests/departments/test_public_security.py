@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
-
-from connectors.errors import UpstreamCode, UpstreamError
 from tests.conftest import Admin, Connect, Gateway
 from tests.departments.support import (
     assert_catalogue_arrived,
     auth_failure,
     catalogue_via_graphql,
+    facts_beside_unknown,
     facts_records,
     fixture,
+    no_retries,
     sample_residents,
-    unknown_resident_id,
+    unavailable,
 )
 
 DEPARTMENT = "public-security"
@@ -41,12 +40,8 @@ async def test_facts_equal_the_world_one_call_each(connect: Connect, admin: Admi
 
 async def test_unknown_resident_is_an_empty_answer(connect: Connect) -> None:
     known = fixture("rural_head").id_number
-    answers = await connect(DEPARTMENT).adapter.facts([unknown_resident_id(), known])
-    unknown = answers[unknown_resident_id()]
-    assert not isinstance(unknown, UpstreamError) and unknown.value.records == ()
-    known_answer = answers[known]
-    assert not isinstance(known_answer, UpstreamError)
-    assert [r.household_type for r in known_answer.value.records] == ["rural"]
+    records = await facts_beside_unknown(connect, DEPARTMENT, known)
+    assert [r.household_type for r in records] == ["rural"]
 
 
 async def test_wrong_password_is_auth_failed(connect: Connect, admin: Admin) -> None:
@@ -57,6 +52,4 @@ async def test_wrong_password_is_auth_failed(connect: Connect, admin: Admin) -> 
 
 async def test_server_fault_is_unavailable(connect: Connect, admin: Admin) -> None:
     await admin.fault(DEPARTMENT, error_rate=1.0)
-    with pytest.raises(UpstreamError) as caught:
-        await connect(DEPARTMENT, lambda t: t + "policy: {retries: 0}\n").adapter.catalog()
-    assert caught.value.code is UpstreamCode.UNAVAILABLE
+    await unavailable(connect(DEPARTMENT, no_retries).adapter.catalog())

@@ -11,10 +11,12 @@ from tests.departments.support import (
     assert_catalogue_arrived,
     auth_failure,
     catalogue_via_graphql,
+    facts_beside_unknown,
     facts_records,
     fixture,
+    no_retries,
     sample_residents,
-    unknown_resident_id,
+    unavailable,
 )
 
 DEPARTMENT = "veterans"
@@ -43,12 +45,8 @@ async def test_facts_equal_the_world_one_call_each(connect: Connect, admin: Admi
 
 async def test_unknown_resident_is_an_empty_answer(connect: Connect) -> None:
     known = fixture("veteran").id_number
-    answers = await connect(DEPARTMENT).adapter.facts([unknown_resident_id(), known])
-    unknown = answers[unknown_resident_id()]
-    assert not isinstance(unknown, UpstreamError) and unknown.value.records == ()
-    known_answer = answers[known]
-    assert not isinstance(known_answer, UpstreamError)
-    assert known_answer.value.records == (expected_facts(known, True),)
+    records = await facts_beside_unknown(connect, DEPARTMENT, known)
+    assert records == (expected_facts(known, True),)
 
 
 async def test_wrong_api_key_is_auth_failed(connect: Connect, admin: Admin) -> None:
@@ -59,9 +57,7 @@ async def test_wrong_api_key_is_auth_failed(connect: Connect, admin: Admin) -> N
 
 async def test_server_error_is_unavailable(connect: Connect, admin: Admin) -> None:
     await admin.fault(DEPARTMENT, error_rate=1.0)
-    with pytest.raises(UpstreamError) as caught:
-        await connect(DEPARTMENT, lambda t: t + "policy: {retries: 0}\n").adapter.catalog()
-    assert caught.value.code is UpstreamCode.UNAVAILABLE
+    await unavailable(connect(DEPARTMENT, no_retries).adapter.catalog())
 
 
 async def test_malformed_body_is_bad_response(connect: Connect, admin: Admin) -> None:

@@ -14,10 +14,10 @@ from tests.departments.support import (
     assert_facts_batched,
     auth_failure,
     catalogue_via_graphql,
+    facts_beside_unknown,
     facts_records,
     fixture,
     sample_residents,
-    unknown_resident_id,
 )
 
 DEPARTMENT = "volunteer"
@@ -57,12 +57,8 @@ async def test_facts_are_asked_in_batches_of_a_hundred(connect: Connect, admin: 
 
 async def test_unknown_resident_is_an_empty_answer(connect: Connect) -> None:
     known = fixture("senior_pudong").id_number
-    answers = await connect(DEPARTMENT).adapter.facts([unknown_resident_id(), known])
-    unknown = answers[unknown_resident_id()]
-    assert not isinstance(unknown, UpstreamError) and unknown.value.records == ()
-    known_answer = answers[known]
-    assert not isinstance(known_answer, UpstreamError)
-    assert [r.volunteer_hours for r in known_answer.value.records] == [120]
+    records = await facts_beside_unknown(connect, DEPARTMENT, known)
+    assert [r.volunteer_hours for r in records] == [120]
 
 
 async def test_wrong_api_key_is_auth_failed(connect: Connect, admin: Admin) -> None:

@@ -12,6 +12,7 @@ from defusedxml.ElementTree import fromstring
 
 from mocks.server import RunningMocks
 from mocks.world import build_world
+from tests.mocks.support import value_text
 
 WORLD = build_world()
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -39,13 +40,6 @@ async def call(
         sent["Authorization"] = auth
     async with http.post(f"{mocks.url}/civil-affairs/soap", data=body.encode(), headers=sent) as response:
         return response.status, response.headers.get("Content-Type", ""), await response.text()
-
-
-def value_text(value: object) -> str:
-    """A criterion value as an XML attribute holds it: lists comma-joined, booleans true/false."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return ",".join(value) if isinstance(value, tuple) else str(value)
 
 
 def fault_of(text: str) -> tuple[str, str]:

@@ -10,16 +10,10 @@ from defusedxml.ElementTree import fromstring
 
 from mocks.server import RunningMocks
 from mocks.world import build_world
+from tests.mocks.support import value_text
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
 WORLD = build_world()
-
-
-def value_text(value: object) -> str:
-    """A criterion value as an XML attribute holds it: lists comma-joined, booleans true/false."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return ",".join(value) if isinstance(value, tuple) else str(value)
 
 
 async def test_services_xml(mocks: RunningMocks, http: aiohttp.ClientSession) -> None:

@@ -10,7 +10,8 @@ import aiohttp
 import pytest
 
 from mocks.server import RunningMocks
-from mocks.world import CST, FIXTURE_RESIDENTS, build_world, id_check_char
+from mocks.world import CST, FIXTURE_RESIDENTS, build_world
+from tests.mocks.support import json_value, unknown_id
 
 WORLD = build_world()
 AUTH = {"Authorization": aiohttp.encode_basic_auth("onestop", "cl-secret")}
@@ -32,14 +33,6 @@ DISABLED = WORLD.residents[FIXTURE_RESIDENTS["disabled_adult"]]
 URL = "/disabled-persons/api"
 
 
-def unknown_id() -> str:
-    """A well-formed ID number (checksum right) that nobody in the world has: born 1900-01-01."""
-    first17 = "31011519000101999"
-    number = first17 + id_check_char(first17)
-    assert WORLD.resident(number) is None
-    return number
-
-
 async def get(
     http: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None
 ) -> tuple[int, Any]:
@@ -50,10 +43,6 @@ async def get(
 
 async def certificates(http: aiohttp.ClientSession, mocks: RunningMocks, ids: list[str]) -> tuple[int, Any]:
     return await get(http, f"{mocks.url}{URL}/certificates?idCards={','.join(ids)}")
-
-
-def json_value(value: object) -> object:
-    return list(value) if isinstance(value, tuple) else value
 
 
 async def test_services_in_the_envelope(mocks: RunningMocks, http: aiohttp.ClientSession) -> None:

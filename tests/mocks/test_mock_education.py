@@ -10,6 +10,7 @@ import pytest
 
 from mocks.server import RunningMocks
 from mocks.world import CaseStatus, build_world, id_check_char
+from tests.mocks.support import fetch_token
 
 WORLD = build_world()
 UNKNOWN = "31011519000101999" + id_check_char("31011519000101999")  # valid, nobody's
@@ -42,11 +43,7 @@ STATES = {
 
 
 async def token(http: aiohttp.ClientSession, mocks: RunningMocks) -> str:
-    async with http.post(f"{mocks.url}{PREFIX}/oauth2/token", data=FORM) as response:
-        assert response.status == 200
-        body = await response.json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 600
-    return str(body["access_token"])
+    return await fetch_token(http, f"{mocks.url}{PREFIX}/oauth2/token", FORM, expires_in=600)
 
 
 async def get(

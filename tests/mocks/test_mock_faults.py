@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 from defusedxml.ElementTree import fromstring
 
 from mocks.server import RunningMocks, start
+from tests.mocks.support import signed
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP_BODY = (
@@ -27,13 +25,7 @@ HRSS_FORM = {"grant_type": "client_credentials", "client_id": "onestop", "client
 
 
 def health_headers(params: dict[str, str]) -> dict[str, str]:
-    ts = str(int(time.time()))
-    message = f"GET\n/health/v2/services\n{urlencode(sorted(params.items()))}\n{ts}"
-    return {
-        "X-App-Id": "onestop",
-        "X-Timestamp": ts,
-        "X-Signature": hmac.new(b"health-hmac-secret", message.encode(), hashlib.sha256).hexdigest(),
-    }
+    return signed("GET", "/health/v2/services", params, secret=b"health-hmac-secret")
 
 
 async def hrss_token(http: aiohttp.ClientSession, url: str) -> str:

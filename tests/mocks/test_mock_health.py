@@ -6,17 +6,15 @@ checks the wire format the gateway will implement.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 
 from mocks.server import RunningMocks
 from mocks.world import build_world
+from tests.mocks.support import signed
 
 WORLD = build_world()
 SECRET = b"health-hmac-secret"
@@ -32,13 +30,7 @@ def signed_headers(
     path: str = PATH,
     method: str = "GET",
 ) -> dict[str, str]:
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    message = f"{method}\n{path}\n{urlencode(sorted(params.items()))}\n{ts}"
-    return {
-        "X-App-Id": app_id,
-        "X-Timestamp": ts,
-        "X-Signature": hmac.new(secret, message.encode(), hashlib.sha256).hexdigest(),
-    }
+    return signed(method, path, params, secret=secret, app_id=app_id, timestamp=timestamp)
 
 
 async def fetch(

@@ -12,7 +12,7 @@ from defusedxml.ElementTree import fromstring
 
 from mocks.server import RunningMocks
 from mocks.world import CaseStatus, build_world, id_check_char
-from tests.mocks.test_mock_health import signed_headers
+from tests.mocks.support import signed
 
 WORLD = build_world()
 SECRET = b"zj-hmac-secret"
@@ -39,7 +39,7 @@ async def get(
     headers: dict[str, str] | None = None,
 ) -> tuple[int, Element]:
     params = params or {}
-    sent = signed_headers(params, secret=SECRET, path=path) if headers is None else headers
+    sent = signed("GET", path, params, secret=SECRET) if headers is None else headers
     async with http.get(f"{mocks.url}{path}", params=params, headers=sent) as response:
         assert response.content_type == "application/xml"
         return response.status, fromstring(await response.read())
@@ -87,10 +87,10 @@ async def test_requests_must_be_signed(
 ) -> None:
     params = {"idNumber": UNKNOWN} if path == CASES else {"page": "1"}
     headers = {
-        "secret": lambda: signed_headers(params, secret=b"health-hmac-secret", path=path),
-        "app_id": lambda: signed_headers(params, secret=SECRET, path=path, app_id="other"),
-        "stale": lambda: signed_headers(params, secret=SECRET, path=path, timestamp=int(time.time()) - 400),
-        "query": lambda: signed_headers({**params, "size": "5"}, secret=SECRET, path=path),
+        "secret": lambda: signed("GET", path, params, secret=b"health-hmac-secret"),
+        "app_id": lambda: signed("GET", path, params, secret=SECRET, app_id="other"),
+        "stale": lambda: signed("GET", path, params, secret=SECRET, timestamp=int(time.time()) - 400),
+        "query": lambda: signed("GET", path, {**params, "size": "5"}, secret=SECRET),
         "missing": lambda: {},
     }[tamper]()
     status, root = await get(http, mocks, path, params, headers)
@@ -155,7 +155,7 @@ async def test_failure_style(mocks: RunningMocks, http: aiohttp.ClientSession) -
 async def test_malformed_body(mocks: RunningMocks, http: aiohttp.ClientSession) -> None:
     async with http.put(f"{mocks.url}/_admin/faults/housing", json={"malformed": True}) as response:
         assert response.status == 200
-    headers = signed_headers({}, secret=SECRET, path=SERVICES)
+    headers = signed("GET", SERVICES, {}, secret=SECRET)
     async with http.get(f"{mocks.url}{SERVICES}", headers=headers) as response:
         assert response.status == 200 and response.content_type == "application/xml"
         body = await response.read()

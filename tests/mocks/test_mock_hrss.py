@@ -13,6 +13,7 @@ import pytest
 
 from mocks.server import RunningMocks
 from mocks.world import build_world
+from tests.mocks.support import fetch_token
 
 WORLD = build_world()
 
@@ -50,12 +51,7 @@ FORM = {"grant_type": "client_credentials", "client_id": "onestop", "client_secr
 
 
 async def token(http: aiohttp.ClientSession, mocks: RunningMocks) -> str:
-    async with http.post(f"{mocks.url}/hrss/oauth/token", data=FORM) as response:
-        assert response.status == 200
-        body = await response.json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 300
-    assert isinstance(body["access_token"], str) and body["access_token"]
-    return str(body["access_token"])
+    return await fetch_token(http, f"{mocks.url}/hrss/oauth/token", FORM, expires_in=300)
 
 
 async def export(

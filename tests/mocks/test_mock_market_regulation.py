@@ -13,6 +13,7 @@ import pytest
 from mocks.server import RunningMocks
 from mocks.world import DEFAULT_SEED, CaseStatus, build_world, id_check_char
 from tests.conftest import Admin
+from tests.mocks.support import bearer, fetch_token
 
 WORLD = build_world(DEFAULT_SEED)
 TOKEN = "/market-regulation/auth/token"
@@ -34,11 +35,7 @@ UNKNOWN_ID = "31011519000101123" + id_check_char("31011519000101123")
 
 
 async def token(http: aiohttp.ClientSession, mocks: RunningMocks) -> dict[str, str]:
-    async with http.post(f"{mocks.url}{TOKEN}", data=GRANT, headers=BASIC) as response:
-        assert response.status == 200
-        body = await response.json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 600 and body["access_token"]
-    return {"Authorization": f"Bearer {body['access_token']}"}
+    return bearer(await fetch_token(http, f"{mocks.url}{TOKEN}", GRANT, expires_in=600, headers=BASIC))
 
 
 async def get(

@@ -6,11 +6,8 @@ the wire format the gateway implements.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 import xml.etree.ElementTree as ET
-from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -19,6 +16,7 @@ from defusedxml.ElementTree import fromstring
 from mocks.server import RunningMocks
 from mocks.world import DEFAULT_SEED, FIXTURE_RESIDENTS, build_world, id_check_char
 from tests.conftest import Admin
+from tests.mocks.support import signed as sign
 
 WORLD = build_world(DEFAULT_SEED)
 SECRET = b"sj-hmac-secret"
@@ -37,13 +35,7 @@ def signed(
     app_id: str = "onestop",
     timestamp: int | None = None,
 ) -> dict[str, str]:
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    message = f"{method}\n{path}\n{urlencode(sorted((params or {}).items()))}\n{ts}"
-    return {
-        "X-App-Id": app_id,
-        "X-Timestamp": ts,
-        "X-Signature": hmac.new(secret, message.encode(), hashlib.sha256).hexdigest(),
-    }
+    return sign(method, path, params, secret=secret, app_id=app_id, timestamp=timestamp)
 
 
 async def get_services(

@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 
 from mocks.server import RunningMocks
-from mocks.world import FIXTURE_RESIDENTS, build_world, id_check_char
+from mocks.world import FIXTURE_RESIDENTS, build_world
+from tests.mocks.support import bearer, fetch_token, json_value, unknown_id
 
 WORLD = build_world()
 FORM = {"grant_type": "client_credentials", "client_id": "onestop", "client_secret": "gy-secret"}
@@ -35,30 +36,14 @@ SPOUSE = WORLD.residents[FIXTURE_RESIDENTS["rural_spouse"]]
 API = "/utilities/api"
 
 
-def unknown_id() -> str:
-    """A well-formed ID number (checksum right) that nobody in the world has: born 1900-01-01."""
-    first17 = "31011519000101999"
-    number = first17 + id_check_char(first17)
-    assert WORLD.resident(number) is None
-    return number
-
-
 async def token(http: aiohttp.ClientSession, mocks: RunningMocks) -> dict[str, str]:
-    async with http.post(f"{mocks.url}/utilities/oauth/token", data=FORM) as response:
-        assert response.status == 200
-        body = await response.json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 300
-    return {"Authorization": f"Bearer {body['access_token']}"}
+    return bearer(await fetch_token(http, f"{mocks.url}/utilities/oauth/token", FORM, expires_in=300))
 
 
 async def get(http: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> tuple[int, Any]:
     async with http.get(url, headers=headers) as response:
         assert response.content_type == "application/json"
         return response.status, await response.json()
-
-
-def json_value(value: object) -> object:
-    return list(value) if isinstance(value, tuple) else value
 
 
 async def test_services(mocks: RunningMocks, http: aiohttp.ClientSession) -> None:

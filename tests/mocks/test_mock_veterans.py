@@ -10,7 +10,8 @@ import aiohttp
 import pytest
 
 from mocks.server import RunningMocks
-from mocks.world import FIXTURE_RESIDENTS, build_world, id_check_char
+from mocks.world import FIXTURE_RESIDENTS, build_world
+from tests.mocks.support import json_value, unknown_id
 
 WORLD = build_world()
 KEY = {"X-Api-Key": "ty-dev-key"}
@@ -31,24 +32,12 @@ VETERAN = WORLD.residents[FIXTURE_RESIDENTS["veteran"]]
 CIVILIAN = WORLD.residents[FIXTURE_RESIDENTS["senior_pudong"]]
 
 
-def unknown_id() -> str:
-    """A well-formed ID number (checksum right) that nobody in the world has: born 1900-01-01."""
-    first17 = "31011519000101999"
-    number = first17 + id_check_char(first17)
-    assert WORLD.resident(number) is None
-    return number
-
-
 async def get(
     http: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None
 ) -> tuple[int, Any]:
     async with http.get(url, headers=KEY if headers is None else headers) as response:
         assert response.content_type == "application/json"
         return response.status, await response.json()
-
-
-def json_value(value: object) -> object:
-    return list(value) if isinstance(value, tuple) else value
 
 
 async def test_services_are_the_worlds_in_snake_case(

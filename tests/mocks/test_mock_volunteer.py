@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 
 from mocks.server import RunningMocks
-from mocks.world import FIXTURE_RESIDENTS, REFERENCE_DAY, build_world, id_check_char
+from mocks.world import FIXTURE_RESIDENTS, REFERENCE_DAY, build_world
+from tests.mocks.support import json_value, unknown_id
 
 WORLD = build_world()
 KEY = {"X-Api-Key": "zy-dev-key"}
@@ -32,14 +33,6 @@ HOURS_COLUMNS = ["id_number", "volunteer_hours", "star_level", "updated"]
 SENIOR = WORLD.residents[FIXTURE_RESIDENTS["senior_pudong"]]
 
 
-def unknown_id() -> str:
-    """A well-formed ID number (checksum right) that nobody in the world has: born 1900-01-01."""
-    first17 = "31011519000101999"
-    number = first17 + id_check_char(first17)
-    assert WORLD.resident(number) is None
-    return number
-
-
 async def fetch(
     http: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], list[list[str]]]:
@@ -53,10 +46,6 @@ async def fetch(
             dict(response.headers),
             list(csv.reader(io.StringIO(raw.decode(), newline=""))),
         )
-
-
-def json_value(value: object) -> object:
-    return list(value) if isinstance(value, tuple) else value
 
 
 async def test_service_pages_cover_everything_once(mocks: RunningMocks, http: aiohttp.ClientSession) -> None:
