@@ -151,7 +151,7 @@ class OAuth2Authenticator:
         if envelope is None or not isinstance(payload, dict) or "access_token" in payload:
             return
         code = payload.get(envelope.code_field)
-        if code is not None and str(code) not in {str(c) for c in envelope.ok_codes}:
+        if code is not None and not envelope.is_ok(code):
             raise UpstreamError(
                 UpstreamCode.UNAVAILABLE, self.department, f"token endpoint answered code {code}"
             )

@@ -176,7 +176,7 @@ def _json_page(
         if not isinstance(document, dict) or envelope.code_field not in document:
             raise _bad(department, f"no '{envelope.code_field}' in the response envelope")
         code = document[envelope.code_field]
-        if code not in envelope.ok_codes and str(code) not in {str(c) for c in envelope.ok_codes}:
+        if not envelope.is_ok(code):
             # HTTP 200 with a failure code: the legacy way of saying "try later".
             raise UpstreamError(UpstreamCode.UNAVAILABLE, department, f"department answered code {code}")
         root = document.get(envelope.data_field)

@@ -8,6 +8,7 @@ when the spec is loaded.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from connectors.records import CRITERION_FACTS, CRITERION_OPS, CaseStatus, Category, Channel
 
@@ -90,15 +91,32 @@ class Envelope(_Model):
     """A ``{code, msg, data}`` wrapper: business failures arrive as HTTP 200 with a non-ok code."""
 
     code_field: str = "code"
-    ok_codes: tuple[int | str, ...] = (0, "0")
+    ok_codes: tuple[bool | int | str, ...] = (0, "0")
     message_field: str = "msg"
     data_field: str = "data"
+
+    def is_ok(self, code: object) -> bool:
+        """Departments send 0 or "0", true or "true": the code matches as itself or as text."""
+        return code in self.ok_codes or str(code).lower() in {str(c).lower() for c in self.ok_codes}
+
+
+def _check_charset(value: str) -> str:
+    try:
+        codecs.lookup(value)
+    except LookupError as exc:
+        raise ValueError(f"unknown charset {value!r}") from exc
+    return value
+
+
+# Every format may declare a charset; a name Python cannot decode is refused when the spec is read,
+# not when the first answer arrives.
+Charset = Annotated[str, AfterValidator(_check_charset)]
 
 
 class JsonFormat(_Model):
     kind: Literal["json"]
     envelope: Envelope | None = None
-    charset: str = "utf-8"
+    charset: Charset = "utf-8"
 
 
 class Soap11(_Model):
@@ -109,31 +127,16 @@ class XmlFormat(_Model):
     kind: Literal["xml"]
     namespaces: dict[str, str] = Field(default_factory=dict, description="prefix -> namespace URI")
     soap: Soap11 | None = None
-    charset: str | None = Field(None, description="override the charset the department declares")
+    charset: Charset | None = Field(None, description="override the charset the department declares")
 
 
 class CsvFormat(_Model):
     kind: Literal["csv"]
-    charset: str = "utf-8"
+    charset: Charset = "utf-8"
     delimiter: str = Field(",", min_length=1, max_length=1)
-
-    @field_validator("charset")
-    @classmethod
-    def _known_charset(cls, value: str) -> str:
-        _check_charset(value)
-        return value
 
 
 Format = Annotated[JsonFormat | XmlFormat | CsvFormat, Field(discriminator="kind")]
-
-
-def _check_charset(value: str) -> None:
-    import codecs
-
-    try:
-        codecs.lookup(value)
-    except LookupError as exc:
-        raise ValueError(f"unknown charset {value!r}") from exc
 
 
 # --- pagination -------------------------------------------------------------------------------------

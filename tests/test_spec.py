@@ -76,6 +76,8 @@ def test_every_mapping_problem_is_listed_at_once() -> None:
         (("id: demo", "id: Demo Bureau!"), "id"),
         (("path: /services", "path: services"), "must start with /"),
         (("format: {kind: json}", "format: {kind: csv, charset: klingon}"), "unknown charset"),
+        (("format: {kind: json}", "format: {kind: json, charset: klingon}"), "unknown charset"),
+        (("format: {kind: json}", "format: {kind: xml, charset: klingon}"), "unknown charset"),
         (
             ("format: {kind: json}", "format: {kind: json}\nauth: {kind: api_key, key: k, header: null}"),
             "exactly one of header or query_param",
@@ -119,3 +121,21 @@ def test_published_json_schema_is_up_to_date() -> None:
     assert published == spec_json_schema(), (
         "regenerate: python -m connectors.spec > docs/connector-spec.schema.json"
     )
+
+
+@pytest.mark.parametrize(
+    ("ok_codes", "code", "ok"),
+    [
+        ((0,), 0, True),
+        ((0,), "0", True),
+        ((0,), 5001, False),
+        ((True,), True, True),
+        ((True,), "true", True),
+        ((True,), False, False),
+        ((200,), "200", True),
+    ],
+)
+def test_envelope_codes_match_as_themselves_or_as_text(ok_codes: tuple, code: object, ok: bool) -> None:  # type: ignore[type-arg]
+    from connectors.spec import Envelope
+
+    assert Envelope(ok_codes=ok_codes).is_ok(code) is ok
