@@ -9,8 +9,10 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from identity.tokens import TokenSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 
@@ -42,6 +44,31 @@ class Settings(BaseSettings):
 
     tune_gc: bool = Field(True, description="freeze start-up objects and collect garbage less often")
 
+    # -- identity (bearer JWTs) --
+    jwt_secret: SecretStr | None = Field(
+        None, description="HS256 secret for development tokens (`make demo` generates one in var/)"
+    )
+    jwt_public_key: str | None = Field(None, description="RS256 public key (PEM) of the identity provider")
+    jwks_url: str | None = Field(None, description="RS256 keys by `kid`: the identity provider's JWKS URL")
+    jwt_issuer: str | None = Field(None, description="required `iss` of tokens, when set")
+    jwt_audience: str | None = Field(None, description="required `aud` of tokens, when set")
+
+    # -- coordination between gateway processes --
+    redis_url: str | None = Field(
+        None,
+        description="Redis for pub/sub between processes (case updates, reloads) and shared rate limits",
+    )
+    namespace: str = Field("onestop", description="prefix of every Redis key and channel this gateway uses")
+
     @property
     def development(self) -> bool:
         return self.mode is Mode.DEVELOPMENT
+
+    def token_settings(self) -> TokenSettings:
+        return TokenSettings(
+            secret=self.jwt_secret.get_secret_value() if self.jwt_secret else None,
+            public_key=self.jwt_public_key,
+            jwks_url=self.jwks_url,
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+        )

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from config import Settings
 from connectors.cache import ResponseCache
 from connectors.registry import Registry
+from identity.tokens import TokenVerifier
 from schema import build_schema
 from schema.view import GraphQLView
 from store.db import create_engine, migrate, session_factory
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    cache = ResponseCache(settings.cache_url)
+    cache = ResponseCache(settings.cache_url, namespace=settings.namespace)
     registry = Registry(cache)
 
     @asynccontextmanager
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             status_code=200 if ready else 503,
         )
 
-    graphql = GraphQLView(build_schema(), lambda: registry, graphiql=settings.development)
+    verifier = TokenVerifier(settings.token_settings())
+    graphql = GraphQLView(build_schema(), lambda: registry, graphiql=settings.development, verifier=verifier)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.cache = cache
     app.state.sessions = sessions
     app.state.settings = settings
+    app.state.verifier = verifier
     return app
 
 

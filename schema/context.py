@@ -8,6 +8,7 @@ from typing import Any
 from strawberry.types import Info as StrawberryInfo
 
 from connectors.registry import Registry
+from identity.principal import ClientChannel, Principal
 from resolvers.loaders import Loaders
 from resolvers.notices import Notices, Path
 
@@ -18,6 +19,8 @@ class Context:
     notices: Notices = field(default_factory=Notices)
     loaders: Loaders = field(init=False)
     request: Any = None
+    principal: Principal | None = None  # None: no token, public data only
+    channel: ClientChannel = ClientChannel.UNKNOWN
     views: dict[str, Any] = field(default_factory=dict)  # per-request memo of GraphQL views by key
 
     def __post_init__(self) -> None:

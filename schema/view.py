@@ -22,6 +22,8 @@ from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
 from connectors.registry import Registry
+from identity.principal import ClientChannel, Principal
+from identity.tokens import TokenError, TokenVerifier
 from schema.context import Context
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -62,12 +64,25 @@ def _quality(params: list[str]) -> float:
     return 1.0
 
 
+CHANNEL_HEADER = "x-onestop-channel"
+
+
+def _channel(value: str | None) -> ClientChannel:
+    if not value:
+        return ClientChannel.UNKNOWN
+    try:
+        return ClientChannel(value.strip().lower())
+    except ValueError:
+        raise HTTPException(400, f"unknown channel {value[:40]!r}: app, wechat, kiosk or counter") from None
+
+
 def error_body(message: str, code: str) -> bytes:
     return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
 _HTTP_CODES = {
     400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     406: "NOT_ACCEPTABLE",
@@ -77,9 +92,16 @@ _HTTP_CODES = {
 
 
 class GraphQLView(GraphQL[Context, None]):
-    def __init__(self, schema: BaseSchema, registry: Callable[[], Registry], graphiql: bool) -> None:
+    def __init__(
+        self,
+        schema: BaseSchema,
+        registry: Callable[[], Registry],
+        graphiql: bool,
+        verifier: TokenVerifier | None = None,
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.registry = registry
+        self.verifier = verifier
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,7 +115,11 @@ class GraphQLView(GraphQL[Context, None]):
         else:
             request.state.media_type = media or JSON
             try:
+                request.state.principal, request.state.channel = await self.identify(request)
                 response = await self.run(request)
+            except TokenError as exc:
+                response = self._refuse(401, str(exc), media or JSON)
+                response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             except HTTPException as exc:
                 response = self._refuse(exc.status_code, exc.reason, media or JSON)
                 if exc.status_code == 405:
@@ -104,9 +130,30 @@ class GraphQLView(GraphQL[Context, None]):
     def _refuse(status: int, reason: str, media: str) -> Response:
         return Response(error_body(reason, _HTTP_CODES.get(status, "BAD_REQUEST")), status, media_type=media)
 
+    async def identify(self, request: Request) -> tuple[Principal | None, ClientChannel]:
+        """The caller from ``Authorization: Bearer``, and the channel from the token or the
+        ``X-Onestop-Channel`` header. No header: anonymous. A bad token: ``TokenError`` (401)."""
+        channel = _channel(request.headers.get(CHANNEL_HEADER))
+        header = request.headers.get("authorization")
+        if not header:
+            return None, channel
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise TokenError("the Authorization header must be 'Bearer <token>'")
+        if self.verifier is None:
+            raise TokenError("this gateway accepts no tokens")
+        principal = await self.verifier.verify(token.strip())
+        return principal, principal.channel if principal.channel is not ClientChannel.UNKNOWN else channel
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         if isinstance(request, Request):
             request.state.sub_response = response
+            return Context(
+                registry=self.registry(),
+                request=request,
+                principal=getattr(request.state, "principal", None),
+                channel=getattr(request.state, "channel", ClientChannel.UNKNOWN),
+            )
         return Context(registry=self.registry(), request=request)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:

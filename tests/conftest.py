@@ -163,6 +163,7 @@ async def make_gateway(tmp_path: Path, mocks: RunningMocks) -> AsyncIterator[Gat
         values: dict[str, Any] = {
             "database_url": f"sqlite+aiosqlite:///{tmp_path / f'gw{len(stack)}.db'}",
             "mocks_url": mocks.url,
+            "namespace": TEST_NAMESPACE,
             "specs_dir": write_specs(tmp_path / f"specs{len(stack)}", prepare),
         } | settings
         app = create_app(Settings(**values))
@@ -229,19 +230,70 @@ async def require_server(name: str, host: str, port: int) -> None:
     pytest.skip(f"{message}; start it to run this test (see README, 'Tests')")
 
 
+# Each pytest run has its own PostgreSQL database and Redis namespace, so two runs on one machine (two
+# developers' sessions, or CI beside a developer) never empty each other's tables or keys.
+RUN_ID = f"{os.getpid()}"
+TEST_NAMESPACE = f"onestop-test-{RUN_ID}"
+_PG_BASE, _, _PG_DEFAULT_DB = POSTGRES_URL.rpartition("/")
+RUN_DATABASE = f"onestop_test_{RUN_ID}"
+RUN_POSTGRES_URL = f"{_PG_BASE}/{RUN_DATABASE}"
+_pg_created = False
+
+
+def _asyncpg_dsn(database: str) -> str:
+    return f"{_PG_BASE}/{database}".replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def _create_run_database() -> None:
+    """This run's database, created once; databases left by runs whose process is gone are dropped."""
+    global _pg_created
+    if _pg_created:
+        return
+    import asyncpg
+
+    connection = await asyncpg.connect(_asyncpg_dsn(_PG_DEFAULT_DB))
+    try:
+        for row in await connection.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'onestop_test_%'"):
+            name = row["datname"]
+            pid = name.rsplit("_", 1)[-1]
+            if name == RUN_DATABASE or (pid.isdigit() and not Path(f"/proc/{pid}").exists()):
+                await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{RUN_DATABASE}"')
+    finally:
+        await connection.close()
+    _pg_created = True
+
+
+async def drop_run_database() -> None:
+    if not _pg_created:
+        return
+    import asyncpg
+
+    connection = await asyncpg.connect(_asyncpg_dsn(_PG_DEFAULT_DB))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{RUN_DATABASE}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _pg_created:
+        asyncio.run(drop_run_database())
+
+
 async def fresh_postgres() -> str:
-    """PostgreSQL, emptied of Onestop's tables, so each test starts from migrations."""
+    """PostgreSQL: this run's own database, emptied of every table, so each test starts from migrations."""
     await require_server("PostgreSQL", "127.0.0.1", 5432)
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_async_engine(POSTGRES_URL)
+    await _create_run_database()
+    engine = create_async_engine(RUN_POSTGRES_URL)
     async with engine.begin() as connection:
-        await connection.execute(
-            text("DROP TABLE IF EXISTS connector_registrations, alembic_version CASCADE")
-        )
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
-    return POSTGRES_URL
+    return RUN_POSTGRES_URL
 
 
 async def fresh_redis() -> str:
@@ -251,7 +303,7 @@ async def fresh_redis() -> str:
 
     client = Redis.from_url(REDIS_URL)
     try:
-        keys = await client.keys("onestop:*")
+        keys = await client.keys(f"{TEST_NAMESPACE}:*")
         if keys:
             await client.delete(*keys)
     finally:

@@ -13,6 +13,7 @@ from connectors.cache import Entry, ResponseCache
 from connectors.errors import UpstreamCode, UpstreamError
 from connectors.resilience import CachePolicy, Resilience
 from connectors.singleflight import SingleFlight
+from tests.conftest import TEST_NAMESPACE
 from connectors.spec import Policy
 
 ADAPTER: TypeAdapter[Entry[str]] = TypeAdapter(Entry[str])
@@ -241,12 +242,12 @@ async def test_a_cache_outage_is_a_miss_not_a_failure() -> None:
 
 
 async def test_redis_cache_round_trips_and_is_shared(redis_url: str) -> None:
-    writer, reader = ResponseCache(redis_url), ResponseCache(redis_url)
+    writer, reader = ResponseCache(redis_url, TEST_NAMESPACE), ResponseCache(redis_url, TEST_NAMESPACE)
     try:
         await writer.set("shared", Entry("值", 123.0), 30, ADAPTER)
         entry = await reader.get("shared", ADAPTER)
         assert entry == Entry("值", 123.0)
-        await writer.backend.set("onestop:tampered", b"not json", ttl=30)
+        await writer.backend.set(f"{TEST_NAMESPACE}:tampered", b"not json", ttl=30)
         assert await reader.get("tampered", ADAPTER) is None and reader.errors == 1
         await writer.clear()
         assert await reader.get("shared", ADAPTER) is None

@@ -1,0 +1,1 @@
+"""The ``onestop`` command: operators' and department IT's tools (connectors, tokens)."""

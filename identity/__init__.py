@@ -1,0 +1,1 @@
+"""Who is asking: bearer tokens verified into a ``Principal`` (role, subject, channel)."""
