@@ -22,6 +22,7 @@ from starlette.routing import Route
 from config import Settings
 from connectors.cache import ResponseCache
 from connectors.registry import Registry
+from coordination.bus import make_bus
 from identity.tokens import TokenVerifier
 from schema import build_schema
 from schema.view import GraphQLView
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     sessions = session_factory(engine)
     cache = ResponseCache(settings.cache_url, namespace=settings.namespace)
     registry = Registry(cache)
+    bus = make_bus(settings.redis_url, settings.namespace)  # messages between gateway processes
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await registry.close()
+            await bus.close()
             await cache.close()
             await engine.dispose()
 
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.sessions = sessions
     app.state.settings = settings
     app.state.verifier = verifier
+    app.state.bus = bus
     return app
 
 

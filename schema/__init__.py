@@ -1,6 +1,11 @@
-"""The GraphQL schema: one module per domain, merged into one ``Query``."""
+"""The GraphQL schema: one module per domain, merged into one ``Query`` (and ``Mutation``, ``Subscription``).
+
+A domain module exports ``Query`` / ``Mutation`` / ``Subscription`` classes; add them to the tuples below.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
@@ -9,12 +14,20 @@ from strawberry.tools import merge_types
 from schema import departments, services, stations
 from schema.errors import ErrorShaping, Schema
 
-Query = merge_types("Query", (departments.Query, services.Query, stations.Query))
+QUERIES: tuple[type, ...] = (departments.Query, services.Query, stations.Query)
+MUTATIONS: tuple[type, ...] = ()
+SUBSCRIPTIONS: tuple[type, ...] = ()
+
+
+def _merged(name: str, types: tuple[type, ...]) -> Any:
+    return merge_types(name, types) if types else None
 
 
 def build_schema() -> strawberry.Schema:
     return Schema(
-        query=Query,
+        query=merge_types("Query", QUERIES),
+        mutation=_merged("Mutation", MUTATIONS),
+        subscription=_merged("Subscription", SUBSCRIPTIONS),
         extensions=[
             # parsing and validating the same document again is most of a small request's cost
             lambda: ParserCache(maxsize=512),
