@@ -15,9 +15,10 @@ from contextlib import asynccontextmanager
 import uvicorn
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from config import Settings
 from connectors.cache import ResponseCache
@@ -85,14 +86,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     verifier = TokenVerifier(settings.token_settings())
     graphql = GraphQLView(build_schema(), lambda: registry, graphiql=settings.development, verifier=verifier)
-    app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-        ],
-        lifespan=lifespan,
-    )
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    # outermost first: each wraps everything below it
+    middleware: list[Middleware] = []
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.registry = registry
     app.state.cache = cache
     app.state.sessions = sessions

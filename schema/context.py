@@ -19,6 +19,7 @@ class Context:
     notices: Notices = field(default_factory=Notices)
     loaders: Loaders = field(init=False)
     request: Any = None
+    state: Any = None  # the app's state: sessions (store), bus, settings, cache
     principal: Principal | None = None  # None: no token, public data only
     channel: ClientChannel = ClientChannel.UNKNOWN
     views: dict[str, Any] = field(default_factory=dict)  # per-request memo of GraphQL views by key

@@ -151,10 +151,11 @@ class GraphQLView(GraphQL[Context, None]):
             return Context(
                 registry=self.registry(),
                 request=request,
+                state=request.app.state,
                 principal=getattr(request.state, "principal", None),
                 channel=getattr(request.state, "channel", ClientChannel.UNKNOWN),
             )
-        return Context(registry=self.registry(), request=request)
+        return Context(registry=self.registry(), request=request, state=request.app.state)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = process_result(result)
