@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     jwks_url: str | None = Field(None, description="RS256 keys by `kid`: the identity provider's JWKS URL")
     jwt_issuer: str | None = Field(None, description="required `iss` of tokens, when set")
     jwt_audience: str | None = Field(None, description="required `aud` of tokens, when set")
+    resident_key: SecretStr | None = Field(
+        None,
+        description="key sealing the opaque Resident ids (the same on every replica); "
+        "defaults to one derived from ONESTOP_JWT_SECRET",
+    )
 
     # -- coordination between gateway processes --
     redis_url: str | None = Field(
@@ -63,6 +68,11 @@ class Settings(BaseSettings):
     @property
     def development(self) -> bool:
         return self.mode is Mode.DEVELOPMENT
+
+    def resident_secret(self) -> str | None:
+        """What ``Resident.id`` handles are sealed with: the resident key, else the JWT secret."""
+        secret = self.resident_key or self.jwt_secret
+        return secret.get_secret_value() if secret else None
 
     def token_settings(self) -> TokenSettings:
         return TokenSettings(

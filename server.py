@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from access.service import Access
 from config import Settings
 from connectors.cache import ResponseCache
 from connectors.registry import Registry
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.bus = bus
+    app.state.access = Access(sessions, settings.resident_secret())  # who may see whose data
     return app
 
 

@@ -12,6 +12,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from schema import departments, services, stations
+from schema.access_log import AccessLogging
 from schema.errors import ErrorShaping, Schema
 
 QUERIES: tuple[type, ...] = (departments.Query, services.Query, stations.Query)
@@ -33,5 +34,6 @@ def build_schema() -> strawberry.Schema:
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             ErrorShaping,
+            AccessLogging,  # personal data leaves only once its access-log rows are written
         ],
     )

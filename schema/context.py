@@ -7,6 +7,7 @@ from typing import Any
 
 from strawberry.types import Info as StrawberryInfo
 
+from access.policy import AccessDenied, AccessRecord, Acting, Purpose, access_record
 from connectors.registry import Registry
 from identity.principal import ClientChannel, Principal
 from resolvers.loaders import Loaders
@@ -23,9 +24,37 @@ class Context:
     principal: Principal | None = None  # None: no token, public data only
     channel: ClientChannel = ClientChannel.UNKNOWN
     views: dict[str, Any] = field(default_factory=dict)  # per-request memo of GraphQL views by key
+    # access: decisions memoized per request; log rows written when the operation ends (see
+    # schema/access_log.py), or at once when no operation batch is open (subscriptions)
+    acting_memo: dict[tuple[str | None, Purpose], Acting] = field(default_factory=dict)
+    access_batch: list[AccessRecord] | None = None
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.registry, self.notices)
+
+    async def acting_for(self, resident: str | None, purpose: Purpose) -> Acting:
+        """May this request read ``resident``'s personal data for ``purpose``? (access/policy.py)
+
+        ``resident=None`` means the caller themself (a resident); otherwise the opaque ``Resident.id``.
+        Raises ``AccessDenied`` (a typed GraphQL error: UNAUTHENTICATED, FORBIDDEN, CONSENT_REQUIRED).
+        """
+        key = (resident, purpose)
+        acting = self.acting_memo.get(key)
+        if acting is None:
+            access = getattr(self.state, "access", None)
+            if access is None:
+                raise AccessDenied("FORBIDDEN", "personal data is not served by this gateway")
+            acting = await access.policy.acting_for(self.principal, resident, purpose)
+            self.acting_memo[key] = acting
+        return acting
+
+    async def record_access(self, acting: Acting, data: str, department: str | None) -> None:
+        """One access-log row: who read which of the resident's data, from which department, why."""
+        record = access_record(acting, data, department, self.channel)
+        if self.access_batch is not None:
+            self.access_batch.append(record)
+        else:
+            await self.state.access.log.write([record])
 
 
 Info = StrawberryInfo[Context, None]

@@ -17,6 +17,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from access.policy import AccessDenied
 from resolvers.errors import InputError
 from resolvers.notices import Notices
 
@@ -32,6 +33,8 @@ def _shape(error: GraphQLError, executing: bool) -> GraphQLError:
         return error
     if isinstance(original, InputError):
         extensions.update(code=original.code, argument=original.argument)
+    elif isinstance(original, AccessDenied):
+        extensions["code"] = original.code  # who may see what: never an internal error
     elif original is not None and not error.path:
         # raised while coercing variables (a scalar's parser, a nested GraphQLError): the client's input
         extensions["code"] = "BAD_USER_INPUT"
