@@ -17,9 +17,10 @@ from typing import Literal
 
 from aiohttp import web
 
+from mocks.case_status import CaseStatusBoard
 from mocks.world import World, is_valid_id_number
 
-Capability = Literal["stations", "catalog", "facts", "cases", "bills"]
+Capability = Literal["stations", "catalog", "facts", "cases", "bills", "applications"]
 
 #: Every department module, in the order they are listed and served.
 MODULES = (
@@ -72,6 +73,8 @@ class Mounted:
     expire_tokens: Callable[[], int] = _nothing_to_expire
     #: Forgets every issued credential (admin reset).
     reset: Callable[[], None] = _nothing_to_reset
+    #: Status changes made through `/_admin/cases/...` (departments whose cases can move live).
+    case_status: CaseStatusBoard | None = None
 
 
 @dataclass(frozen=True)

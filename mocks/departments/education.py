@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from mocks import auth
+from mocks.applications import Accepted, Submissions, json_object
 from mocks.auth import TokenStore
 from mocks.clock import day_ms, epoch_ms
 from mocks.criteria import criteria_json
@@ -106,6 +107,14 @@ def page_of(request: web.Request, items: list[Item]) -> web.Response:
     return envelope({"total": len(items), "list": items[start : start + page_size]})
 
 
+async def _json_body(request: web.Request) -> dict[str, Any] | None:
+    """The application as a JSON object, or None for anything else (the bureau answers 400 then)."""
+    body = await json_object(request)
+    if body is None or not isinstance(body.get("materialList") or [], list):
+        return None
+    return body if isinstance(body.get("formData") or {}, dict) else None
+
+
 def _object(properties: dict[str, Any], nullable: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
         "type": "object",
@@ -149,6 +158,36 @@ def _listing(summary: str, row: str, extra: list[dict[str, Any]]) -> dict[str, A
                 },
                 "400": {"description": "bad paging or missing idCard (code 400)", "content": plain},
                 "401": {"description": "missing, unknown or expired token (code 401)", "content": plain},
+            },
+        }
+    }
+
+
+def _application() -> dict[str, Any]:
+    """POST /api/v1/applications: a new application, answered with the case it became."""
+    form = _object({"idCard": _STR, "itemCode": _STR, "materialList": {"type": "array", "items": _STR}})
+    form["properties"]["formData"] = {"type": "object", "additionalProperties": _STR}
+    plain = {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}
+    key = query_param(
+        "Idempotency-Key",
+        {"type": "string", "maxLength": 64},
+        "the same key with the same application answers the case already made",
+        where="header",
+    )
+    return {
+        "post": {
+            "summary": "申请 (submit an application)",
+            "security": [{"oauth2": []}],
+            "parameters": [key],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": form}}},
+            "responses": {
+                "200": {
+                    "description": "the new case (state RECEIVED), or the one made before with this key",
+                    "content": _enveloped({"$ref": "#/components/schemas/Case"}),
+                },
+                "400": {"description": "unknown item, bad idCard or body (code 400)", "content": plain},
+                "401": {"description": "missing, unknown or expired token (code 401)", "content": plain},
+                "409": {"description": "the key was used for another application", "content": plain},
             },
         }
     }
@@ -207,6 +246,7 @@ def openapi() -> dict[str, Any]:
                 "#/components/schemas/Case",
                 [query_param("idCard", _STR, required=True)],
             ),
+            "/api/v1/applications": _application(),
         },
         "components": {
             "securitySchemes": {
@@ -266,6 +306,7 @@ def build(world: World) -> Mounted:
     """Token endpoint, the two listings and the description, sharing one token store."""
     tokens = TokenStore(TOKEN_TTL_S)
     services = [service_item(s) for s in world.services_of("education")]
+    submissions = Submissions(world, "education")
 
     guarded = auth.guard(  # handlers behind the bearer-token check
         tokens.bearer_ok, lambda: envelope(None, code=401, message="token无效或已过期", status=401)
@@ -279,7 +320,25 @@ def build(world: World) -> Mounted:
         if not id_card:
             return envelope(None, code=400, message="参数错误：idCard不能为空", status=400)
         mine = [case_item(c) for c in world.cases_of_resident(id_card) if c.department == "education"]
+        mine += [case_item(c) for c in submissions.cases_of(id_card)]
         return page_of(request, mine)
+
+    async def apply(request: web.Request) -> web.StreamResponse:
+        """A new application; the `Idempotency-Key` header makes a repeated one answer the same case."""
+        body = await _json_body(request)
+        if body is None:
+            return envelope(None, code=400, message="参数错误：请求体须为JSON对象", status=400)
+        outcome = submissions.submit(
+            request.headers.get("Idempotency-Key"),
+            str(body.get("idCard", "")),
+            str(body.get("itemCode", "")),
+            [str(m) for m in body.get("materialList") or []],
+            {str(k): str(v) for k, v in (body.get("formData") or {}).items()},
+        )
+        if isinstance(outcome, Accepted):
+            return envelope(case_item(outcome.case))
+        status = 409 if outcome.conflict else 400
+        return envelope(None, code=status, message=outcome.reason, status=status)
 
     issue_token = auth.token_endpoint(tokens, CLIENT_ID, CLIENT_SECRET, realm=None)
     return Mounted(
@@ -290,6 +349,7 @@ def build(world: World) -> Mounted:
             ),
             web.get(f"{PREFIX}/api/v1/services", guarded(list_services)),
             web.get(f"{PREFIX}/api/v1/cases", guarded(cases)),
+            web.post(f"{PREFIX}/api/v1/applications", guarded(apply)),
             web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=system_error,
@@ -303,7 +363,7 @@ DEPARTMENT = Department(
     name_zh="教育局",
     name_en="Education Bureau",
     prefix=PREFIX,
-    capabilities=("catalog", "cases"),
+    capabilities=("catalog", "cases", "applications"),
     description_path=f"{PREFIX}/openapi.json",
     build=build,
 )

@@ -14,8 +14,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from aiohttp import web
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from mocks import auth
+from mocks.applications import Accepted, Submissions
+from mocks.case_status import CaseStatusBoard, world_case
 from mocks.criteria import criterion_value_text
 from mocks.departments import Department, Mounted, parse_bounded_int
 from mocks.responses import served_xml, xml_response
@@ -210,6 +214,31 @@ def xsd() -> str:
       <xs:attribute name="total" type="xs:nonNegativeInteger" use="required"/>
     </xs:complexType>
   </xs:element>
+  <xs:element name="application">
+    <xs:annotation><xs:documentation>POST /housing/xml/applications (signed): the same requestNo
+      with the same application answers the case made the first time.</xs:documentation></xs:annotation>
+    <xs:complexType><xs:sequence>
+      <xs:element name="requestNo" type="xs:string" minOccurs="0"/>
+      <xs:element name="idNumber" type="xs:string"/>
+      <xs:element name="service" type="xs:string"/>
+      <xs:element name="documents" minOccurs="0"><xs:complexType><xs:sequence>
+        <xs:element name="document" type="xs:string" minOccurs="0" maxOccurs="unbounded"/>
+      </xs:sequence></xs:complexType></xs:element>
+      <xs:element name="answers" minOccurs="0"><xs:complexType><xs:sequence>
+        <xs:element name="answer" minOccurs="0" maxOccurs="unbounded"><xs:complexType>
+          <xs:simpleContent><xs:extension base="xs:string">
+            <xs:attribute name="name" type="xs:string" use="required"/>
+          </xs:extension></xs:simpleContent>
+        </xs:complexType></xs:element>
+      </xs:sequence></xs:complexType></xs:element>
+    </xs:sequence></xs:complexType>
+  </xs:element>
+  <xs:element name="submitted">
+    <xs:complexType><xs:sequence>
+      <xs:element name="case" type="case"/>
+    </xs:sequence>
+    <xs:attribute name="replayed" type="xs:boolean" use="required"/></xs:complexType>
+  </xs:element>
   <xs:element name="error">
     <xs:complexType><xs:sequence>
       <xs:element name="code" type="xs:string"/>
@@ -218,6 +247,28 @@ def xsd() -> str:
   </xs:element>
 </xs:schema>
 """
+
+
+def read_application(body: bytes) -> tuple[str | None, str, str, list[str], dict[str, str]] | None:
+    """`<application>`'s request number (the idempotency key), ID number, service, documents and
+    answers; None when the body is not such a document."""
+    try:
+        root = safe_fromstring(body)
+    except (ET.ParseError, DefusedXmlException):  # defusedxml refuses entity tricks
+        return None
+    if root.tag != "application":
+        return None
+    documents = [d.text or "" for d in root.iterfind("documents/document")]
+    answers = {a.get("name", ""): a.text or "" for a in root.iterfind("answers/answer")}
+    key = root.findtext("requestNo")
+    return key or None, root.findtext("idNumber", ""), root.findtext("service", ""), documents, answers
+
+
+def submitted_element(case: Case, replayed: bool) -> ET.Element:
+    """`<submitted replayed="...">` around the case the application became."""
+    element = ET.Element("submitted", {"replayed": "true" if replayed else "false"})
+    element.append(case_element(case))
+    return element
 
 
 def _signed(request: web.Request) -> bool:
@@ -229,6 +280,8 @@ def build(world: World) -> Mounted:
     services = [service_element(s) for s in world.services_of("housing")]
     schema = xsd()
     signed_only = auth.guard(_signed, lambda: error("AUTH_FAILED", "签名校验失败", 401))
+    submissions = Submissions(world, "housing")
+    live = CaseStatusBoard("housing", lambda ref: world_case(world, ref, "housing"), STATUSES.__getitem__)
 
     @signed_only
     async def list_services(request: web.Request) -> web.StreamResponse:
@@ -239,16 +292,33 @@ def build(world: World) -> Mounted:
         id_number = request.query.get("idNumber", "").strip()
         if not id_number:
             return error("BAD_PARAM", "idNumber不能为空", 400)
-        mine = [case_element(c) for c in world.cases_of_resident(id_number) if c.department == "housing"]
+        seeded = (c for c in world.cases_of_resident(id_number) if c.department == "housing")
+        mine = [case_element(live.current(c)) for c in seeded]
+        mine += [case_element(c) for c in submissions.cases_of(id_number)]
         return paged(request, mine)
+
+    @signed_only
+    async def apply(request: web.Request) -> web.StreamResponse:
+        """A new application; `<requestNo>` in the body makes a repeated one answer the same case."""
+        application = read_application(await request.read())
+        if application is None:
+            return error("BAD_PARAM", "请求体须为<application>文档", 400)
+        outcome = submissions.submit(*application)
+        if isinstance(outcome, Accepted):
+            return xml_response(_document(submitted_element(outcome.case, outcome.replayed)))
+        if outcome.conflict:
+            return error("DUPLICATE_REQUEST_NO", outcome.reason, 409)
+        return error("BAD_PARAM", outcome.reason, 400)
 
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/xml/services", list_services),
             web.get(f"{PREFIX}/xml/cases", cases),
+            web.post(f"{PREFIX}/xml/applications", apply),
             web.get(f"{PREFIX}/xml/schema.xsd", served_xml(schema)),
         ],
         fail=system_busy,
+        case_status=live,
     )
 
 
@@ -257,7 +327,7 @@ DEPARTMENT = Department(
     name_zh="建设和交通委员会（住房）",
     name_en="Construction and Housing Commission",
     prefix=PREFIX,
-    capabilities=("catalog", "cases"),
+    capabilities=("catalog", "cases", "applications"),
     description_path=f"{PREFIX}/xml/schema.xsd",
     build=build,
 )

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from mocks import auth
+from mocks.applications import Accepted, Submissions, application_path, json_object
 from mocks.auth import TokenStore
 from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted, parse_bounded_int
@@ -229,6 +230,20 @@ def openapi() -> Schema:
                 "#/components/schemas/Case",
                 [query_param("idCard", {"type": "string", "pattern": r"^\d{17}[\dX]$"}, "身份证号", True)],
             ),
+            "/api/applications": application_path(
+                "申请 (submit an application)",
+                object_schema(
+                    {
+                        "idCard": string("身份证号"),
+                        "serviceNo": string("事项编码"),
+                        "materials": string_list("材料"),
+                        "answers": {"type": "object", "additionalProperties": {"type": "string"}},
+                    },
+                    optional=("materials", "answers"),
+                ),
+                "#/components/schemas/Case",
+                "X-Request-Id",
+            ),
         },
         "components": {
             "securitySchemes": {
@@ -286,6 +301,7 @@ def build(world: World) -> Mounted:
     bearer_guarded = auth.guard(tokens.bearer_ok, _invalid_token)
     services = [service_row(s) for s in world.services_of("market-regulation")]
     cases = rows_by_resident(world.cases_of("market-regulation"))
+    submissions = Submissions(world, "market-regulation")
 
     async def list_services(request: web.Request) -> web.StreamResponse:
         return page_of(request, services)
@@ -296,7 +312,28 @@ def build(world: World) -> Mounted:
             return refused("PARAM_MISSING", "缺少参数idCard", 400)
         if not is_valid_id_number(id_card):
             return refused("PARAM_INVALID", "idCard不是有效的身份证号", 400)
-        return page_of(request, cases.get(id_card, []))
+        return page_of(request, cases.get(id_card, []) + [case_row(c) for c in submissions.cases_of(id_card)])
+
+    async def apply(request: web.Request) -> web.StreamResponse:
+        """A new application; the `X-Request-Id` header makes a repeated one answer the same case."""
+        body = await json_object(request)
+        if body is None or not isinstance(body.get("materials") or [], list):
+            return refused("PARAM_INVALID", "请求体须为JSON对象", 400)
+        answers = body.get("answers") or {}
+        if not isinstance(answers, dict):
+            return refused("PARAM_INVALID", "answers须为对象", 400)
+        outcome = submissions.submit(
+            request.headers.get("X-Request-Id"),
+            str(body.get("idCard", "")),
+            str(body.get("serviceNo", "")),
+            [str(m) for m in body.get("materials") or []],
+            {str(k): str(v) for k, v in answers.items()},
+        )
+        if isinstance(outcome, Accepted):
+            return ok(case_row(outcome.case))
+        if outcome.conflict:
+            return refused("REQUEST_ID_CONFLICT", outcome.reason, 409)
+        return refused("PARAM_INVALID", outcome.reason, 400)
 
     issue_token = auth.token_endpoint(tokens, CLIENT_ID, CLIENT_SECRET, realm="scjg", form_credentials=False)
     return Mounted(
@@ -307,6 +344,7 @@ def build(world: World) -> Mounted:
             ),
             web.get(f"{PREFIX}/api/services", bearer_guarded(list_services)),
             web.get(f"{PREFIX}/api/cases", bearer_guarded(list_cases)),
+            web.post(f"{PREFIX}/api/applications", bearer_guarded(apply)),
             web.get(f"{PREFIX}/v3/api-docs", served(openapi())),
         ],
         fail=busy,
@@ -320,7 +358,7 @@ DEPARTMENT = Department(
     name_zh="市场监督管理局",
     name_en="Market Regulation Administration",
     prefix=PREFIX,
-    capabilities=("catalog", "cases"),
+    capabilities=("catalog", "cases", "applications"),
     description_path=f"{PREFIX}/v3/api-docs",
     build=build,
 )

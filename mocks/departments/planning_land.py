@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from mocks import auth
+from mocks.applications import Accepted, Submissions, application_path, json_object
 from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted
 from mocks.departments.community import bad_request, envelope, page_of, refused
@@ -171,6 +172,22 @@ def openapi() -> Schema:
                 "#/components/schemas/Anjian",
                 [query_param("sfzh", {"type": "string", "pattern": r"^\d{17}[\dX]$"}, "身份证号", True)],
             ),
+            "/api/anjian/shenqing": application_path(
+                "申请 (submit an application); qingqiu_bianhao is the idempotency key, a reused one "
+                "with another application is code 4090",
+                object_schema(
+                    {
+                        "qingqiu_bianhao": string("请求编号 (idempotency key)"),
+                        "sfzh": string("身份证号"),
+                        "shixiang_bianma": string("事项编码"),
+                        "cailiao": string("材料, ';'-separated"),
+                        "biaodan": {"type": "object", "additionalProperties": {"type": "string"}},
+                    },
+                    optional=("qingqiu_bianhao", "cailiao", "biaodan"),
+                ),
+                "#/components/schemas/Anjian",
+                None,
+            ),
         },
         "components": {
             "securitySchemes": {"apiKey": api_key_scheme("X-Api-Key")},
@@ -214,6 +231,7 @@ def build(world: World) -> Mounted:
     """The services listing, the case listing and the description, all rendered once."""
     services = [service_row(s) for s in world.services_of("planning-land")]
     cases = rows_by_resident(world.cases_of("planning-land"))
+    submissions = Submissions(world, "planning-land")
 
     async def list_services(request: web.Request) -> web.StreamResponse:
         return page_of(request, services, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
@@ -224,12 +242,38 @@ def build(world: World) -> Mounted:
             return bad_request("缺少sfzh")
         if not is_valid_id_number(sfzh):
             return bad_request("sfzh不是有效的身份证号")
-        return page_of(request, cases.get(sfzh, []), MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
+        mine = cases.get(sfzh, []) + [case_row(c) for c in submissions.cases_of(sfzh)]
+        return page_of(request, mine, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
+
+    async def apply(request: web.Request) -> web.StreamResponse:
+        """申请: `qingqiu_bianhao` (request number) in the body makes a repeat answer the same case;
+        a number reused for another application is a business failure (HTTP 200, code 4090)."""
+        body = await json_object(request)
+        if body is None:
+            return bad_request("请求体须为JSON对象")
+        documents = [d for d in str(body.get("cailiao") or "").split(";") if d]
+        answers = body.get("biaodan") or {}
+        if not isinstance(answers, dict):
+            return bad_request("biaodan须为对象")
+        key = body.get("qingqiu_bianhao")
+        outcome = submissions.submit(
+            None if key is None else str(key),
+            str(body.get("sfzh", "")),
+            str(body.get("shixiang_bianma", "")),
+            documents,
+            {str(k): str(v) for k, v in answers.items()},
+        )
+        if isinstance(outcome, Accepted):
+            return envelope(case_row(outcome.case))
+        if outcome.conflict:
+            return envelope(None, code=4090, msg=outcome.reason)
+        return bad_request(outcome.reason)
 
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/api/shixiang/list", keyed(list_services)),
             web.get(f"{PREFIX}/api/anjian/list", keyed(list_cases)),
+            web.post(f"{PREFIX}/api/anjian/shenqing", keyed(apply)),
             web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=system_error,
@@ -241,7 +285,7 @@ DEPARTMENT = Department(
     name_zh="规划和自然资源局",
     name_en="Planning and Natural Resources Bureau",
     prefix=PREFIX,
-    capabilities=("catalog", "cases"),
+    capabilities=("catalog", "cases", "applications"),
     description_path=f"{PREFIX}/openapi.json",
     build=build,
 )

@@ -173,7 +173,12 @@ async def test_openapi(mocks: RunningMocks, http: aiohttp.ClientSession) -> None
         assert response.status == 200
         spec = await response.json()
     assert spec["openapi"].startswith("3.")
-    assert set(spec["paths"]) == {"/oauth2/token", "/api/v1/services", "/api/v1/cases"}
+    assert set(spec["paths"]) == {
+        "/oauth2/token",
+        "/api/v1/services",
+        "/api/v1/cases",
+        "/api/v1/applications",
+    }
     flows = spec["components"]["securitySchemes"]["oauth2"]["flows"]
     assert flows["clientCredentials"]["tokenUrl"] == "/education/oauth2/token"
     assert set(spec["components"]["schemas"]["Item"]["properties"]) == ITEM_FIELDS

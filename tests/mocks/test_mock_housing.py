@@ -138,7 +138,12 @@ async def test_schema(mocks: RunningMocks, http: aiohttp.ClientSession) -> None:
         schema = fromstring(await response.read())
     xs = "{http://www.w3.org/2001/XMLSchema}"
     assert schema.tag == f"{xs}schema"
-    assert {e.get("name") for e in schema.findall(f"{xs}element")} == {"result", "error"}
+    assert {e.get("name") for e in schema.findall(f"{xs}element")} == {
+        "result",
+        "error",
+        "application",
+        "submitted",
+    }
     types = {t.get("name") for t in schema.findall(f"{xs}complexType")}
     assert {"service", "case", "criterion", "event"} <= types
     statuses = {e.get("value") for e in schema.iter(f"{xs}enumeration")}

@@ -194,7 +194,7 @@ async def test_openapi_describes_the_routes(mocks: RunningMocks, http: aiohttp.C
         assert response.status == 200
         spec = await response.json()
     assert spec["openapi"].startswith("3.") and spec["servers"] == [{"url": "/market-regulation"}]
-    assert set(spec["paths"]) == {"/auth/token", "/api/services", "/api/cases"}
+    assert set(spec["paths"]) == {"/auth/token", "/api/services", "/api/cases", "/api/applications"}
     flows = spec["components"]["securitySchemes"]["oauth2"]["flows"]
     assert flows["clientCredentials"]["tokenUrl"] == TOKEN
     assert spec["components"]["schemas"]["Case"]["properties"]["statusCode"]["enum"] == list(CODES.values())

@@ -168,7 +168,7 @@ async def test_every_status_and_event_in_pinyin(
 async def test_openapi_describes_the_routes(mocks: RunningMocks, http: aiohttp.ClientSession) -> None:
     status, spec = await get(http, mocks, "/planning-land/openapi.json", {})
     assert status == 200 and spec["openapi"].startswith("3.")
-    assert set(spec["paths"]) == {"/api/shixiang/list", "/api/anjian/list"}
+    assert set(spec["paths"]) == {"/api/shixiang/list", "/api/anjian/list", "/api/anjian/shenqing"}
     assert spec["servers"] == [{"url": "/planning-land"}]
     params = {p["name"]: p for p in spec["paths"]["/api/anjian/list"]["get"]["parameters"]}
     assert set(params) == {"sfzh", "pageNo", "pageSize"} and params["sfzh"]["required"] is True
