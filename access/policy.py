@@ -116,8 +116,11 @@ def access_record(acting: Acting, data: str, department: str | None, channel: Cl
 class SessionLookup(Protocol):
     """What the policy needs from assisted sessions (``access.sessions.AssistedSessions`` is one)."""
 
-    async def active_session(self, staff: Principal, resident_digest: str, purpose: Purpose) -> str | None:
-        """The id of an active, consented, unexpired session of ``staff`` covering ``purpose``."""
+    async def active_session(
+        self, staff: Principal, resident_digest: str, purpose: Purpose | None
+    ) -> str | None:
+        """The id of an active, consented, unexpired session of ``staff`` covering ``purpose`` (any
+        purpose when None)."""
 
 
 def check_allowed(principal: Principal | None) -> Principal:
@@ -149,6 +152,22 @@ class AccessPolicy:
         if resident is None:
             raise AccessDenied("FORBIDDEN", "staff read a resident's data through resident(id)")
         return await self._staff(principal, resident, purpose)
+
+    async def reach(self, principal: Principal | None, resident: str | None) -> Acting:
+        """May ``principal`` see ``resident`` at all (for some purpose)? Checked by ``me`` and
+        ``resident(id)`` so a stranger is refused at the door; each field then checks its purpose."""
+        principal = check_allowed(principal)
+        if principal.role is Role.RESIDENT:
+            return self._resident_self(principal, resident, Purpose.PROFILE)
+        if resident is None:
+            raise AccessDenied("FORBIDDEN", "staff read a resident's data through resident(id)")
+        id_number = self.open_handle(resident)
+        if id_number is None:
+            raise AccessDenied("FORBIDDEN", "no such resident handle was issued by this gateway")
+        session_id = await self.sessions.active_session(principal, subject_digest(id_number), None)
+        if session_id is None:
+            raise AccessDenied("CONSENT_REQUIRED", "no active assisted session with the resident's consent")
+        return Acting(principal, id_number, session_id, Purpose.PROFILE)
 
     def _resident_self(self, principal: Principal, resident: str | None, purpose: Purpose) -> Acting:
         if not _ID_NUMBER.match(principal.subject):

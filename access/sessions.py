@@ -124,7 +124,9 @@ class AssistedSessions:
         await self._close(session_id, ENDED)
         return await self.get(session_id)
 
-    async def active_session(self, staff: Principal, resident_digest: str, purpose: Purpose) -> str | None:
+    async def active_session(
+        self, staff: Principal, resident_digest: str, purpose: Purpose | None
+    ) -> str | None:
         if staff.role is not Role.STAFF:
             return None
         now = datetime.now(UTC)
@@ -138,7 +140,7 @@ class AssistedSessions:
             )
             for row in rows:
                 view = _view(row, now)
-                if view.status == ACTIVE and purpose in view.purposes:
+                if view.status == ACTIVE and (purpose is None or purpose in view.purposes):
                     return view.id
         return None
 

@@ -153,6 +153,9 @@ class ResidentFacts:
     volunteer_hours: int | None = None
     land_contract_mu: float | None = None
     minimum_allowance: bool | None = None
+    # as the household register knows them: shown in the resident's profile, never used as criteria
+    name: str | None = None
+    address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -296,6 +296,8 @@ RECORDS: dict[str, dict[str, Target]] = {
         "volunteer_hours": Target(("int",)),
         "land_contract_mu": Target(("float",)),
         "minimum_allowance": Target(("bool",)),
+        "name": STR,
+        "address": STR,
     },
     "cases": {
         "id": REQUIRED_STR,

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from strawberry.dataloader import DataLoader
@@ -28,6 +28,7 @@ from resolvers.notices import Notices, Path
 
 log = logging.getLogger(__name__)
 
+A = TypeVar("A")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FactsAnswer = Fetched[OperationResult[ResidentFacts]] | UpstreamError
 CasesAnswer = Fetched[OperationResult[CaseRecord]] | UpstreamError
@@ -96,7 +97,7 @@ class PersonalLoaders:
     async def facts(self, resident_id: str, departments: Iterable[str], path: Path) -> dict[str, FactsAnswer]:
         """Each named department's answer about the resident, asked in parallel."""
         ids = list(dict.fromkeys(departments))
-        answers = await asyncio.gather(*(self._facts_loader(d).load(resident_id) for d in ids))
+        answers = await _settled(ids, (self._facts_loader(d).load(resident_id) for d in ids))
         for department, answer in zip(ids, answers, strict=True):
             self._notice(department, "facts", answer, path)
         return dict(zip(ids, answers, strict=True))
@@ -110,7 +111,7 @@ class PersonalLoaders:
 
     async def cases(self, resident_id: str, departments: Iterable[str], path: Path) -> list[CaseRecord]:
         ids = list(dict.fromkeys(departments))
-        answers = await asyncio.gather(*(self._cases_loader(d).load(resident_id) for d in ids))
+        answers = await _settled(ids, (self._cases_loader(d).load(resident_id) for d in ids))
         records: list[CaseRecord] = []
         for department, answer in zip(ids, answers, strict=True):
             self._notice(department, "cases", answer, path)
@@ -120,7 +121,7 @@ class PersonalLoaders:
 
     async def cases_of(self, resident_id: str, department: str, path: Path) -> list[CaseRecord] | None:
         """One department's cases of the resident; None when it failed (a notice says why)."""
-        answer = await self._cases_loader(department).load(resident_id)
+        [answer] = await _settled([department], [self._cases_loader(department).load(resident_id)])
         self._notice(department, "cases", answer, path)
         return None if isinstance(answer, UpstreamError) else list(answer.value.records)
 
@@ -178,6 +179,23 @@ class PersonalLoaders:
             self.notices.failed(answer, path)
         else:
             self.notices.fetched(department, capability, answer, path)
+
+
+async def _settled(departments: Sequence[str], loads: Iterable[Awaitable[A]]) -> list[A | UpstreamError]:
+    """Every department's answer or its failure as a value (a DataLoader raises what a batch returned
+    as an exception): one department's failure never costs the others' answers."""
+    results = await asyncio.gather(*loads, return_exceptions=True)
+    settled: list[A | UpstreamError] = []
+    for department, result in zip(departments, results, strict=True):
+        if isinstance(result, UpstreamError):
+            settled.append(result)
+        elif isinstance(result, Exception):
+            settled.append(_unexpected(department, result))
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            settled.append(result)
+    return settled
 
 
 def _derive(fact: str, value: Any) -> Any:

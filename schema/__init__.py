@@ -11,12 +11,12 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
-from schema import departments, services, stations
+from schema import departments, residents, services, stations
 from schema.access_log import AccessLogging
 from schema.errors import ErrorShaping, Schema
 
-QUERIES: tuple[type, ...] = (departments.Query, services.Query, stations.Query)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (departments.Query, services.Query, stations.Query, residents.Query)
+MUTATIONS: tuple[type, ...] = (residents.Mutation,)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 

@@ -1,0 +1,382 @@
+"""The resident view: ``me`` and ``resident(id)``, the only doors to a resident's personal data.
+
+Every personal field of ``Resident`` goes through ``Resident._read``: it asks the access policy for
+that field's purpose (``Context.acting_for``), fetches, and writes one access-log row per department
+the data came from (``Context.record_access``). A new personal field written any other way would be
+the odd one out in this file; ``tests/test_access.py`` checks that every field logs.
+
+``Resident.id`` is an opaque sealed handle (access/identifiers.py), never the ID number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import date, datetime
+from typing import Annotated, TypeVar
+
+import strawberry
+
+from access.log import LoggedAccess
+from access.policy import STAFF_PURPOSES, AccessDenied, Acting, Purpose
+from access.sessions import MAX_DURATION_S, SessionView
+from connectors.adapter import check_resident_id
+from connectors.records import CaseStatus
+from identity.principal import Principal, Role
+from resolvers.cases import one_case, resident_cases
+from resolvers.eligibility import EligibilityRequest, resident_eligibility
+from resolvers.errors import InputError
+from resolvers.residents import FactReading, PersonalLoaders, mask_id_number
+from resolvers.stations import check_point
+from schema.cases import Case
+from schema.context import Context, Info, path_of
+from schema.eligibility import Eligibility
+from schema.stations import GeoPointInput
+
+T = TypeVar("T")
+
+strawberry.enum(Purpose, name="AccessPurpose", description="Why a resident's data is read.")
+
+PROFILE_FACTS = ("name", "birth_date", "age", "hukou_district", "household_id", "household_type", "address")
+MAX_LOG_PAGE = 100
+
+
+def personal_loaders(context: Context) -> PersonalLoaders:
+    """This request's facts and cases loaders (one per request, like ``Context.loaders``)."""
+    loaders = context.views.get("__personal_loaders__")
+    if loaders is None:
+        loaders = context.views["__personal_loaders__"] = PersonalLoaders(context.registry, context.notices)
+    assert isinstance(loaders, PersonalLoaders)
+    return loaders
+
+
+def handle_of(context: Context, id_number: str) -> strawberry.ID:
+    return strawberry.ID(context.state.access.handle(id_number))
+
+
+@strawberry.type(description="Where one profile value came from.")
+class FactSource:
+    fact: str
+    department_id: strawberry.ID | None
+    fetched_at: datetime | None
+    unknown: str | None = strawberry.field(description="why the value could not be fetched")
+
+
+@strawberry.type(description="A resident as the departments report them; null where none could say.")
+class Profile:
+    name: str | None
+    id_number_masked: str = strawberry.field(description="like 310***********1234")
+    birth_date: date | None
+    age: int | None
+    hukou_district: str | None
+    household_id: str | None
+    household_type: str | None = strawberry.field(description="urban or rural")
+    address: str | None
+    sources: list[FactSource]
+
+    @classmethod
+    def from_readings(cls, id_number: str, readings: dict[str, FactReading]) -> Profile:
+        def value(fact: str) -> object:
+            return readings[fact].value
+
+        return cls(
+            name=value("name"),  # type: ignore[arg-type]
+            id_number_masked=mask_id_number(id_number),
+            birth_date=value("birth_date"),  # type: ignore[arg-type]
+            age=value("age"),  # type: ignore[arg-type]
+            hukou_district=value("hukou_district"),  # type: ignore[arg-type]
+            household_id=value("household_id"),  # type: ignore[arg-type]
+            household_type=value("household_type"),  # type: ignore[arg-type]
+            address=value("address"),  # type: ignore[arg-type]
+            sources=[
+                FactSource(
+                    fact=r.fact,
+                    department_id=None if r.department is None else strawberry.ID(r.department),
+                    fetched_at=r.fetched_at,
+                    unknown=r.unknown,
+                )
+                for r in readings.values()
+            ],
+        )
+
+
+@strawberry.type(description="One read of the resident's data: who, for what, from which department.")
+class AccessLogEntry:
+    id: strawberry.ID
+    at: datetime
+    by_you: bool = strawberry.field(description="true when the resident read it themself")
+    actor_role: str = strawberry.field(description="resident or staff")
+    station: str | None = strawberry.field(description="the staff member's station")
+    data: str = strawberry.field(description="profile, eligibility, cases, case, bills, ...")
+    department_id: strawberry.ID | None = strawberry.field(description="the department it came from")
+    purpose: Purpose
+    channel: str
+    session_id: strawberry.ID | None = strawberry.field(description="the assisted session that allowed it")
+
+    @classmethod
+    def from_logged(cls, entry: LoggedAccess, own_digest: str) -> AccessLogEntry:
+        return cls(
+            id=strawberry.ID(str(entry.id)),
+            at=entry.at,
+            by_you=entry.actor_digest == own_digest,
+            actor_role=entry.actor_role,
+            station=entry.station,
+            data=entry.data,
+            department_id=None if entry.department is None else strawberry.ID(entry.department),
+            purpose=Purpose(entry.purpose),
+            channel=entry.channel,
+            session_id=None if entry.session_id is None else strawberry.ID(entry.session_id),
+        )
+
+
+@strawberry.type(description="Station staff acting for a resident who consented, for some purposes.")
+class AssistedSession:
+    id: strawberry.ID
+    resident_id: strawberry.ID = strawberry.field(description="pass to resident(id) once consented")
+    station: str
+    purposes: list[Purpose]
+    status: str = strawberry.field(description="PENDING, ACTIVE, REVOKED, ENDED or EXPIRED")
+    minutes: int = strawberry.field(description="how long the consent lasts once given")
+    created_at: datetime
+    consented_at: datetime | None
+    expires_at: datetime = strawberry.field(description="pending: the consent deadline; active: the end")
+
+    @classmethod
+    def from_view(cls, view: SessionView) -> AssistedSession:
+        return cls(
+            id=strawberry.ID(view.id),
+            resident_id=strawberry.ID(view.resident_ref),
+            station=view.station,
+            purposes=list(view.purposes),
+            status=view.status,
+            minutes=view.duration_s // 60,
+            created_at=view.created_at,
+            consented_at=view.consented_at,
+            expires_at=view.expires_at,
+        )
+
+
+@strawberry.type(description="A resident: their own view (`me`), or staff's inside an assisted session.")
+class Resident:
+    id: strawberry.ID = strawberry.field(description="Opaque; never the ID number")
+    key: strawberry.Private[str | None]  # None: the caller themself; else the handle they passed
+
+    async def _read(
+        self,
+        info: Info,
+        purpose: Purpose,
+        data: str,
+        fetch: Callable[[Acting], Awaitable[T]],
+        departments_of: Callable[[T], Iterable[str | None]],
+    ) -> T:
+        """The one way personal data is read: policy for ``purpose``, fetch, one log row per department."""
+        context = info.context
+        acting = await context.acting_for(self.key, purpose)
+        value = await fetch(acting)
+        departments: list[str | None] = [*sorted({d for d in departments_of(value) if d is not None})]
+        for department in departments or [None]:
+            await context.record_access(acting, data, department)
+        return value
+
+    @strawberry.field(description="Name, masked ID number, age, household and address")
+    async def profile(self, info: Info) -> Profile:
+        async def fetch(acting: Acting) -> Profile:
+            loaders = personal_loaders(info.context)
+            readings = await loaders.readings(acting.resident_id, PROFILE_FACTS, path_of(info))
+            return Profile.from_readings(acting.resident_id, readings)
+
+        return await self._read(
+            info, Purpose.PROFILE, "profile", fetch, lambda p: (s.department_id for s in p.sources)
+        )
+
+    @strawberry.field(
+        description="Whether the resident may use each service, criterion by criterion; every service "
+        "when `serviceIds` is omitted. Each department's facts are fetched once, all in parallel."
+    )
+    async def eligibility(
+        self,
+        info: Info,
+        service_ids: list[strawberry.ID] | None = None,
+        near: Annotated[
+            GeoPointInput | None, strawberry.argument(description="to name the nearest station to go to")
+        ] = None,
+    ) -> list[Eligibility]:
+        if service_ids is not None and len(service_ids) > 500:
+            raise InputError("serviceIds", "at most 500")
+        point = None
+        if near is not None:
+            check_point(near.latitude, near.longitude)
+            point = (near.latitude, near.longitude)
+        request = EligibilityRequest(None if service_ids is None else [str(s) for s in service_ids], point)
+
+        async def fetch(acting: Acting) -> tuple[list[Eligibility], set[str]]:
+            assessments, used = await resident_eligibility(
+                info.context.loaders,
+                personal_loaders(info.context),
+                acting.resident_id,
+                request,
+                path_of(info),
+            )
+            return [Eligibility.from_assessment(a) for a in assessments], used
+
+        result, _ = await self._read(info, Purpose.ELIGIBILITY, "eligibility", fetch, lambda r: r[1])
+        return result
+
+    @strawberry.field(description="Cases at every department, newest first; filters combine")
+    async def cases(
+        self,
+        info: Info,
+        status: list[CaseStatus] | None = None,
+        departments: list[strawberry.ID] | None = None,
+    ) -> list[Case]:
+        async def fetch(acting: Acting) -> list[Case]:
+            records = await resident_cases(
+                personal_loaders(info.context),
+                acting.resident_id,
+                path_of(info),
+                status,
+                None if departments is None else [str(d) for d in departments],
+            )
+            return [Case.from_record(r) for r in records]
+
+        return await self._read(info, Purpose.CASES, "cases", fetch, lambda cs: (c.department_id for c in cs))
+
+    @strawberry.field(description="One case by its id; FORBIDDEN when it is not this resident's")
+    async def case(self, info: Info, id: strawberry.ID) -> Case | None:
+        return await self.read_case(info, str(id))
+
+    async def read_case(self, info: Info, case_id: str) -> Case | None:
+        async def fetch(acting: Acting) -> Case | None:
+            record = await one_case(
+                personal_loaders(info.context), acting.resident_id, case_id, path_of(info)
+            )
+            return None if record is None else Case.from_record(record)
+
+        return await self._read(
+            info, Purpose.CASES, "case", fetch, lambda c: () if c is None else (c.department_id,)
+        )
+
+    @strawberry.field(description="Who read this resident's data, newest first (the resident only)")
+    async def access_log(
+        self,
+        info: Info,
+        first: int = 20,
+        before: Annotated[strawberry.ID | None, strawberry.argument(description="an entry's id")] = None,
+    ) -> list[AccessLogEntry]:
+        if not 0 <= first <= MAX_LOG_PAGE:
+            raise InputError("first", f"between 0 and {MAX_LOG_PAGE}")
+        before_id = _entry_id(before)
+
+        async def fetch(acting: Acting) -> list[AccessLogEntry]:
+            entries = await info.context.state.access.log.read(acting.resident_digest, first, before_id)
+            own = acting.principal.subject_digest
+            return [AccessLogEntry.from_logged(e, own) for e in entries]
+
+        return await self._read(info, Purpose.ACCESS_LOG, "access_log", fetch, lambda _: ())
+
+    @strawberry.field(description="Assisted sessions asking for or holding consent (the resident only)")
+    async def assisted_sessions(self, info: Info) -> list[AssistedSession]:
+        async def fetch(acting: Acting) -> list[AssistedSession]:
+            views = await info.context.state.access.sessions.for_resident(acting.principal)
+            return [AssistedSession.from_view(v) for v in views]
+
+        return await self._read(info, Purpose.ACCESS_LOG, "assisted_sessions", fetch, lambda _: ())
+
+
+def _entry_id(value: strawberry.ID | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        raise InputError("before", "an access log entry's id") from None
+
+
+async def _resident(info: Info, key: str | None) -> Resident:
+    context = info.context
+    acting = await context.state.access.policy.reach(context.principal, key)
+    return Resident(id=handle_of(context, acting.resident_id), key=key)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in resident")
+    async def me(self, info: Info) -> Resident:
+        return await _resident(info, None)
+
+    @strawberry.field(
+        description="A resident by their opaque id: the resident themself, or station staff inside an "
+        "active assisted session the resident consented to"
+    )
+    async def resident(self, info: Info, id: strawberry.ID) -> Resident:
+        return await _resident(info, str(id))
+
+    @strawberry.field(description="One of the signed-in resident's cases by its id (`<department>:<ref>`)")
+    async def case(self, info: Info, id: strawberry.ID) -> Case | None:
+        resident = await _resident(info, None)
+        return await resident.read_case(info, str(id))
+
+
+def _staff(info: Info) -> None:
+    principal = info.context.principal
+    if principal is None:
+        raise AccessDenied("UNAUTHENTICATED", "assisted sessions need a bearer token")
+    if principal.role is not Role.STAFF:
+        raise AccessDenied("FORBIDDEN", "only station staff start or end assisted sessions")
+
+
+def _id_number(value: str) -> str:
+    try:
+        return check_resident_id(value.strip().upper())
+    except ValueError:
+        raise InputError("idNumber", "an 18-character resident ID number") from None  # never echo it
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Staff ask a resident (by the ID number on their card) for consent to act for them; "
+        "the resident answers with consentToAssistedSession within 10 minutes"
+    )
+    async def start_assisted_session(
+        self,
+        info: Info,
+        id_number: str,
+        purposes: list[Purpose],
+        minutes: Annotated[int, strawberry.argument(description="how long the consent lasts, 1..240")] = 30,
+    ) -> AssistedSession:
+        _staff(info)
+        number = _id_number(id_number)
+        scope = frozenset(purposes)
+        if not scope:
+            raise InputError("purposes", "at least one purpose")
+        if not scope <= STAFF_PURPOSES:
+            raise InputError("purposes", "ACCESS_LOG is the resident's own")
+        if not 1 <= minutes <= MAX_DURATION_S // 60:
+            raise InputError("minutes", f"between 1 and {MAX_DURATION_S // 60}")
+        access = info.context.state.access
+        principal = info.context.principal
+        assert principal is not None
+        view = await access.sessions.start(principal, number, access.handle(number), scope, minutes * 60)
+        return AssistedSession.from_view(view)
+
+    @strawberry.mutation(description="The resident consents: the staff member may act until it expires")
+    async def consent_to_assisted_session(self, info: Info, id: strawberry.ID) -> AssistedSession:
+        principal = await _resident_principal(info)
+        return AssistedSession.from_view(await info.context.state.access.sessions.consent(principal, str(id)))
+
+    @strawberry.mutation(description="The resident withdraws consent (or declines); reads stop at once")
+    async def revoke_assisted_session(self, info: Info, id: strawberry.ID) -> AssistedSession:
+        principal = await _resident_principal(info)
+        return AssistedSession.from_view(await info.context.state.access.sessions.revoke(principal, str(id)))
+
+    @strawberry.mutation(description="The staff member ends the session")
+    async def end_assisted_session(self, info: Info, id: strawberry.ID) -> AssistedSession:
+        _staff(info)
+        principal = info.context.principal
+        assert principal is not None
+        return AssistedSession.from_view(await info.context.state.access.sessions.end(principal, str(id)))
+
+
+async def _resident_principal(info: Info) -> Principal:
+    acting = await info.context.acting_for(None, Purpose.ACCESS_LOG)  # residents only
+    return acting.principal
