@@ -23,6 +23,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8100, help="port to bind (default 8100; 0 = any free)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"world seed (default {DEFAULT_SEED})")
     parser.add_argument("--only", default=None, help=f"comma-separated departments to serve, of: {ids}")
+    parser.add_argument(
+        "--webhook-url",
+        default=None,
+        help="call <url>/<department>, signed, when a case's status is changed through /_admin/cases",
+    )
     args = parser.parse_args(argv)
     if args.only is not None:
         args.only = [part.strip() for part in args.only.split(",") if part.strip()]
@@ -35,7 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def serve(args: argparse.Namespace) -> None:
     """Start, print where everything is, and wait for SIGINT/SIGTERM."""
-    mocks = await start(host=args.host, port=args.port, seed=args.seed, only=args.only)
+    mocks = await start(
+        host=args.host, port=args.port, seed=args.seed, only=args.only, webhook_url=args.webhook_url
+    )
     try:
         print(f"Onestop mock departments (seed {args.seed}) at {mocks.url}", flush=True)
         for department in select(args.only):

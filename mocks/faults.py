@@ -14,7 +14,7 @@ import contextlib
 import json
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -139,6 +139,8 @@ class Board:
         self.runtimes: dict[str, Runtime] = {r.department.id: r for r in runtimes}
         self.hang_limit_s = hang_limit_s
         self._stopping = asyncio.Event()
+        #: Also run by reset (the registered webhook URL is forgotten, for one)
+        self.reset_hooks: list[Callable[[], None]] = []
 
     def owner(self, path: str) -> Runtime | None:
         """The department serving `path`, or `None` (admin and unknown paths)."""
@@ -171,6 +173,10 @@ class Board:
         self.clear_stats()
         for runtime in self.runtimes.values():
             runtime.mounted.reset()
+            if runtime.mounted.case_status is not None:  # cases moved through /_admin/cases
+                runtime.mounted.case_status.reset()
+        for hook in self.reset_hooks:
+            hook()
 
 
 def _drop_connection(request: web.Request) -> web.Response:

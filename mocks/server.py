@@ -13,6 +13,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from mocks.case_status import CaseStatusApi, WebhookSender
 from mocks.departments import select
 from mocks.faults import DEFAULT_HANG_LIMIT_S, AdminApi, Board, Runtime, fault_middleware
 from mocks.world import DEFAULT_SEED, World, build_world
@@ -25,7 +26,11 @@ SHUTDOWN_TIMEOUT_S = 2.0
 
 
 def create_app(
-    seed: int = DEFAULT_SEED, only: Sequence[str] | None = None, *, hang_limit_s: float = DEFAULT_HANG_LIMIT_S
+    seed: int = DEFAULT_SEED,
+    only: Sequence[str] | None = None,
+    *,
+    hang_limit_s: float = DEFAULT_HANG_LIMIT_S,
+    webhook_url: str | None = None,
 ) -> web.Application:
     """The app serving the departments in `only` (all when `None`) over the world of `seed`.
 
@@ -40,6 +45,13 @@ def create_app(
     for runtime in runtimes:
         app.add_routes(runtime.mounted.routes)
     app.add_routes(AdminApi(board).routes())
+    # cases that move on request, and the signed webhook calls telling the gateway (mock-departments.md)
+    webhooks = WebhookSender(url=webhook_url)
+    board.reset_hooks.append(lambda: setattr(webhooks, "url", webhook_url))
+    boards = {
+        i: r.mounted.case_status for i, r in board.runtimes.items() if r.mounted.case_status is not None
+    }
+    app.add_routes(CaseStatusApi(boards, webhooks).routes())
     app.on_shutdown.append(board.on_shutdown)
     return app
 
@@ -73,9 +85,10 @@ async def start(
     only: Sequence[str] | None = None,
     *,
     hang_limit_s: float = DEFAULT_HANG_LIMIT_S,
+    webhook_url: str | None = None,
 ) -> RunningMocks:
     """Serve the mocks on `host:port` (0 picks a free port) in the running event loop."""
-    app = create_app(seed, only, hang_limit_s=hang_limit_s)
+    app = create_app(seed, only, hang_limit_s=hang_limit_s, webhook_url=webhook_url)
     # handler_cancellation: a client that gives up (timeout tests) frees its handler at once.
     runner = web.AppRunner(
         app,

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from mocks import auth
+from mocks.case_status import CaseStatusBoard, world_case
 from mocks.criteria import criteria_json
 from mocks.departments import Department, Mounted, parse_bounded_int
 from mocks.openapi import api_key_scheme, served
@@ -306,13 +307,19 @@ def build(world: World) -> Mounted:
         known = (world.resident(i) for i in dict.fromkeys(ids))
         return json_response({"items": [insured_item(r) for r in known if r is not None]})
 
+    live = CaseStatusBoard(
+        "medical-insurance",
+        lambda ref: world_case(world, ref, "medical-insurance"),
+        lambda status: STATUSES[status][0],
+    )
+
     @guarded
     async def cases(request: web.Request) -> web.StreamResponse:
         id_number = request.query.get("id_number", "").strip()
         if not id_number:
             return _error("missing_id_number", 400)
         mine = (c for c in world.cases_of_resident(id_number) if c.department == "medical-insurance")
-        return json_response({"items": [case_item(c) for c in mine]})
+        return json_response({"items": [case_item(live.current(c)) for c in mine]})
 
     return Mounted(
         routes=[
@@ -322,6 +329,7 @@ def build(world: World) -> Mounted:
             web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=system_error,
+        case_status=live,
     )
 
 
