@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +44,19 @@ class Settings(BaseSettings):
     )
 
     tune_gc: bool = Field(True, description="freeze start-up objects and collect garbage less often")
+
+    # -- observability (README, "Observability") --
+    log_level: str = Field("INFO", description="DEBUG adds one line per upstream call")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="json: one object a line; text: for a terminal"
+    )
+    otel: Literal["", "console", "otlp"] = Field(
+        "", description="OpenTelemetry span exporter; empty: no tracing (otlp reads OTEL_EXPORTER_OTLP_*)"
+    )
+    otel_service_name: str = Field("onestop", description="service.name of the spans")
+    metrics_token: SecretStr | None = Field(
+        None, description="when set, /metrics answers only `Authorization: Bearer <token>`"
+    )
 
     # -- identity (bearer JWTs) --
     jwt_secret: SecretStr | None = Field(

@@ -26,6 +26,9 @@ from connectors.cache import ResponseCache
 from connectors.registry import Registry
 from coordination.bus import make_bus
 from identity.tokens import TokenVerifier
+from observability.logging import configure_logging
+from observability.tracing import Tracing
+from observability.wiring import Observability
 from schema import build_schema
 from schema.view import GraphQLView
 from store.db import create_engine, migrate, session_factory
@@ -44,7 +47,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     cache = ResponseCache(settings.cache_url, namespace=settings.namespace)
-    registry = Registry(cache)
+    # metrics, logs and traces of this app (its own registry and tracer: two apps never share counters)
+    observability = Observability(
+        Tracing.from_setting(settings.otel, settings.otel_service_name),
+        settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+    )
+    registry = Registry(cache, observer=observability.upstream)
     bus = make_bus(settings.redis_url, settings.namespace)  # messages between gateway processes
 
     @asynccontextmanager
@@ -64,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await registry.close()
             await bus.close()
             await cache.close()
+            observability.shutdown()
             await engine.dispose()
 
     async def healthz(request: Request) -> JSONResponse:
@@ -91,9 +100,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", observability.endpoint),
     ]
     # outermost first: each wraps everything below it
-    middleware: list[Middleware] = []
+    middleware: list[Middleware] = [observability.middleware()]  # request ids, metrics, access log
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.registry = registry
     app.state.cache = cache
@@ -101,6 +111,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.bus = bus
+    app.state.observability = observability
+    observability.watch(app)
     app.state.access = Access(sessions, settings.resident_secret())  # who may see whose data
     return app
 
@@ -121,7 +133,7 @@ def tune_gc() -> None:
 
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     print(f"Onestop gateway: http://{settings.host}:{settings.port}/graphql ({settings.mode.value} mode)")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 

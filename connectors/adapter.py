@@ -24,7 +24,7 @@ from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.formats import Page, decode_page, find_soap_fault, reader_for, soap_fault_error
 from connectors.mapping import map_records
 from connectors.records import CaseRecord, OperationResult, ResidentFacts, ServiceRecord, StationRecord
-from connectors.resilience import CachePolicy, Fetched, Resilience
+from connectors.resilience import OPERATION, CachePolicy, Fetched, Resilience
 from connectors.spec import (
     Batch,
     ConnectorSpec,
@@ -141,6 +141,8 @@ class SpecAdapter:
             if e is not None and e.age() < operation.cache_ttl_s
         }
         missing = [r for r in ids if r not in found]
+        self.resilience.cache_hits += len(found)
+        self.resilience.cache_misses += len(missing) if self.resilience.cache.enabled else 0
         chunks = [missing[i : i + batch.max_size] for i in range(0, len(missing), batch.max_size)]
         results = await asyncio.gather(
             *(self._fetch_batch(operation, batch, c) for c in chunks), return_exceptions=True
@@ -187,6 +189,7 @@ class SpecAdapter:
         self, capability: str, operation: Operation, fill: Mapping[str, str] | None = None
     ) -> OperationResult[Any]:
         fill = fill or {}
+        OPERATION.set(capability)  # observers name upstream calls by it (runs in its own task)
         items = await self.fetch_items(operation, fill)
         result = map_records(items, reader_for(self.spec.format), operation, capability, self.department)
         if "resident_id" in fill:  # a one-resident answer is about that resident, whatever it says

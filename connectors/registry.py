@@ -14,7 +14,7 @@ from typing import Any
 from connectors.adapter import SpecAdapter
 from connectors.auth import authenticator_for
 from connectors.cache import ResponseCache
-from connectors.resilience import Resilience
+from connectors.resilience import Resilience, UpstreamObserver
 from connectors.spec import ConnectorSpec
 from connectors.transport import AiohttpTransport, Transport, UpstreamRequest, UpstreamResponse
 
@@ -50,9 +50,11 @@ def _iso(timestamp: float | None) -> str | None:
     return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
-def build_department(spec: ConnectorSpec, version: int, cache: ResponseCache) -> Department:
+def build_department(
+    spec: ConnectorSpec, version: int, cache: ResponseCache, observer: UpstreamObserver | None = None
+) -> Department:
     transport = AiohttpTransport(spec.id, spec.policy.concurrency, spec.policy.max_body_bytes)
-    resilience = Resilience(spec.id, spec.policy, cache)
+    resilience = Resilience(spec.id, spec.policy, cache, observer=observer)
 
     async def send_token_request(request: UpstreamRequest) -> UpstreamResponse:
         return await transport.send(request, spec.policy.timeout_s)
@@ -63,15 +65,16 @@ def build_department(spec: ConnectorSpec, version: int, cache: ResponseCache) ->
 
 
 class Registry:
-    def __init__(self, cache: ResponseCache) -> None:
+    def __init__(self, cache: ResponseCache, observer: UpstreamObserver | None = None) -> None:
         self.cache = cache
+        self.observer = observer  # metrics and traces of every upstream call
         self._departments: dict[str, Department] = {}
         self._ordered: list[Department] = []
 
     def load(self, specs: Iterable[tuple[ConnectorSpec, int]]) -> None:
         """Build a department for each (spec, version). Call ``close`` to release their sessions."""
         for spec, version in specs:
-            self._departments[spec.id] = build_department(spec, version, self.cache)
+            self._departments[spec.id] = build_department(spec, version, self.cache, self.observer)
         self._ordered = sorted(self._departments.values(), key=lambda d: d.id)
 
     def get(self, department_id: str) -> Department | None:

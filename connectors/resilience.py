@@ -15,8 +15,9 @@ import contextvars
 import random
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -30,6 +31,22 @@ T = TypeVar("T")
 
 # Loop time by which the current call must be done; set by ``cached``/``call``, read by attempts.
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("upstream_deadline", default=None)
+
+# The operation (``catalog``, ``facts``, ...) being fetched; set by the adapter, read by observers.
+OPERATION: contextvars.ContextVar[str] = contextvars.ContextVar("upstream_operation", default="")
+
+
+class UpstreamObserver(Protocol):
+    """Told of every upstream attempt (metrics, traces, debug logs); plain strings, no GraphQL.
+
+    ``attempt`` wraps one exchange: its exit sees the ``UpstreamError`` (or success) and the time taken.
+    ``refused`` is a call that never left: breaker open or bulkhead full.
+    """
+
+    def attempt(self, department: str, operation: str) -> AbstractContextManager[object]: ...
+
+    def refused(self, department: str, operation: str, code: str) -> None: ...
+
 
 # Failures that say nothing about the department's health.
 _NOT_COUNTED = frozenset({UpstreamCode.CIRCUIT_OPEN, UpstreamCode.OVERLOADED})
@@ -60,8 +77,10 @@ class Resilience:
         policy: Policy,
         cache: ResponseCache,
         rng: random.Random | None = None,
+        observer: UpstreamObserver | None = None,
     ) -> None:
         self.department = department
+        self.observer = observer
         self.policy = policy
         self.cache = cache
         self.breaker = CircuitBreaker(policy.breaker_failures, policy.breaker_reset_s)
@@ -70,6 +89,9 @@ class Resilience:
         self._flights = SingleFlight()
         self._rng = rng or random.Random()
         self.upstream_calls = 0
+        # read by the metrics collector at scrape time (no per-call cost beyond an increment)
+        self.cache_hits = 0
+        self.cache_misses = 0
         # what /readyz tells operators: when the department last answered, and how it last failed
         self.last_success_at: float | None = None
         self.last_failure: tuple[float, str] | None = None
@@ -103,10 +125,12 @@ class Resilience:
         if deadline - loop.time() <= 0:
             raise UpstreamError(UpstreamCode.TIMEOUT, self.department, "deadline passed before the call")
         if not self.breaker.allow():
-            raise UpstreamError(
-                UpstreamCode.CIRCUIT_OPEN,
-                self.department,
-                f"department failing; calls paused for {self.breaker.retry_after():.0f}s",
+            raise self._refused(
+                UpstreamError(
+                    UpstreamCode.CIRCUIT_OPEN,
+                    self.department,
+                    f"department failing; calls paused for {self.breaker.retry_after():.0f}s",
+                )
             )
         settled = False
         try:
@@ -114,7 +138,9 @@ class Resilience:
             try:
                 self._in_flight += 1
                 self.upstream_calls += 1
-                result = await attempt(max(0.001, min(self.policy.timeout_s, deadline - loop.time())))
+                result = await self._observed(
+                    attempt, max(0.001, min(self.policy.timeout_s, deadline - loop.time()))
+                )
             finally:
                 self._in_flight -= 1
                 self._bulkhead.release()
@@ -123,6 +149,8 @@ class Resilience:
                 self.breaker.record_failure()
                 self.last_failure = (time.time(), error.code.value)
                 settled = True
+            elif error.code is UpstreamCode.OVERLOADED:
+                self._refused(error)
             raise
         else:
             self.breaker.record_success()
@@ -132,6 +160,17 @@ class Resilience:
         finally:
             if not settled:  # cancelled, or never sent: a half-open probe slot must not stay taken
                 self.breaker.abandon_probe()
+
+    async def _observed(self, attempt: Callable[[float], Awaitable[T]], timeout: float) -> T:
+        if self.observer is None:
+            return await attempt(timeout)
+        with self.observer.attempt(self.department, OPERATION.get()):
+            return await attempt(timeout)
+
+    def _refused(self, error: UpstreamError) -> UpstreamError:
+        if self.observer is not None:
+            self.observer.refused(self.department, OPERATION.get(), error.code.value)
+        return error
 
     async def _acquire(self, remaining: float) -> None:
         try:
@@ -153,7 +192,10 @@ class Resilience:
     ) -> Fetched[T]:
         entry = await self.cache.get(key, adapter)
         if entry is not None and entry.age() < policy.ttl_s:
+            self.cache_hits += 1
             return Fetched(entry.value, from_cache=True, age_s=entry.age())
+        if self.cache.enabled:
+            self.cache_misses += 1
         try:
             value = await self._flights.do(key, lambda: self._load_and_store(key, policy, adapter, load))
         except UpstreamError as error:

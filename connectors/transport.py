@@ -8,6 +8,7 @@ so a slow department's connections never starve another's.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -15,6 +16,11 @@ from typing import Protocol
 import aiohttp
 
 from connectors.errors import UpstreamCode, UpstreamError
+
+# The id of the client request being served, set by the gateway's middleware: sent to the departments as
+# ``X-Request-Id`` so one request can be followed through their logs too.
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+REQUEST_ID_HEADER = "X-Request-Id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +62,17 @@ class AiohttpTransport:
         )
 
     async def send(self, request: UpstreamRequest, timeout: float) -> UpstreamResponse:
+        headers = request.headers
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            headers = {**headers, REQUEST_ID_HEADER: request_id}
         try:
             async with asyncio.timeout(timeout):
                 async with self._session.request(
                     request.method,
                     request.url,
                     params=request.params or None,
-                    headers=request.headers,
+                    headers=headers,
                     data=request.body,
                     allow_redirects=False,
                 ) as response:
