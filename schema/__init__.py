@@ -11,6 +11,7 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
+from observability.requests import OperationObserver
 from schema import departments, residents, services, stations
 from schema.access_log import AccessLogging
 from schema.errors import ErrorShaping, Schema
@@ -34,6 +35,7 @@ def build_schema() -> strawberry.Schema:
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             ErrorShaping,
+            OperationObserver,  # after ErrorShaping: sees the final, coded errors (metrics, access log)
             AccessLogging,  # personal data leaves only once its access-log rows are written
         ],
     )
