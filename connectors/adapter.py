@@ -18,6 +18,8 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter
 
+from connectors import applications
+from connectors.applications import Application
 from connectors.auth import Authenticator
 from connectors.cache import Entry
 from connectors.errors import UpstreamCode, UpstreamError, status_error
@@ -29,6 +31,7 @@ from connectors.spec import (
     Batch,
     ConnectorSpec,
     CursorPagination,
+    JsonFormat,
     NoPagination,
     NotFound,
     OffsetPagination,
@@ -90,6 +93,46 @@ class SpecAdapter:
     async def cases(self, resident_id: str) -> Fetched[OperationResult[CaseRecord]]:
         """A resident's cases at this department, in the department's words and the canonical ones."""
         return await self.run("cases", resident_id)
+
+    async def submit(self, application: Application) -> CaseRecord:
+        """Forward an application; the case it became, in the department's words and the canonical ones.
+
+        Sent again after a timeout or a failure only when the spec sends the idempotency key: without
+        it a lost answer may hide a case already made, and a second try would make another. Afterwards
+        the resident's cached cases of this department are dropped, so the new case is listed at once.
+        """
+        operation = self._operation("applications")
+        request = self.build_submission(operation, application)
+        idempotent = applications.sends_key(operation)
+
+        async def send() -> UpstreamResponse | None:
+            return await self.resilience.call(lambda timeout: self.exchange(request, timeout), idempotent)
+
+        response = await self.resilience.deadline(send)
+        if response is None:
+            raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, "the application was not taken")
+        page = decode_page(response, self.spec.format, operation.items, self.department)
+        result = map_records(page.items, reader_for(self.spec.format), operation, "cases", self.department)
+        if not result.records:
+            problem = result.problems[0] if result.problems else "no case in the answer"
+            raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, f"application: {problem}")
+        await self.resilience.cache.delete(self._key("cases", application.resident_id))
+        record: CaseRecord = replace(result.records[0], resident_id=application.resident_id)
+        return record
+
+    def build_submission(self, operation: Operation, application: Application) -> UpstreamRequest:
+        """The request for one application: the body's values escaped for the format, the rest plain."""
+        check_resident_id(application.resident_id)
+        body_fill = applications.fill(application, operation.submission, self.spec.format.kind)
+        plain = applications.fill(application, operation.submission, "plain")
+        body = None if operation.body is None else _fill(operation.body, body_fill)
+        request = self.build_request(operation.model_copy(update={"body": body}), (), plain)
+        headers = {name: _fill(value, plain) for name, value in request.headers.items()}
+        if operation.body is not None and isinstance(self.spec.format, JsonFormat):
+            headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        if operation.body is not None and isinstance(self.spec.format, XmlFormat):
+            headers.setdefault("Content-Type", "application/xml; charset=utf-8")
+        return replace(request, headers=headers)
 
     async def facts(
         self, resident_ids: Sequence[str]

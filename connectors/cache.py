@@ -90,6 +90,15 @@ class ResponseCache:
         except Exception as exc:
             self._failed("clear", exc)
 
+    async def delete(self, key: str) -> None:
+        """Forget one entry (a resident's cases after they submitted an application)."""
+        if not self.enabled:
+            return
+        try:
+            await self.backend.delete(self._key(key))
+        except Exception as exc:
+            self._failed("delete", exc)
+
     def _failed(self, action: str, exc: Exception) -> None:
         self.errors += 1
         log.warning("cache %s failed: %s", action, type(exc).__name__)

@@ -320,11 +320,23 @@ RECORDS: dict[str, dict[str, Target]] = {
         "expected_completion": WHEN,
     },
 }
+# applications: the department answers a submission with the case it became, mapped like a case
+RECORDS["applications"] = RECORDS["cases"]
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     capability: tuple(name for name, target in fields.items() if target.required)
     for capability, fields in RECORDS.items()
 }
-PERSONAL = frozenset({"facts", "cases"})  # keyed by a resident: never shared, never served stale
+PERSONAL = frozenset({"facts", "cases", "applications"})  # keyed by a resident: never shared, never stale
+# what ``applications`` may put into path, params, headers and body (``_json`` ones are JSON, not escaped)
+SUBMISSION_PLACEHOLDERS = (
+    "{resident_id}",
+    "{service_id}",
+    "{idempotency_key}",
+    "{documents}",
+    "{documents_json}",
+    "{answers}",
+    "{answers_json}",
+)
 
 
 def mapping_problems(mapping: Mapping[str, FieldMap], targets: Mapping[str, Target], where: str) -> list[str]:
@@ -376,6 +388,21 @@ class NotFound(_Model):
     soap_fault: str | None = Field(None, description="a faultstring meaning not found")
 
 
+class Submission(_Model):
+    """applications: how the documents and answers of an application are written into the request.
+
+    ``{documents}`` is each document through ``document_template`` (``{document}``), joined by
+    ``document_separator``; ``{answers}`` likewise with ``{name}`` and ``{value}``. ``{documents_json}``
+    and ``{answers_json}`` are a JSON list and object. Values are escaped for the format (JSON string
+    content, XML text) before they are put in.
+    """
+
+    document_template: str = "{document}"
+    document_separator: str = ","
+    answer_template: str = "{name}={value}"
+    answer_separator: str = ","
+
+
 class Operation(_Model):
     method: Literal["GET", "POST"] = "GET"
     path: str = Field(description="under base_url, starting with /; may hold {resident_id}")
@@ -391,6 +418,11 @@ class Operation(_Model):
     stale_ttl_s: float = Field(86_400.0, ge=0, description="keep serving stale this long if it fails")
     public: bool = Field(True, description="public data: shared between users, may be served stale")
     max_pages: int = Field(200, ge=1, le=10_000)
+    submission: Submission | None = Field(
+        None,
+        description="applications: how documents and answers are written; the request may send "
+        "{idempotency_key} (header, params or body) — only then is a submission retried",
+    )
 
     @field_validator("mapping", mode="before")
     @classmethod
@@ -431,7 +463,7 @@ class ConnectorSpec(_Model):
     auth: Auth = Field(default_factory=NoAuth)
     format: Format
     policy: Policy = Field(default_factory=Policy)
-    operations: dict[Literal["catalog", "stations", "facts", "cases"], Operation]
+    operations: dict[Literal["catalog", "stations", "facts", "cases", "applications"], Operation]
 
     @model_validator(mode="after")
     def _operations_complete(self) -> ConnectorSpec:
@@ -440,6 +472,7 @@ class ConnectorSpec(_Model):
             where = f"operations.{capability}"
             problems.extend(mapping_problems(operation.mapping, RECORDS[capability], f"{where}.mapping"))
             problems.extend(_personal_problems(capability, operation, where))
+            problems.extend(_submission_problems(capability, operation, where))
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -464,6 +497,20 @@ def _personal_problems(capability: str, operation: Operation, where: str) -> lis
         problems.append(f"{where}: needs {{resident_id}} in its path, params or body")
     if operation.public:
         problems.append(f"{where}.public: personal data must be 'public: false'")
+    return problems
+
+
+def _submission_problems(capability: str, operation: Operation, where: str) -> list[str]:
+    """An application is POSTed, names its service, and says how its documents are written."""
+    if capability != "applications":
+        return [f"{where}.submission: only applications submit"] if operation.submission else []
+    problems = []
+    if operation.method != "POST":
+        problems.append(f"{where}.method: an application is submitted with POST")
+    if "{service_id}" not in operation.template_text():
+        problems.append(f"{where}: needs {{service_id}} in its path, params or body")
+    if operation.pagination.style != "none":
+        problems.append(f"{where}.pagination: a submission answers one case, not pages")
     return problems
 
 
