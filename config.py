@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         description="Redis for pub/sub between processes (case updates, reloads) and shared rate limits",
     )
     namespace: str = Field("onestop", description="prefix of every Redis key and channel this gateway uses")
+    reload_poll_s: float = Field(
+        2.0,
+        gt=0,
+        le=3600,
+        description="how often each process asks the store which connector versions are active "
+        "(with Redis, reloads also arrive at once by pub/sub and polling is the safety net)",
+    )
 
     @property
     def development(self) -> bool:

@@ -25,6 +25,7 @@ from config import Settings
 from connectors.cache import ResponseCache
 from connectors.registry import Registry
 from coordination.bus import make_bus
+from coordination.reload import Reloader
 from identity.tokens import TokenVerifier
 from observability.logging import configure_logging
 from observability.tracing import Tracing
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     registry = Registry(cache, observer=observability.upstream)
     bus = make_bus(settings.redis_url, settings.namespace)  # messages between gateway processes
+    # hot reload: serve each department's active connector version (bus messages + store polling)
+    reloader = Reloader(registry, sessions, spec_environ(settings), bus, poll_s=settings.reload_poll_s)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -65,10 +68,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 log.info("registered bundled connectors: %s", ", ".join(seeded))
             registry.load((a.spec, a.version) for a in await active_specs(sessions, environ))
             log.info("serving %d departments", len(registry.all()))
+            reloader.start()
             if settings.tune_gc:
                 tune_gc()
             yield
         finally:
+            await reloader.stop()
             await registry.close()
             await bus.close()
             await cache.close()
@@ -95,7 +100,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
 
     verifier = TokenVerifier(settings.token_settings())
-    graphql = GraphQLView(build_schema(), lambda: registry, graphiql=settings.development, verifier=verifier)
+    # registry.snapshot: each request works on the connector versions served when it began
+    graphql = GraphQLView(
+        build_schema(), registry.snapshot, graphiql=settings.development, verifier=verifier
+    )
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
@@ -111,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.bus = bus
+    app.state.reloader = reloader
     app.state.observability = observability
     observability.watch(app)
     app.state.access = Access(sessions, settings.resident_secret())  # who may see whose data

@@ -9,9 +9,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import tokens
+from cli import connectors, tokens
 
-GROUPS = (tokens,)
+GROUPS = (tokens, connectors)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -99,6 +99,15 @@ class ResponseCache:
         except Exception as exc:
             self._failed("delete", exc)
 
+    async def clear_department(self, department: str) -> None:
+        """Drop one department's entries (keys are ``<namespace>:<department>:...``), after its
+        connector changed: a rollback must not bring back what the version before it cached."""
+        prefix = f"{self.namespace}:{department}"
+        try:  # Redis matches "<prefix>:*"; memory matches a plain prefix, so give it the colon
+            await self.backend.clear(namespace=prefix if self.shared else f"{prefix}:")
+        except Exception as exc:
+            self._failed("clear", exc)
+
     def _failed(self, action: str, exc: Exception) -> None:
         self.errors += 1
         log.warning("cache %s failed: %s", action, type(exc).__name__)

@@ -2,11 +2,19 @@
 
 A ``Department`` bundles what one department needs at run time: its spec, one pooled transport, its
 resilience layer and its adapter. The registry is what resolvers ask: "who has a catalogue?".
+
+Hot reload swaps departments without a restart. The maps are copied on write and each request works on
+a ``snapshot()`` taken when it starts, so a request in flight finishes on the version it began with.
+A replaced department is retired, not closed at once: its session closes after ``RETIRE_GRACE_S``
+(at least twice its call deadline) and once no call of it is in flight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import contextlib
+import logging
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +25,12 @@ from connectors.cache import ResponseCache
 from connectors.resilience import Resilience, UpstreamObserver
 from connectors.spec import ConnectorSpec
 from connectors.transport import AiohttpTransport, Transport, UpstreamRequest, UpstreamResponse
+
+log = logging.getLogger(__name__)
+
+RETIRE_GRACE_S = 10.0  # a retired department's session stays open at least this long (or 2 × deadline)
+RETIRE_MAX_WAIT_S = 120.0  # then waits for its calls in flight, but never longer than this
+RETIRE_POLL_S = 0.5
 
 
 @dataclass(slots=True)
@@ -70,12 +84,43 @@ class Registry:
         self.observer = observer  # metrics and traces of every upstream call
         self._departments: dict[str, Department] = {}
         self._ordered: list[Department] = []
+        self._retiring: set[asyncio.Task[None]] = set()
 
     def load(self, specs: Iterable[tuple[ConnectorSpec, int]]) -> None:
         """Build a department for each (spec, version). Call ``close`` to release their sessions."""
+        self.replace(specs)
+
+    def replace(
+        self, specs: Iterable[tuple[ConnectorSpec, int]], removed: Collection[str] = ()
+    ) -> list[Department]:
+        """Swap in new versions and drop ``removed`` departments; the others keep their objects (and
+        their pools, breakers and tokens). Returns the departments replaced, which are being retired."""
+        departments = dict(self._departments)  # copy on write: snapshots keep the maps they hold
+        old: list[Department] = [departments.pop(d) for d in removed if d in departments]
         for spec, version in specs:
-            self._departments[spec.id] = build_department(spec, version, self.cache, self.observer)
-        self._ordered = sorted(self._departments.values(), key=lambda d: d.id)
+            replaced = departments.get(spec.id)
+            if replaced is not None:
+                old.append(replaced)
+            departments[spec.id] = build_department(spec, version, self.cache, self.observer)
+        self._departments = departments
+        self._ordered = sorted(departments.values(), key=lambda d: d.id)
+        for department in old:
+            self._retire(department)
+        return old
+
+    def versions(self) -> dict[str, int]:
+        """Department -> version served by this process."""
+        return {d.id: d.version for d in self._ordered}
+
+    def snapshot(self) -> Registry:
+        """A view of the departments served now, unchanged by later reloads (one per request)."""
+        view = Registry.__new__(Registry)
+        view.cache = self.cache
+        view.observer = self.observer
+        view._departments = self._departments
+        view._ordered = self._ordered
+        view._retiring = set()
+        return view
 
     def get(self, department_id: str) -> Department | None:
         return self._departments.get(department_id)
@@ -86,8 +131,33 @@ class Registry:
     def with_capability(self, capability: str) -> list[Department]:
         return [d for d in self.all() if capability in d.spec.operations]
 
+    def _retire(self, department: Department) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(_close_when_idle(department))
+        except RuntimeError:  # no loop (a synchronous test): nothing can still be using it
+            return
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
     async def close(self) -> None:
+        for task in list(self._retiring):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for department in self._departments.values():
             await department.transport.close()
-        self._departments.clear()
+        self._departments = {}
         self._ordered = []
+
+
+async def _close_when_idle(department: Department) -> None:
+    """Close a replaced department's session once requests that began on it are done."""
+    try:
+        await asyncio.sleep(max(RETIRE_GRACE_S, 2 * department.spec.policy.deadline_s))
+        for _ in range(int(RETIRE_MAX_WAIT_S / RETIRE_POLL_S)):
+            if not department.resilience.in_flight:
+                break
+            await asyncio.sleep(RETIRE_POLL_S)
+    finally:  # cancelled at shutdown: close now
+        await department.transport.close()
+        log.info("connector %s v%d retired", department.id, department.version)

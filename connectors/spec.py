@@ -456,6 +456,16 @@ class Name(_Model):
     en: str = Field(min_length=1)
 
 
+class ProbeSamples(_Model):
+    """Sample parameters for probing a spec before it is served (``onestop connector register``)."""
+
+    resident_id: str | None = Field(
+        None,
+        pattern=r"^\d{17}[\dX]$",
+        description="a test resident the department knows (facts, cases); without it those are not probed",
+    )
+
+
 class ConnectorSpec(_Model):
     id: str = Field(pattern=SLUG)
     name: Name
@@ -464,6 +474,7 @@ class ConnectorSpec(_Model):
     format: Format
     policy: Policy = Field(default_factory=Policy)
     operations: dict[Literal["catalog", "stations", "facts", "cases", "applications"], Operation]
+    probe: ProbeSamples | None = Field(None, description="sample parameters for the probe at registration")
 
     @model_validator(mode="after")
     def _operations_complete(self) -> ConnectorSpec:

@@ -40,3 +40,8 @@ class ConnectorRegistration(Base):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     registered_by: Mapped[str] = mapped_column(String(200), nullable=False)
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # draft (stored, never served: its probe failed), active, inactive (superseded or rolled back),
+    # disabled (the department's served version while the department is switched off); migration 0005
+    status: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="active", server_default="inactive"
+    )

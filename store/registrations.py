@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,8 @@ async def register(
     activate: bool = True,
     only_if_new: bool = False,
 ) -> ConnectorRegistration | None:
-    """Validate ``text`` and store it as the department's next version (active unless told otherwise).
+    """Validate ``text`` and store it as the department's next version (active unless told otherwise;
+    a version not activated is a ``draft``: kept for diff and a later forced registration, never served).
 
     Raises ``pydantic.ValidationError`` / ``ValueError`` for a bad spec; nothing is written then.
     ``only_if_new`` registers only a department the store has never seen (returns None otherwise).
@@ -50,17 +51,14 @@ async def register(
         if only_if_new and latest is not None:
             return None
         if activate:
-            await session.execute(
-                update(ConnectorRegistration)
-                .where(ConnectorRegistration.department == spec.id, ConnectorRegistration.active)
-                .values(active=False)
-            )
+            await _retire_served(session, spec.id)
         row = ConnectorRegistration(
             department=spec.id,
             version=(latest or 0) + 1,
             spec=text,
             fingerprint=hashlib.sha256(text.encode()).hexdigest(),
             active=activate,
+            status=ACTIVE if activate else DRAFT,
             registered_by=author,
             registered_at=datetime.now(UTC),
         )
@@ -68,19 +66,119 @@ async def register(
     return row
 
 
-async def active_specs(
-    sessions: async_sessionmaker[AsyncSession], environ: Mapping[str, str]
-) -> list[ActiveSpec]:
-    """The active version of every department. One that no longer loads is skipped and logged, so one
-    department's broken environment never stops the gateway serving the other eighteen."""
+ACTIVE, DRAFT, INACTIVE, DISABLED = "active", "draft", "inactive", "disabled"
+
+
+async def _retire_served(session: AsyncSession, department: str) -> None:
+    """The served version (or the one kept while disabled) steps down; flushed before another steps up,
+    so the one-active-per-department index never sees two."""
+    await session.execute(
+        update(ConnectorRegistration)
+        .where(
+            ConnectorRegistration.department == department,
+            ConnectorRegistration.status.in_((ACTIVE, DISABLED)),
+        )
+        .values(active=False, status=INACTIVE)
+    )
+
+
+class RegistrationError(LookupError):
+    """A version or department that does not exist, or a change that does not apply (already disabled)."""
+
+
+async def versions(
+    sessions: async_sessionmaker[AsyncSession], department: str
+) -> list[ConnectorRegistration]:
+    """Every version of one department, oldest first."""
     async with sessions() as session:
-        rows = (
-            await session.scalars(
-                select(ConnectorRegistration)
-                .where(ConnectorRegistration.active)
-                .order_by(ConnectorRegistration.department)
+        query = (
+            select(ConnectorRegistration)
+            .where(ConnectorRegistration.department == department)
+            .order_by(ConnectorRegistration.version)
+        )
+        return list((await session.scalars(query)).all())
+
+
+async def departments(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    """Every department with at least one version."""
+    async with sessions() as session:
+        query = select(ConnectorRegistration.department).distinct().order_by(ConnectorRegistration.department)
+        return list((await session.scalars(query)).all())
+
+
+async def activate_version(
+    sessions: async_sessionmaker[AsyncSession], department: str, version: int
+) -> ConnectorRegistration:
+    """Serve ``version`` again (rollback by re-activation: no new version is written, the audit trail
+    says who rolled back). Drafts may be activated too: that is how a draft is forced live later."""
+    async with sessions.begin() as session:
+        row = await session.scalar(
+            select(ConnectorRegistration).where(
+                ConnectorRegistration.department == department, ConnectorRegistration.version == version
             )
-        ).all()
+        )
+        if row is None:
+            raise RegistrationError(f"{department} has no version {version}")
+        await _retire_served(session, department)
+        await session.flush()
+        row.active, row.status = True, ACTIVE
+    return row
+
+
+async def set_enabled(
+    sessions: async_sessionmaker[AsyncSession], department: str, enabled: bool
+) -> ConnectorRegistration:
+    """Switch a department off (its served version is kept as ``disabled``) or back on."""
+    before, after = (DISABLED, ACTIVE) if enabled else (ACTIVE, DISABLED)
+    async with sessions.begin() as session:
+        row = await session.scalar(
+            select(ConnectorRegistration).where(
+                ConnectorRegistration.department == department, ConnectorRegistration.status == before
+            )
+        )
+        if row is None:
+            state = "disabled" if not enabled else "enabled"
+            raise RegistrationError(f"{department} has no {before} version (already {state}, or unknown)")
+        row.active, row.status = enabled, after
+    return row
+
+
+async def previous_version(sessions: async_sessionmaker[AsyncSession], department: str) -> int:
+    """The version a plain ``rollback`` goes back to: the newest non-draft version below the served one."""
+    rows = await versions(sessions, department)
+    served = next((r.version for r in rows if r.status in (ACTIVE, DISABLED)), None)
+    if served is None:
+        raise RegistrationError(f"{department} has no served version to roll back from")
+    earlier = [r.version for r in rows if r.version < served and r.status != DRAFT]
+    if not earlier:
+        raise RegistrationError(f"{department} has no version before v{served} to roll back to")
+    return earlier[-1]
+
+
+async def active_versions(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    """Department -> served version: one small query, what every replica polls."""
+    async with sessions() as session:
+        result = await session.execute(
+            select(ConnectorRegistration.department, ConnectorRegistration.version).where(
+                ConnectorRegistration.active
+            )
+        )
+        return {department: version for department, version in result.all()}
+
+
+async def active_specs(
+    sessions: async_sessionmaker[AsyncSession],
+    environ: Mapping[str, str],
+    only: Collection[str] | None = None,
+) -> list[ActiveSpec]:
+    """The active version of every department (of those in ``only``). One that no longer loads is
+    skipped and logged, so one department's broken environment never stops the gateway serving the
+    other eighteen."""
+    query = select(ConnectorRegistration).where(ConnectorRegistration.active)
+    if only is not None:
+        query = query.where(ConnectorRegistration.department.in_(list(only)))
+    async with sessions() as session:
+        rows = (await session.scalars(query.order_by(ConnectorRegistration.department))).all()
     active: list[ActiveSpec] = []
     for row in rows:
         try:

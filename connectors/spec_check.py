@@ -1,0 +1,272 @@
+"""Validation that teaches: every problem of a spec, each with its line, key path, what is wrong and
+what was expected.
+
+pydantic says *what* is wrong and *where in the data* (``loc``); the YAML node tree (``yaml.compose``
+keeps each node's position) says where that is in the file. Positions are taken from the text as
+written, before ``${VARIABLES}`` are substituted, so they are the lines the author sees. Mapping checks
+that pydantic runs only once everything else is valid are also run per operation, so one pass lists
+them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from connectors import spec as spec_module
+from connectors.spec import (
+    RECORDS,
+    ConnectorSpec,
+    Operation,
+    SpecVariableError,
+    interpolate,
+    mapping_problems,
+)
+
+_UNSET = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_KEY_PATH = re.compile(r"^([A-Za-z0-9_.\-]+): (.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str  # dotted key path, "" for the whole document
+    message: str  # what is wrong
+    expected: str | None = None  # what would be right, when it can be said
+    line: int | None = None  # 1-based, in the text as written
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line is not None else "line ?"
+        if self.column is not None:
+            where += f", column {self.column}"
+        text = f"{where}: {self.path or '(top level)'}: {self.message}"
+        return f"{text} (expected {self.expected})" if self.expected else text
+
+
+@dataclass(frozen=True, slots=True)
+class SpecCheck:
+    spec: ConnectorSpec | None
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+    department: str | None = None  # the spec's `id`, when it has one, even if invalid
+
+    @property
+    def ok(self) -> bool:
+        return self.spec is not None and not self.problems
+
+
+def check_spec(text: str, environ: Mapping[str, str], lenient_variables: bool = False) -> SpecCheck:
+    """Check a spec; never raises for a bad one. ``lenient_variables`` stands in a placeholder for
+    variables not set here (checking a file on a laptop without the department's secrets)."""
+    warnings: list[str] = []
+    if lenient_variables:
+        missing = sorted({m.group(1) for m in _UNSET.finditer(text)} - set(environ))
+        if missing:
+            warnings.append("not set here (the gateway must have them): " + ", ".join(missing))
+            environ = {**environ, **{name: "unset" for name in missing}}
+    try:
+        tree = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        return SpecCheck(None, (_syntax_problem(exc),))
+    department = _department(tree)
+    try:
+        raw = yaml.safe_load(interpolate(text, environ))
+    except SpecVariableError as exc:
+        return SpecCheck(None, (_variable_problem(text, str(exc)),), tuple(warnings), department)
+    except yaml.YAMLError as exc:  # a variable's value broke the YAML
+        return SpecCheck(None, (_syntax_problem(exc),), tuple(warnings), department)
+    if not isinstance(raw, dict):
+        problem = Problem("", "a connector spec is a mapping at the top level", "keys such as id, name", 1, 1)
+        return SpecCheck(None, (problem,), tuple(warnings), department)
+    try:
+        spec = ConnectorSpec.model_validate(raw)
+    except ValidationError as exc:
+        problems = _problems(exc, tree)
+        if not any(p.path.startswith("operations.") and "mapping" in p.path for p in problems):
+            problems.extend(_mapping_problems(raw, tree))
+        return SpecCheck(None, tuple(_sorted(problems)), tuple(warnings), department)
+    return SpecCheck(spec, (), tuple(warnings), spec.id)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: (p.line is None, p.line or 0, p.path))
+
+
+def _department(tree: yaml.Node | None) -> str | None:
+    if isinstance(tree, yaml.MappingNode):
+        for key, value in tree.value:
+            if key.value == "id" and isinstance(value, yaml.ScalarNode):
+                return str(value.value)
+    return None
+
+
+def _syntax_problem(exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or "not valid YAML"
+    context = getattr(exc, "context", None)
+    message = f"{problem} ({context})" if context else str(problem)
+    if mark is None:
+        return Problem("", message, "YAML or JSON")
+    return Problem("", message, "YAML or JSON", mark.line + 1, mark.column + 1)
+
+
+def _variable_problem(text: str, message: str) -> Problem:
+    name = message.split("}", 1)[0].removeprefix("${")
+    for number, line in enumerate(text.splitlines(), start=1):
+        column = line.find("${" + name)
+        if column >= 0:
+            return Problem("", message, f"{name} set in the gateway's environment", number, column + 1)
+    return Problem("", message, f"{name} set in the gateway's environment")
+
+
+# -- pydantic errors --------------------------------------------------------------------------------
+
+
+def _problems(exc: ValidationError, tree: yaml.Node | None) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        if error["type"] == "value_error" and not loc:
+            problems.extend(_joined_problems(str(error["msg"]).removeprefix("Value error, "), tree))
+            continue
+        if error["type"].startswith("union_tag"):  # point at the `kind:` / `style:` line itself
+            loc = (*loc, str((error.get("ctx") or {}).get("discriminator", "")).strip("'"))
+        node, path = _locate(tree, loc, missing=error["type"] in ("missing", "union_tag_not_found"))
+        message, expected = _explain(error, loc)
+        problems.append(Problem(".".join(path), message, expected, *_position(node)))
+    return problems
+
+
+def _joined_problems(message: str, tree: yaml.Node | None) -> list[Problem]:
+    """The spec's own cross-field checks report ``key.path: what`` joined by '; '."""
+    problems = []
+    for part in message.split("; "):
+        match = _KEY_PATH.match(part)
+        if match is None:
+            problems.append(Problem("", part, None, *_position(tree)))
+            continue
+        loc = tuple(_loc_item(p) for p in match.group(1).split("."))
+        node, path = _locate(tree, loc, missing=True)
+        what, expected = _split_expected(match.group(2))
+        problems.append(Problem(".".join(path), what, expected, *_position(node)))
+    return problems
+
+
+def _loc_item(part: str) -> str | int:
+    return int(part) if part.isdigit() else part
+
+
+def _split_expected(message: str) -> tuple[str, str | None]:
+    for marker, prefix in (("' is not one of ", "one of "), (" where ", "")):
+        if marker in message:
+            head, tail = message.split(marker, 1)
+            expected = prefix + tail.removesuffix(" expected")
+            return head + ("'" if marker.startswith("'") else "") + " is not allowed", expected
+    return message, None
+
+
+def _mapping_problems(raw: dict[str, Any], tree: yaml.Node | None) -> list[Problem]:
+    """Mapping checks of the operations that are valid on their own (the whole-spec check did not run)."""
+    operations = raw.get("operations")
+    if not isinstance(operations, dict):
+        return []
+    found: list[str] = []
+    for capability, body in operations.items():
+        if capability not in RECORDS:
+            continue
+        try:
+            operation = Operation.model_validate(body)
+        except ValidationError:
+            continue  # its own errors are listed already
+        where = f"operations.{capability}.mapping"
+        found.extend(mapping_problems(operation.mapping, RECORDS[capability], where))
+    return _joined_problems("; ".join(found), tree) if found else []
+
+
+def _explain(error: Mapping[str, Any], loc: Sequence[str | int]) -> tuple[str, str | None]:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        key = str(loc[-1]) if loc else ""
+        close = difflib.get_close_matches(key, _known_keys(), n=1)
+        return f"unknown key '{key}'", f"'{close[0]}'?" if close else "a key this section defines"
+    if kind == "missing":
+        return "required key is missing", None
+    if kind == "union_tag_invalid":
+        return (
+            f"'{ctx.get('tag')}' is not a known {ctx.get('discriminator')}",
+            f"one of {ctx.get('expected_tags')}",
+        )
+    if kind == "union_tag_not_found":
+        return "the kind of this section is not said", f"a {ctx.get('discriminator')} key"
+    if kind == "literal_error":
+        return f"{error['input']!r} is not allowed", str(ctx.get("expected"))
+    if kind == "string_pattern_mismatch":
+        return f"{error['input']!r} does not have the right form", f"text matching {ctx.get('pattern')}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if message.startswith("Input should be "):
+        return f"{error.get('input')!r} is not valid", message.removeprefix("Input should be ")
+    return message, None
+
+
+_KNOWN: list[str] = []
+
+
+def _known_keys() -> list[str]:
+    """Every key any section of a spec defines (for 'did you mean')."""
+    if not _KNOWN:
+        models = [
+            value
+            for value in vars(spec_module).values()
+            if isinstance(value, type) and issubclass(value, BaseModel)
+        ]
+        _KNOWN.extend(sorted({name for model in models for name in model.model_fields}))
+    return _KNOWN
+
+
+# -- positions in the YAML ---------------------------------------------------------------------------
+
+
+def _locate(
+    tree: yaml.Node | None, loc: Sequence[str | int], missing: bool = False
+) -> tuple[yaml.Node | None, list[str]]:
+    """Where ``loc`` is in the file (the key's node, to point at its line) and the key path walked
+    (discriminator tags left out)."""
+    node, at, path = tree, tree, []
+    for index, item in enumerate(loc):
+        found = _child(node, item)
+        if found is None:
+            if missing and index == len(loc) - 1:
+                path.append(str(item))  # a missing key: point at its parent, name the key
+            elif isinstance(node, yaml.ScalarNode):
+                path.append(str(item))  # shorthand `name: column` stands for {path: column}
+            continue  # a union's tag (`api_key`, `page`) is in loc but not in the file
+        at, node = found
+        path.append(str(item))
+    return at, path
+
+
+def _child(node: yaml.Node | None, item: str | int) -> tuple[yaml.Node, yaml.Node] | None:
+    """(the key or element to point at, the value to descend into)."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == str(item):
+                return key, value
+        return None
+    if isinstance(node, yaml.SequenceNode) and isinstance(item, int) and 0 <= item < len(node.value):
+        element: yaml.Node = node.value[item]
+        return element, element
+    return None
+
+
+def _position(node: yaml.Node | None) -> tuple[int | None, int | None]:
+    if node is None:
+        return None, None
+    mark = node.start_mark
+    return mark.line + 1, mark.column + 1

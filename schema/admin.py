@@ -1,0 +1,302 @@
+"""Connector administration over GraphQL: what ``onestop connector …`` calls (the CLI is a client of
+this API, so scoping and the audit trail are enforced in one place, ``resolvers/admin.py``).
+
+A department admin reaches only their own department; an operator every department. Refusals are
+typed: ``UNAUTHENTICATED``, ``FORBIDDEN`` (also written to the audit trail), ``NOT_FOUND``. A spec that
+is not valid is not an error but an answer: ``outcome: REFUSED`` with every problem and its line.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.scalars import JSON
+
+from connectors.probe import OperationProbe, ProbeReport
+from connectors.spec_check import Problem, SpecCheck
+from resolvers.admin import Admin, AdminRefused, Registration
+from schema.context import Info
+from store.audit import AuditRow
+from store.models import ConnectorRegistration
+
+
+@strawberry.enum(description="What became of a registered spec.")
+class RegistrationOutcome(Enum):
+    ACTIVE = "ACTIVE"
+    DRAFT = "DRAFT"
+    REFUSED = "REFUSED"
+    UNCHANGED = "UNCHANGED"
+
+
+@strawberry.type(
+    description="One problem of a spec: where (line, key path), what is wrong, what was expected."
+)
+class SpecProblem:
+    line: int | None
+    column: int | None
+    path: str
+    message: str
+    expected: str | None
+    text: str = strawberry.field(description="the whole problem in one line, as the CLI prints it")
+
+    @classmethod
+    def of(cls, problem: Problem) -> SpecProblem:
+        return cls(
+            line=problem.line,
+            column=problem.column,
+            path=problem.path,
+            message=problem.message,
+            expected=problem.expected,
+            text=str(problem),
+        )
+
+
+@strawberry.type(description="A spec checked without storing anything.")
+class SpecValidation:
+    ok: bool
+    department: str | None
+    problems: list[SpecProblem]
+    warnings: list[str]
+
+    @classmethod
+    def of(cls, check: SpecCheck) -> SpecValidation:
+        return cls(
+            ok=check.ok,
+            department=check.department,
+            problems=[SpecProblem.of(p) for p in check.problems],
+            warnings=list(check.warnings),
+        )
+
+
+@strawberry.type(description="One operation called against the department's live endpoint.")
+class OperationProbeResult:
+    capability: str
+    ok: bool
+    records: int
+    samples: list[JSON] = strawberry.field(description="a few canonical records (public data only)")
+    problems: list[str]
+    skipped: bool
+    elapsed_ms: int
+
+    @classmethod
+    def of(cls, result: OperationProbe) -> OperationProbeResult:
+        return cls(
+            capability=result.capability,
+            ok=result.ok,
+            records=result.records,
+            samples=[JSON(sample) for sample in result.samples],
+            problems=list(result.problems),
+            skipped=result.skipped,
+            elapsed_ms=result.elapsed_ms,
+        )
+
+
+@strawberry.type(description="What the gateway would serve from a spec, as its live endpoints answered.")
+class ProbeResult:
+    department: str
+    ok: bool
+    operations: list[OperationProbeResult]
+
+    @classmethod
+    def of(cls, report: ProbeReport | None) -> ProbeResult | None:
+        if report is None:
+            return None
+        operations = [OperationProbeResult.of(o) for o in report.operations]
+        return cls(department=report.department, ok=report.ok, operations=operations)
+
+
+@strawberry.type(description="The answer to probeConnector: the probe runs only for a valid spec.")
+class ConnectorProbeResult:
+    validation: SpecValidation
+    probe: ProbeResult | None
+
+
+@strawberry.type(description="The answer to registerConnector.")
+class ConnectorRegistrationResult:
+    outcome: RegistrationOutcome
+    department: str | None
+    version: int | None
+    validation: SpecValidation
+    probe: ProbeResult | None
+
+    @classmethod
+    def of(cls, result: Registration) -> ConnectorRegistrationResult:
+        return cls(
+            outcome=RegistrationOutcome(result.outcome.value),
+            department=result.department,
+            version=result.version,
+            validation=SpecValidation.of(result.check),
+            probe=ProbeResult.of(result.probe),
+        )
+
+
+@strawberry.type(description="One version of a department's connector spec.")
+class ConnectorVersion:
+    department: str
+    version: int
+    status: str = strawberry.field(description="draft, active, inactive or disabled")
+    active: bool
+    registered_by: str
+    registered_at: datetime
+    fingerprint: str
+    spec: str = strawberry.field(description="the spec as registered, ${VARIABLES} unexpanded (no secrets)")
+
+    @classmethod
+    def of(cls, row: ConnectorRegistration) -> ConnectorVersion:
+        return cls(
+            department=row.department,
+            version=row.version,
+            status=row.status,
+            active=row.active,
+            registered_by=row.registered_by,
+            registered_at=row.registered_at,
+            fingerprint=row.fingerprint,
+            spec=row.spec,
+        )
+
+
+@strawberry.type(description="A department's connector: its versions and what this process serves.")
+class ConnectorInfo:
+    department: str
+    versions: list[ConnectorVersion] = strawberry.field(description="oldest first")
+    served_version: int | None = strawberry.field(description="the version this gateway process serves")
+
+
+@strawberry.type(description="One entry of the audit trail of connector changes.")
+class ConnectorAuditEntry:
+    at: datetime
+    actor: str
+    role: str
+    department: str
+    action: str
+    version: int | None
+    outcome: str = strawberry.field(description="ok, active, draft, refused or forbidden")
+    detail: str
+
+    @classmethod
+    def of(cls, row: AuditRow) -> ConnectorAuditEntry:
+        return cls(
+            at=row.at,
+            actor=row.actor,
+            role=row.role,
+            department=row.department,
+            action=row.action,
+            version=row.version,
+            outcome=row.outcome,
+            detail=row.detail,
+        )
+
+
+def _admin(info: Info) -> Admin:
+    state: Any = info.context.state
+    return Admin(state.sessions, state.reloader)
+
+
+def _refused(exc: AdminRefused) -> GraphQLError:
+    return GraphQLError(str(exc), extensions={"code": exc.code})
+
+
+async def _info(info: Info, department: str) -> ConnectorInfo:
+    rows = await _admin(info).versions(info.context.principal, department)
+    served = info.context.state.registry.get(department)
+    return ConnectorInfo(
+        department=department,
+        versions=[ConnectorVersion.of(r) for r in rows],
+        served_version=served.version if served else None,
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Connectors you administer (an operator: all). Needs an admin token.")
+    async def connectors(self, info: Info) -> list[ConnectorInfo]:
+        try:
+            names = await _admin(info).departments(info.context.principal)
+            return [await _info(info, name) for name in names]
+        except AdminRefused as exc:
+            raise _refused(exc) from exc
+
+    @strawberry.field(description="One department's connector and its versions.")
+    async def connector(self, info: Info, department: str) -> ConnectorInfo:
+        try:
+            return await _info(info, department)
+        except AdminRefused as exc:
+            raise _refused(exc) from exc
+
+    @strawberry.field(description="A unified diff between two versions (default: previous vs served).")
+    async def connector_diff(
+        self, info: Info, department: str, from_version: int | None = None, to_version: int | None = None
+    ) -> str:
+        try:
+            return await _admin(info).diff(info.context.principal, department, from_version, to_version)
+        except AdminRefused as exc:
+            raise _refused(exc) from exc
+
+    @strawberry.field(description="The audit trail of connector changes, newest first.")
+    async def connector_audit(
+        self, info: Info, department: str | None = None, first: int = 50
+    ) -> list[ConnectorAuditEntry]:
+        try:
+            rows = await _admin(info).audit(info.context.principal, department, max(1, min(first, 500)))
+        except AdminRefused as exc:
+            raise _refused(exc) from exc
+        return [ConnectorAuditEntry.of(r) for r in rows]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Check a spec: every problem with its line. Stores nothing.")
+    def validate_connector(self, info: Info, spec: str) -> SpecValidation:
+        try:
+            return SpecValidation.of(_admin(info).validate(info.context.principal, spec))
+        except AdminRefused as exc:
+            raise _refused(exc) from exc
+
+    @strawberry.mutation(description="Call the department's live endpoints with a spec. Stores nothing.")
+    async def probe_connector(self, info: Info, spec: str) -> ConnectorProbeResult:
+        try:
+            check, report = await _admin(info).probe(info.context.principal, spec)
+        except AdminRefused as exc:
+            raise _refused(exc) from exc
+        return ConnectorProbeResult(validation=SpecValidation.of(check), probe=ProbeResult.of(report))
+
+    @strawberry.mutation(
+        description="Validate, probe and store a spec as the department's next version; served on every "
+        "gateway process within seconds if the probe passed (or `force`), kept as a draft otherwise."
+    )
+    async def register_connector(
+        self, info: Info, spec: str, force: bool = False
+    ) -> ConnectorRegistrationResult:
+        try:
+            result = await _admin(info).register(info.context.principal, spec, force)
+        except AdminRefused as exc:
+            raise _refused(exc) from exc
+        return ConnectorRegistrationResult.of(result)
+
+    @strawberry.mutation(
+        description="Serve an earlier version again (default: the one before the served one). Re-activates "
+        "that version; no new version is written. Returns the version now served."
+    )
+    async def rollback_connector(self, info: Info, department: str, to_version: int | None = None) -> int:
+        try:
+            return await _admin(info).rollback(info.context.principal, department, to_version)
+        except AdminRefused as exc:
+            raise _refused(exc) from exc
+
+    @strawberry.mutation(description="Stop serving a department (its version is kept for enableConnector).")
+    async def disable_connector(self, info: Info, department: str) -> int:
+        try:
+            return await _admin(info).set_enabled(info.context.principal, department, False)
+        except AdminRefused as exc:
+            raise _refused(exc) from exc
+
+    @strawberry.mutation(description="Serve a disabled department again, at the version it had.")
+    async def enable_connector(self, info: Info, department: str) -> int:
+        try:
+            return await _admin(info).set_enabled(info.context.principal, department, True)
+        except AdminRefused as exc:
+            raise _refused(exc) from exc
