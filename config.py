@@ -78,6 +78,21 @@ class Settings(BaseSettings):
         description="Redis for pub/sub between processes (case updates, reloads) and shared rate limits",
     )
     namespace: str = Field("onestop", description="prefix of every Redis key and channel this gateway uses")
+
+    # -- live case updates --
+    case_poll_min_s: float = Field(
+        5.0, gt=0, description="first wait between polls of a watched resident's cases at one department"
+    )
+    case_poll_max_s: float = Field(
+        60.0, gt=0, description="longest wait: the wait doubles up to this while nothing changes"
+    )
+    webhook_max_body_bytes: int = Field(
+        65536, ge=256, description="largest department webhook body accepted (bigger: 413)"
+    )
+    ws_allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="browser origins (besides the gateway's own) allowed to open the subscription websocket",
+    )
     reload_poll_s: float = Field(
         2.0,
         gt=0,

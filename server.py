@@ -18,13 +18,14 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from access.service import Access
 from config import Settings
 from connectors.cache import ResponseCache
 from connectors.registry import Registry
 from coordination.bus import make_bus
+from coordination.live import LiveCases
 from coordination.reload import Reloader
 from identity.tokens import TokenVerifier
 from observability.logging import configure_logging
@@ -55,6 +56,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     registry = Registry(cache, observer=observability.upstream)
     bus = make_bus(settings.redis_url, settings.namespace)  # messages between gateway processes
+    # live case updates: pollers of watched cases and the department webhook, publishing on the bus
+    live = LiveCases.build(
+        lambda: registry,
+        bus,
+        settings.namespace,
+        settings.case_poll_min_s,
+        settings.case_poll_max_s,
+        settings.webhook_max_body_bytes,
+    )
     # hot reload: serve each department's active connector version (bus messages + store polling)
     reloader = Reloader(registry, sessions, spec_environ(settings), bus, poll_s=settings.reload_poll_s)
 
@@ -74,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await reloader.stop()
+            await live.close()
             await registry.close()
             await bus.close()
             await cache.close()
@@ -102,16 +113,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
     verifier = TokenVerifier(settings.token_settings())
     # registry.snapshot: each request works on the connector versions served when it began
     graphql = GraphQLView(
-        build_schema(), registry.snapshot, graphiql=settings.development, verifier=verifier
+        build_schema(),
+        registry.snapshot,
+        graphiql=settings.development,
+        verifier=verifier,
+        allowed_origins=settings.ws_allowed_origins,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),  # subscriptions over graphql-transport-ws
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", observability.endpoint),
     ]
     # outermost first: each wraps everything below it
     middleware: list[Middleware] = [observability.middleware()]  # request ids, metrics, access log
+    routes.extend(live.routes)  # POST /webhooks/{department}
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.registry = registry
     app.state.cache = cache
@@ -119,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.bus = bus
+    app.state.case_watch = live.watch
     app.state.reloader = reloader
     app.state.observability = observability
     observability.watch(app)

@@ -134,6 +134,24 @@ class SpecAdapter:
             headers.setdefault("Content-Type", "application/xml; charset=utf-8")
         return replace(request, headers=headers)
 
+    async def fresh_cases(self, resident_id: str) -> OperationResult[CaseRecord]:
+        """A resident's cases asked now, past the cache (watching for changes), and cached for others.
+
+        Goes through the same deadline, breaker and retries as every call; only the cache is skipped.
+        """
+        operation = self._operation("cases")
+        fill = {"resident_id": check_resident_id(resident_id)}
+        value: OperationResult[CaseRecord] = await self.resilience.deadline(
+            lambda: self.fetch_all("cases", operation, fill)
+        )
+        await self.resilience.cache.set(
+            self._key("cases", resident_id),
+            Entry(value, time.time()),
+            operation.cache_ttl_s,
+            ENTRY_ADAPTERS["cases"],
+        )
+        return value
+
     async def facts(
         self, resident_ids: Sequence[str]
     ) -> dict[str, Fetched[OperationResult[Any]] | UpstreamError]:

@@ -466,6 +466,29 @@ class ProbeSamples(_Model):
     )
 
 
+class Webhook(_Model):
+    """The department may call ``POST /webhooks/<id>`` when a case changes, signed with ``secret``.
+
+    The signature is ``sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`` in
+    ``signature_header``, the Unix time in ``timestamp_header``; older than ``max_skew_s`` is a replay.
+    """
+
+    secret: SecretStr = Field(min_length=16)
+    signature_header: str = "X-Onestop-Signature"
+    timestamp_header: str = "X-Onestop-Timestamp"
+    max_skew_s: float = Field(300.0, gt=0, le=3600, description="how old (or early) a signed call may be")
+
+
+class ProbeSamples(_Model):
+    """Sample parameters for probing a spec before it is served (``onestop connector register``)."""
+
+    resident_id: str | None = Field(
+        None,
+        pattern=r"^\d{17}[\dX]$",
+        description="a test resident the department knows (facts, cases); without it those are not probed",
+    )
+
+
 class ConnectorSpec(_Model):
     id: str = Field(pattern=SLUG)
     name: Name
@@ -474,6 +497,7 @@ class ConnectorSpec(_Model):
     format: Format
     policy: Policy = Field(default_factory=Policy)
     operations: dict[Literal["catalog", "stations", "facts", "cases", "applications"], Operation]
+    webhook: Webhook | None = Field(None, description="case-change calls from the department (needs cases)")
     probe: ProbeSamples | None = Field(None, description="sample parameters for the probe at registration")
 
     @model_validator(mode="after")
@@ -484,6 +508,8 @@ class ConnectorSpec(_Model):
             problems.extend(mapping_problems(operation.mapping, RECORDS[capability], f"{where}.mapping"))
             problems.extend(_personal_problems(capability, operation, where))
             problems.extend(_submission_problems(capability, operation, where))
+        if self.webhook is not None and "cases" not in self.operations:
+            problems.append("webhook: only a department with a cases operation may call the webhook")
         if problems:
             raise ValueError("; ".join(problems))
         return self

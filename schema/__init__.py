@@ -12,13 +12,13 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from observability.requests import OperationObserver
-from schema import admin, departments, residents, services, stations
+from schema import admin, case_updates, departments, residents, services, stations
 from schema.access_log import AccessLogging
 from schema.errors import ErrorShaping, Schema
 
 QUERIES: tuple[type, ...] = (departments.Query, services.Query, stations.Query, residents.Query, admin.Query)
 MUTATIONS: tuple[type, ...] = (residents.Mutation, admin.Mutation)
-SUBSCRIPTIONS: tuple[type, ...] = ()
+SUBSCRIPTIONS: tuple[type, ...] = (case_updates.Subscription,)
 
 
 def _merged(name: str, types: tuple[type, ...]) -> Any:

@@ -24,6 +24,7 @@ class Context:
     principal: Principal | None = None  # None: no token, public data only
     channel: ClientChannel = ClientChannel.UNKNOWN
     views: dict[str, Any] = field(default_factory=dict)  # per-request memo of GraphQL views by key
+    connection_params: dict[str, Any] | None = None  # websocket connection_init payload (the token)
     # access: decisions memoized per request; log rows written when the operation ends (see
     # schema/access_log.py), or at once when no operation batch is open (subscriptions)
     acting_memo: dict[tuple[str | None, Purpose], Acting] = field(default_factory=dict)

@@ -7,7 +7,7 @@ every refused request (never a bare text/plain 400), and orjson encoding.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -17,9 +17,11 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from connectors.registry import Registry
 from identity.principal import ClientChannel, Principal
@@ -98,8 +100,12 @@ class GraphQLView(GraphQL[Context, None]):
         registry: Callable[[], Registry],
         graphiql: bool,
         verifier: TokenVerifier | None = None,
+        allowed_origins: Sequence[str] = (),
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        # allowed_origins: other sites whose pages may open the websocket (same origin always may)
+        super().__init__(
+            schema, graphql_ide="graphiql" if graphiql else None, allowed_origins=allowed_origins
+        )
         self.registry = registry
         self.verifier = verifier
 
@@ -133,8 +139,13 @@ class GraphQLView(GraphQL[Context, None]):
     async def identify(self, request: Request) -> tuple[Principal | None, ClientChannel]:
         """The caller from ``Authorization: Bearer``, and the channel from the token or the
         ``X-Onestop-Channel`` header. No header: anonymous. A bad token: ``TokenError`` (401)."""
-        channel = _channel(request.headers.get(CHANNEL_HEADER))
-        header = request.headers.get("authorization")
+        return await self.principal_from(
+            request.headers.get("authorization"), _channel(request.headers.get(CHANNEL_HEADER))
+        )
+
+    async def principal_from(
+        self, header: str | None, channel: ClientChannel
+    ) -> tuple[Principal | None, ClientChannel]:
         if not header:
             return None, channel
         scheme, _, token = header.partition(" ")
@@ -144,6 +155,22 @@ class GraphQLView(GraphQL[Context, None]):
             raise TokenError("this gateway accepts no tokens")
         principal = await self.verifier.verify(token.strip())
         return principal, principal.channel if principal.channel is not ClientChannel.UNKNOWN else channel
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws ``connection_init``: the same bearer token as over HTTP, sent in the
+        payload as ``{"Authorization": "Bearer ..."}`` (browsers cannot set websocket headers). No token:
+        anonymous, public data only. A bad token: the socket is closed with 4403 before any operation."""
+        params = context.connection_params or {}
+        header = params.get("Authorization", params.get("authorization"))
+        channel = params.get("X-Onestop-Channel", params.get("x-onestop-channel"))
+        if not isinstance(header, str | None) or not isinstance(channel, str | None):
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        try:
+            context.principal, context.channel = await self.principal_from(header, _channel(channel))
+        except (TokenError, HTTPException) as exc:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from exc
+        acknowledged: UnsetType = UNSET
+        return acknowledged
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         if isinstance(request, Request):
