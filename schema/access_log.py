@@ -39,8 +39,12 @@ class AccessLogging(SchemaExtension):
             log.exception("access log write failed; withholding the response's data")
             result = self.execution_context.result
             if result is not None:
+                # a path: the operation ran (HTTP 200, data null), it is its answer that is withheld
+                path = list(result.data or {})[:1] or None
                 result.data = None
-                result.errors = [GraphQLError(UNAVAILABLE, extensions={"code": "ACCESS_LOG_UNAVAILABLE"})]
+                result.errors = [
+                    GraphQLError(UNAVAILABLE, path=path, extensions={"code": "ACCESS_LOG_UNAVAILABLE"})
+                ]
 
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context.context

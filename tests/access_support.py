@@ -69,7 +69,9 @@ async def start_session(
         gateway,
         staff,
         """mutation($n: String!, $p: [AccessPurpose!]!, $m: Int!) {
-          startAssistedSession(idNumber: $n, purposes: $p, minutes: $m) { id residentId status purposes expiresAt }
+          startAssistedSession(idNumber: $n, purposes: $p, minutes: $m) {
+            id residentId status purposes expiresAt
+          }
         }""",
         n=resident.id_number,
         p=purposes,
@@ -80,7 +82,7 @@ async def start_session(
     return session
 
 
-async def consent(gateway: Gateway, token: str, session_id: str) -> dict[str, Any]:
+async def consent(gateway: Gateway, token: str | None, session_id: str) -> dict[str, Any]:
     return await ask(
         gateway,
         token,

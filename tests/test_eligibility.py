@@ -24,7 +24,9 @@ def _by_service(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["service"]["id"]: e for e in body["data"]["me"]["eligibility"]}
 
 
-@pytest.mark.parametrize("name", ["senior_pudong", "rural_head", "disabled_adult", "veteran", "huangpu_senior"])
+@pytest.mark.parametrize(
+    "name", ["senior_pudong", "rural_head", "disabled_adult", "veteran", "huangpu_senior"]
+)
 async def test_outcomes_agree_with_the_departments_rules(make_gateway: GatewayFactory, name: str) -> None:
     gateway = await resident_gateway(make_gateway)
     resident = fixture(name)
@@ -43,7 +45,9 @@ async def test_outcomes_agree_with_the_departments_rules(make_gateway: GatewayFa
             assert outcome in ("UNKNOWN", "ELIGIBLE") and (outcome == "UNKNOWN" or truth)
 
 
-async def test_every_criterion_says_what_was_checked_with_what_from_where(make_gateway: GatewayFactory) -> None:
+async def test_every_criterion_says_what_was_checked_with_what_from_where(
+    make_gateway: GatewayFactory,
+) -> None:
     gateway = await resident_gateway(make_gateway)
     body = await ask(gateway, resident_token(fixture("senior_pudong")), ELIGIBILITY)
     for entry in body["data"]["me"]["eligibility"]:
@@ -103,7 +107,12 @@ async def test_forty_services_cost_each_department_at_most_one_call(
     gateway = await resident_gateway(make_gateway)
     ids = sorted(s.code for s in WORLD.services if s.criteria)[:40]
     assert len(ids) == 40
-    warm = await ask(gateway, None, "{ services(first: 1) { totalCount } stations(near: {latitude: 31.23, longitude: 121.5}) { walkMinutes } }")
+    warm = await ask(
+        gateway,
+        None,
+        "{ services(first: 1) { totalCount } "
+        "stations(near: {latitude: 31.23, longitude: 121.5}) { walkMinutes } }",
+    )
     assert not warm.get("errors"), warm
     token = resident_token(fixture("rural_head"))
     await ask(gateway, token, "{ me { id } }")
