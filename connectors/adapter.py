@@ -344,20 +344,24 @@ class SpecAdapter:
         fill: Mapping[str, str] | None = None,
     ) -> Page:
         request = self.build_request(operation, page_params, fill or {})
-        response = await self.resilience.call(
-            lambda timeout: self.exchange(request, timeout, operation.not_found)
-        )
-        if response is None:
-            return Page([])
         pagination = operation.pagination
-        return decode_page(
-            response,
-            self.spec.format,
-            operation.items,
-            self.department,
-            total_path=getattr(pagination, "total_path", None),
-            cursor_path=getattr(pagination, "next_cursor_path", None),
-        )
+
+        async def attempt(timeout: float) -> Page:
+            # decoding is part of the attempt: a department answering garbage is failing like one
+            # answering 500 (its breaker opens, metrics and traces count it), though never retried
+            response = await self.exchange(request, timeout, operation.not_found)
+            if response is None:
+                return Page([])
+            return decode_page(
+                response,
+                self.spec.format,
+                operation.items,
+                self.department,
+                total_path=getattr(pagination, "total_path", None),
+                cursor_path=getattr(pagination, "next_cursor_path", None),
+            )
+
+        return await self.resilience.call(attempt)
 
     # -- one request -------------------------------------------------------------------------------
 
