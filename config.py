@@ -101,9 +101,62 @@ class Settings(BaseSettings):
         "(with Redis, reloads also arrive at once by pub/sub and polling is the safety net)",
     )
 
+    # -- hardening (README, "Hardening"); None means the mode's default --
+    graphiql: bool | None = Field(None, description="serve GraphiQL; default: on in development only")
+    introspection: bool | None = Field(None, description="answer __schema/__type; default: development only")
+    max_depth: int = Field(12, ge=1, description="deepest field nesting a query may have (QUERY_TOO_DEEP)")
+    max_aliases: int = Field(30, ge=0, description="aliased fields a query may have (TOO_MANY_ALIASES)")
+    max_tokens: int = Field(2000, ge=10, description="lexical tokens a document may have (TOO_MANY_TOKENS)")
+    max_complexity: int = Field(
+        20000, ge=1, description="estimated fields resolved, lists multiplied by `first` (QUERY_TOO_COMPLEX)"
+    )
+    default_list_size: int = Field(10, ge=1, description="items a list without `first` counts for in cost")
+    max_body_bytes: int = Field(65536, ge=1024, description="largest /graphql request body (bigger: 413)")
+    cors_origins: list[str] = Field(
+        default_factory=list, description='browser origins allowed to call /graphql, JSON: ["https://…"]'
+    )
+    max_in_flight: int = Field(
+        256, ge=1, description="requests one process works on at once; past it 503 + Retry-After at once"
+    )
+    rate_limit_client: float | None = Field(
+        None, ge=0, description="requests/s per client (token subject, else IP); 0 off; production default 20"
+    )
+    rate_limit_client_burst: int = Field(40, ge=1, description="requests a client may send at once")
+    rate_limit_channels: dict[str, float] = Field(
+        default_factory=dict, description='requests/s per channel for all its clients, JSON: {"kiosk": 200}'
+    )
+    persisted_dir: Path = Field(
+        PROJECT_ROOT / "persisted", description="trusted documents: <channel>.json, sha256 → query"
+    )
+    trusted_documents_app: bool = Field(False, description="the app channel may send persisted queries only")
+    trusted_documents_wechat: bool = Field(False, description="WeChat may send persisted queries only")
+    trusted_documents_kiosk: bool = Field(False, description="kiosks may send persisted queries only")
+
     @property
     def development(self) -> bool:
         return self.mode is Mode.DEVELOPMENT
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.development if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.development if self.introspection is None else self.introspection
+
+    @property
+    def trusted_channels(self) -> list[str]:
+        """Channels that may run their trusted documents only."""
+        locked = {"app": self.trusted_documents_app, "wechat": self.trusted_documents_wechat}
+        locked["kiosk"] = self.trusted_documents_kiosk
+        return [channel for channel, on in locked.items() if on]
+
+    @property
+    def client_rate(self) -> float:
+        """Requests/s per client; off in development unless set (tests and benchmarks share one IP)."""
+        if self.rate_limit_client is not None:
+            return self.rate_limit_client
+        return 0.0 if self.development else 20.0
 
     def resident_secret(self) -> str | None:
         """What ``Resident.id`` handles are sealed with: the resident key, else the JWT secret."""

@@ -28,10 +28,14 @@ from coordination.bus import make_bus
 from coordination.live import LiveCases
 from coordination.reload import Reloader
 from identity.tokens import TokenVerifier
+from middleware import hardening
+from middleware.errors import internal_error
 from observability.logging import configure_logging
 from observability.tracing import Tracing
 from observability.wiring import Observability
 from schema import build_schema
+from schema.limits import QueryLimits
+from schema.persisted import Manifests
 from schema.view import GraphQLView
 from store.db import create_engine, migrate, session_factory
 from store.registrations import active_specs, seed_from_directory
@@ -89,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await bus.close()
             await cache.close()
             observability.shutdown()
+            await guards.close()
             await engine.dispose()
 
     async def healthz(request: Request) -> JSONResponse:
@@ -113,9 +118,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     verifier = TokenVerifier(settings.token_settings())
     # registry.snapshot: each request works on the connector versions served when it began
     graphql = GraphQLView(
-        build_schema(),
+        build_schema(QueryLimits.from_settings(settings)),
         registry.snapshot,
-        graphiql=settings.development,
+        graphiql=settings.graphiql_enabled,
         verifier=verifier,
         allowed_origins=settings.ws_allowed_origins,
     )
@@ -128,8 +133,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     # outermost first: each wraps everything below it
     middleware: list[Middleware] = [observability.middleware()]  # request ids, metrics, access log
+    # CORS, in-flight limit, rate limits, body size: before any GraphQL work (middleware/stack.py)
+    guards = hardening(settings, verifier)
+    middleware += guards.middleware
     routes.extend(live.routes)  # POST /webhooks/{department}
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={Exception: internal_error},  # a typed JSON 500, never a traceback
+    )
+    app.state.persisted = Manifests.load(settings.persisted_dir, settings.trusted_channels)
+    app.state.inflight = guards.inflight  # .current, .limit, .refused
+    app.state.rate_limits = guards.rate_limits  # .refused: Counter by "client" / "channel"
     app.state.registry = registry
     app.state.cache = cache
     app.state.sessions = sessions

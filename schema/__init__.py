@@ -15,6 +15,7 @@ from observability.requests import OperationObserver
 from schema import admin, case_updates, departments, residents, services, stations
 from schema.access_log import AccessLogging
 from schema.errors import ErrorShaping, Schema
+from schema.limits import QueryLimits, query_limiter
 
 QUERIES: tuple[type, ...] = (departments.Query, services.Query, stations.Query, residents.Query, admin.Query)
 MUTATIONS: tuple[type, ...] = (residents.Mutation, admin.Mutation)
@@ -25,12 +26,14 @@ def _merged(name: str, types: tuple[type, ...]) -> Any:
     return merge_types(name, types) if types else None
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
     return Schema(
         query=merge_types("Query", QUERIES),
         mutation=_merged("Mutation", MUTATIONS),
         subscription=_merged("Subscription", SUBSCRIPTIONS),
         extensions=[
+            # first: a document over the limits is refused before it is parsed in full or validated
+            query_limiter(limits or QueryLimits()),
             # parsing and validating the same document again is most of a small request's cost
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),

@@ -35,8 +35,9 @@ def _shape(error: GraphQLError, executing: bool) -> GraphQLError:
         extensions.update(code=original.code, argument=original.argument)
     elif isinstance(original, AccessDenied):
         extensions["code"] = original.code  # who may see what: never an internal error
-    elif original is not None and not error.path:
-        # raised while coercing variables (a scalar's parser, a nested GraphQLError): the client's input
+    elif original is not None and not error.path and error.message.startswith("Variable '$"):
+        # raised while coercing variables (a scalar's parser, a nested GraphQLError): the client's input;
+        # any other pathless exception (an extension's hook failing) is internal and masked below
         extensions["code"] = "BAD_USER_INPUT"
     elif original is not None:
         log.error("unexpected error at %s", error.path, exc_info=original)

@@ -27,6 +27,7 @@ from connectors.registry import Registry
 from identity.principal import ClientChannel, Principal
 from identity.tokens import TokenError, TokenVerifier
 from schema.context import Context
+from schema.http_body import StrictRequests
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -93,7 +94,7 @@ _HTTP_CODES = {
 }
 
 
-class GraphQLView(GraphQL[Context, None]):
+class GraphQLView(StrictRequests, GraphQL[Context, None]):
     def __init__(
         self,
         schema: BaseSchema,
@@ -127,14 +128,17 @@ class GraphQLView(GraphQL[Context, None]):
                 response = self._refuse(401, str(exc), media or JSON)
                 response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             except HTTPException as exc:
-                response = self._refuse(exc.status_code, exc.reason, media or JSON)
+                response = self._refuse(
+                    exc.status_code, exc.reason, media or JSON, getattr(exc, "code", None)
+                )
                 if exc.status_code == 405:
                     response.headers["Allow"] = "GET, POST"
         await response(scope, receive, send)
 
     @staticmethod
-    def _refuse(status: int, reason: str, media: str) -> Response:
-        return Response(error_body(reason, _HTTP_CODES.get(status, "BAD_REQUEST")), status, media_type=media)
+    def _refuse(status: int, reason: str, media: str, code: str | None = None) -> Response:
+        code = code or _HTTP_CODES.get(status, "BAD_REQUEST")
+        return Response(error_body(reason, code), status, media_type=media)
 
     async def identify(self, request: Request) -> tuple[Principal | None, ClientChannel]:
         """The caller from ``Authorization: Bearer``, and the channel from the token or the

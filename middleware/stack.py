@@ -1,0 +1,70 @@
+"""The guards in front of /graphql, built from settings, in the order they must run.
+
+Outermost first: CORS (so that every refusal below still carries the CORS headers a browser needs to
+read it), the in-flight limit (the cheapest refusal, and the one that matters most under overload:
+nothing else runs for a refused request), rate limits (may verify a token and ask Redis), the body
+limit (reads the body, bounded). Probes (/healthz, /readyz, /metrics) pass every guard but CORS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from identity.tokens import TokenVerifier
+from middleware.body import BodyLimit
+from middleware.buckets import Buckets, MemoryBuckets, RedisBuckets
+from middleware.inflight import InFlight, InFlightLimit
+from middleware.ratelimit import RateLimit, RateLimiter
+
+GUARDED = frozenset({"/graphql"})
+CORS_HEADERS = ["authorization", "content-type", "accept", "x-onestop-channel", "x-request-id"]
+
+
+@dataclass(slots=True)
+class Guards:
+    middleware: list[Middleware]
+    inflight: InFlight
+    rate_limits: RateLimiter
+    buckets: Buckets
+    closed: bool = field(default=False)
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.buckets.close()
+
+
+def hardening(settings: Any, verifier: TokenVerifier | None = None) -> Guards:
+    """The guards for ``settings`` (a ``config.Settings``); ``Guards.close()`` on shutdown."""
+    inflight = InFlight(limit=settings.max_in_flight)
+    buckets: Buckets = RedisBuckets(settings.redis_url) if settings.redis_url else MemoryBuckets()
+    limiter = RateLimiter(
+        buckets=buckets,
+        namespace=settings.namespace,
+        client_rate=settings.client_rate,
+        client_burst=float(settings.rate_limit_client_burst),
+        channel_rates=dict(settings.rate_limit_channels),
+        verifier=verifier,
+    )
+    middleware: list[Middleware] = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=CORS_HEADERS,
+                expose_headers=["retry-after", "x-request-id"],
+                max_age=600,
+            )
+        )
+    middleware += [
+        Middleware(InFlightLimit, gauge=inflight, paths=GUARDED),
+        Middleware(RateLimit, limiter=limiter, paths=GUARDED),
+        Middleware(BodyLimit, max_bytes=settings.max_body_bytes, paths=GUARDED),
+    ]
+    return Guards(middleware, inflight, limiter, buckets)

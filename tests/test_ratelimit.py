@@ -1,0 +1,154 @@
+"""Rate limits per client and per channel: 429 + Retry-After, buckets refill, memory and Redis backends."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from identity.principal import ClientChannel, Role
+from identity.tokens import mint
+from middleware.buckets import Bucket, MemoryBuckets, RedisBuckets
+from tests.conftest import TEST_NAMESPACE, Gateway, GatewayFactory
+
+SECRET = "a-test-secret-of-at-least-thirty-two-bytes"
+QUERY = {"query": "{ __typename }"}
+RESIDENT = "310115195511250019"
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Gateway settings for each bucket store: this process's memory, or the real Redis."""
+    if request.param == "memory":
+        return {}
+    from tests.conftest import fresh_redis
+
+    return {"redis_url": await fresh_redis()}
+
+
+async def client_for(gateway: Gateway, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=gateway.app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://onestop.test")
+
+
+async def statuses(client: httpx.AsyncClient, count: int, **headers: str) -> list[int]:
+    return [(await client.post("/graphql", json=QUERY, headers=headers)).status_code for _ in range(count)]
+
+
+async def test_each_client_ip_has_its_own_bucket(
+    make_gateway: GatewayFactory, backend: dict[str, Any]
+) -> None:
+    gateway = await make_gateway(rate_limit_client=1, rate_limit_client_burst=3, **backend)
+    async with await client_for(gateway, "10.0.0.1") as one, await client_for(gateway, "10.0.0.2") as two:
+        assert await statuses(one, 3) == [200, 200, 200]
+        refused = await one.post("/graphql", json=QUERY)
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        error = refused.json()["errors"][0]
+        assert error["extensions"]["code"] == "RATE_LIMITED" and error["extensions"]["scope"] == "client"
+        assert 0 < error["extensions"]["retryAfterSeconds"] <= 1.0
+        assert await statuses(two, 3) == [200, 200, 200]  # another client is untouched
+    assert gateway.app.state.rate_limits.refused["client"] == 1
+
+
+async def test_a_token_subject_is_the_client_wherever_it_connects_from(
+    make_gateway: GatewayFactory, backend: dict[str, Any]
+) -> None:
+    gateway = await make_gateway(rate_limit_client=1, rate_limit_client_burst=2, jwt_secret=SECRET, **backend)
+    token = {"authorization": f"Bearer {mint(SECRET, RESIDENT, Role.RESIDENT)}"}
+    async with await client_for(gateway, "10.0.0.1") as home, await client_for(gateway, "10.0.0.2") as work:
+        assert await statuses(home, 2, **token) == [200, 200]
+        assert await statuses(work, 1, **token) == [429]  # same resident, other address: same bucket
+        assert await statuses(work, 1) == [200]  # the address itself, without the token, is another client
+    if "redis_url" in backend:  # the key names a digest, never the ID number
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(backend["redis_url"])
+        keys = [k.decode() for k in await redis.keys(f"{TEST_NAMESPACE}:ratelimit:*")]
+        await redis.aclose()
+        assert keys and not any(RESIDENT in k for k in keys)
+
+
+async def test_a_channel_limit_covers_all_its_clients(
+    make_gateway: GatewayFactory, backend: dict[str, Any]
+) -> None:
+    gateway = await make_gateway(rate_limit_channels={"kiosk": 1}, **backend)  # burst: 2
+    kiosk = {"x-onestop-channel": "kiosk"}
+    async with (
+        await client_for(gateway, "10.0.1.1") as first,
+        await client_for(gateway, "10.0.1.2") as second,
+    ):
+        assert await statuses(first, 1, **kiosk) + await statuses(second, 1, **kiosk) == [200, 200]
+        refused = await second.post("/graphql", json=QUERY, headers=kiosk)
+        assert refused.status_code == 429 and refused.json()["errors"][0]["extensions"]["scope"] == "channel"
+        assert await statuses(second, 2, **{"x-onestop-channel": "app"}) == [
+            200,
+            200,
+        ]  # other channels are free
+
+
+async def test_a_tokens_channel_counts_not_the_header(make_gateway: GatewayFactory) -> None:
+    gateway = await make_gateway(rate_limit_channels={"kiosk": 1}, jwt_secret=SECRET)
+    token = mint(SECRET, "kiosk-3", Role.STAFF, channel=ClientChannel.KIOSK, station="PD-001")
+    headers = {"authorization": f"Bearer {token}", "x-onestop-channel": "app"}
+    async with await client_for(gateway, "10.0.1.3") as kiosk:
+        assert await statuses(kiosk, 3, **headers) == [200, 200, 429]
+
+
+async def test_the_bucket_refills(make_gateway: GatewayFactory, backend: dict[str, Any]) -> None:
+    gateway = await make_gateway(rate_limit_client=10, rate_limit_client_burst=2, **backend)
+    async with await client_for(gateway, "10.0.2.1") as client:
+        assert await statuses(client, 3) == [200, 200, 429]
+        await asyncio.sleep(0.25)  # 10 tokens a second: two back
+        assert await statuses(client, 2) == [200, 200]
+
+
+async def test_probes_are_never_rate_limited(make_gateway: GatewayFactory) -> None:
+    gateway = await make_gateway(rate_limit_client=1, rate_limit_client_burst=1)
+    async with await client_for(gateway, "10.0.3.1") as client:
+        await statuses(client, 2)
+        assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_development_has_no_client_limit_unless_set(make_gateway: GatewayFactory) -> None:
+    gateway = await make_gateway()
+    assert not gateway.app.state.rate_limits.enabled
+    production = await make_gateway(mode="production")
+    assert production.app.state.rate_limits.client_rate == 20
+
+
+async def test_redis_buckets_are_shared_between_processes(redis_url: str) -> None:
+    """Two stores over one Redis (two gateway processes): one allowance between them, taken atomically."""
+    one, two = RedisBuckets(redis_url), RedisBuckets(redis_url)
+    bucket = [Bucket(f"{TEST_NAMESPACE}:ratelimit:client:shared", rate=0.5, burst=10)]
+    try:
+        verdicts = await asyncio.gather(*(store.take(bucket) for store in [one, two] * 12))
+    finally:
+        await one.close()
+        await two.close()
+    assert sum(v.admitted for v in verdicts) == 10  # never more than the burst, whatever the interleaving
+    assert all(1.0 < v.wait_s <= 2.0 for v in verdicts if not v.admitted)
+
+
+async def test_redis_failing_admits_requests(caplog: pytest.LogCaptureFixture) -> None:
+    store = RedisBuckets("redis://127.0.0.1:1/0")  # nothing listens there
+    try:
+        verdict = await store.take([Bucket("x", 1, 1)])
+    finally:
+        await store.close()
+    assert verdict.admitted and "not enforced" in caplog.text
+
+
+async def test_memory_buckets_forget_full_buckets() -> None:
+    store = MemoryBuckets(max_entries=100)
+    for n in range(100):
+        await store.take([Bucket(f"client-{n}", rate=1000, burst=1)])
+    await asyncio.sleep(0.01)  # each refilled after 1 ms
+    await store.take([Bucket("one-more", rate=1000, burst=1)])
+    assert len(store) <= 2
+    flood = MemoryBuckets(max_entries=100)
+    for n in range(1000):  # slow buckets that stay partly empty: still bounded
+        await flood.take([Bucket(f"client-{n}", rate=0.001, burst=2)])
+    assert len(flood) <= 100
