@@ -14,13 +14,19 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 ## demo: the mock departments and the gateway on http://127.0.0.1:8000/graphql (Ctrl-C stops both)
-demo: $(STAMP)
-	@$(BIN)/python -m mocks --port $(MOCKS_PORT) & MOCKS=$$!; \
+demo: $(STAMP) var/jwt-secret
+	@export ONESTOP_JWT_SECRET="$$(cat var/jwt-secret)" ONESTOP_MOCKS_URL=http://127.0.0.1:$(MOCKS_PORT); \
+	$(BIN)/python -m mocks --port $(MOCKS_PORT) & MOCKS=$$!; \
 	trap 'kill $$MOCKS 2>/dev/null' EXIT INT TERM; \
 	sleep 1; \
 	echo; echo "  Open http://127.0.0.1:8000/graphql and try:"; \
 	echo '  { departments { id name } services(first: 5) { edges { node { id name department { id } } } } }'; echo; \
-	ONESTOP_MOCKS_URL=http://127.0.0.1:$(MOCKS_PORT) $(BIN)/python server.py
+	$(BIN)/onestop token demo; echo; \
+	$(BIN)/python server.py
+
+# the development token secret: random, made once per checkout, never a built-in constant
+var/jwt-secret:
+	@mkdir -p var && umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(48))" > $@
 
 ## test: the whole suite (PostgreSQL/Redis tests skip with a message if those are not running)
 test: $(STAMP)

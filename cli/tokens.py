@@ -1,13 +1,19 @@
-"""``onestop token mint``: development tokens signed with ``ONESTOP_JWT_SECRET``.
+"""``onestop token mint`` and ``onestop token demo``: development tokens signed with ``ONESTOP_JWT_SECRET``.
 
-Production tokens come from the district's identity provider (RS256 / JWKS); this command exists so a
+Production tokens come from the district's identity provider (RS256 / JWKS); these commands exist so a
 developer or tester can try GraphiQL as a resident, station staff, a department admin or an operator.
+``demo`` asks the mock departments (over HTTP, ``GET /_admin/fixtures``) who their fixture residents
+are, so its tokens name people the departments know.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 from config import Settings
@@ -26,6 +32,14 @@ def add_commands(groups: Any) -> None:
     minting.add_argument("--channel", choices=[c.value for c in ClientChannel], default=None)
     minting.add_argument("--ttl", type=int, default=8 * 3600, help="seconds the token is valid (8 h)")
     minting.set_defaults(run=run_mint)
+    demo = commands.add_parser(
+        "demo", help="tokens for the mock world's fixture residents and a station's staff, ready to paste"
+    )
+    demo.add_argument("--mocks-url", help="where the mock departments run (default: ONESTOP_MOCKS_URL)")
+    demo.add_argument("--residents", type=int, default=4, help="how many fixture residents (4)")
+    demo.add_argument("--ttl", type=int, default=8 * 3600, help="seconds the tokens are valid (8 h)")
+    demo.add_argument("--wait", type=float, default=15.0, help="seconds to wait for the mocks to start")
+    demo.set_defaults(run=run_demo)
 
 
 def run_mint(args: argparse.Namespace) -> int:
@@ -46,4 +60,62 @@ def run_mint(args: argparse.Namespace) -> int:
             audience=settings.jwt_audience,
         )
     )
+    return 0
+
+
+DEMO_STAFF = "staff-demo-1"
+
+
+def fetch_fixtures(mocks_url: str, wait_s: float = 0.0) -> dict[str, Any]:
+    """The mock world's fixture residents and a few stations (``GET /_admin/fixtures``), waiting up to
+    ``wait_s`` for mocks that are still starting (``make demo`` starts both at once)."""
+    url = mocks_url.rstrip("/") + "/_admin/fixtures"
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"not an HTTP URL: {mocks_url}")
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - http(s) only
+                fixtures: dict[str, Any] = json.loads(response.read())
+            return fixtures
+        except urllib.error.URLError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.25)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    settings = Settings()
+    if settings.jwt_secret is None:
+        print("onestop: ONESTOP_JWT_SECRET is not set (make demo writes var/jwt-secret)", file=sys.stderr)
+        return 1
+    try:
+        fixtures = fetch_fixtures(args.mocks_url or settings.mocks_url, args.wait)
+    except (OSError, ValueError, urllib.error.URLError) as exc:
+        print(f"onestop: cannot read the mock fixtures: {exc}", file=sys.stderr)
+        return 1
+    secret = settings.jwt_secret.get_secret_value()
+
+    def token(subject: str, role: Role, channel: ClientChannel, station: str | None = None) -> str:
+        return mint(
+            secret,
+            subject,
+            role,
+            ttl_s=args.ttl,
+            channel=channel,
+            station=station,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+
+    print('Paste into GraphiQL\'s headers: {"Authorization": "Bearer <token>"}')
+    print("then try: { me { profile { name idNumberMasked } cases { id status } } }")
+    for resident in fixtures["residents"][: max(0, args.residents)]:
+        number = str(resident["id_number"])
+        masked = number[:3] + "*" * (len(number) - 7) + number[-4:]
+        print(f"\n# resident {resident['key']} ({resident['name']}, {masked})")
+        print(f"Bearer {token(number, Role.RESIDENT, ClientChannel.APP)}")
+    station = fixtures["stations"][0]
+    print(f"\n# staff {DEMO_STAFF} at station {station['id']} ({station['name']})")
+    print(f"Bearer {token(DEMO_STAFF, Role.STAFF, ClientChannel.COUNTER, str(station['id']))}")
     return 0

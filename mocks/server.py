@@ -16,6 +16,7 @@ from aiohttp import web
 from mocks.case_status import CaseStatusApi, WebhookSender
 from mocks.departments import select
 from mocks.faults import DEFAULT_HANG_LIMIT_S, AdminApi, Board, Runtime, fault_middleware
+from mocks.fixtures_api import FixturesApi
 from mocks.world import DEFAULT_SEED, World, build_world
 
 BOARD = web.AppKey("board", Board)
@@ -45,6 +46,7 @@ def create_app(
     for runtime in runtimes:
         app.add_routes(runtime.mounted.routes)
     app.add_routes(AdminApi(board).routes())
+    app.add_routes(FixturesApi(world).routes())  # residents to mint demo tokens for
     # cases that move on request, and the signed webhook calls telling the gateway (mock-departments.md)
     webhooks = WebhookSender(url=webhook_url)
     board.reset_hooks.append(lambda: setattr(webhooks, "url", webhook_url))
