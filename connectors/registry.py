@@ -6,7 +6,7 @@ resilience layer and its adapter. The registry is what resolvers ask: "who has a
 Hot reload swaps departments without a restart. The maps are copied on write and each request works on
 a ``snapshot()`` taken when it starts, so a request in flight finishes on the version it began with.
 A replaced department is retired, not closed at once: its session closes after ``RETIRE_GRACE_S``
-(at least twice its call deadline) and once no call of it is in flight.
+and once no call of it is in flight (bounded by ``RETIRE_MAX_WAIT_S``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from connectors.transport import AiohttpTransport, Transport, UpstreamRequest, U
 
 log = logging.getLogger(__name__)
 
-RETIRE_GRACE_S = 10.0  # a retired department's session stays open at least this long (or 2 × deadline)
+RETIRE_GRACE_S = 10.0  # a retired department's session stays open at least this long
 RETIRE_MAX_WAIT_S = 120.0  # then waits for its calls in flight, but never longer than this
 RETIRE_POLL_S = 0.5
 
@@ -153,7 +153,7 @@ class Registry:
 async def _close_when_idle(department: Department) -> None:
     """Close a replaced department's session once requests that began on it are done."""
     try:
-        await asyncio.sleep(max(RETIRE_GRACE_S, 2 * department.spec.policy.deadline_s))
+        await asyncio.sleep(RETIRE_GRACE_S)  # requests that began on it but have not called yet
         for _ in range(int(RETIRE_MAX_WAIT_S / RETIRE_POLL_S)):
             if not department.resilience.in_flight:
                 break

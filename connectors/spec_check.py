@@ -198,13 +198,14 @@ def _explain(error: Mapping[str, Any], loc: Sequence[str | int]) -> tuple[str, s
         return f"unknown key '{key}'", f"'{close[0]}'?" if close else "a key this section defines"
     if kind == "missing":
         return "required key is missing", None
+    discriminator = str(ctx.get("discriminator", "")).strip("'")
     if kind == "union_tag_invalid":
-        return (
-            f"'{ctx.get('tag')}' is not a known {ctx.get('discriminator')}",
-            f"one of {ctx.get('expected_tags')}",
-        )
+        return f"'{ctx.get('tag')}' is not a known {discriminator}", f"one of {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
-        return "the kind of this section is not said", f"a {ctx.get('discriminator')} key"
+        return (
+            f"'{discriminator}' is missing: it says which kind of section this is",
+            f"a {discriminator} key",
+        )
     if kind == "literal_error":
         return f"{error['input']!r} is not allowed", str(ctx.get("expected"))
     if kind == "string_pattern_mismatch":

@@ -109,25 +109,25 @@ async def test_rollback_diff_disable_and_enable(gateway_with_archives: Gateway) 
     result(await register(gateway, EXAMPLE, operator()))
     assert result(await register(gateway, version_two(), operator()))["version"] == 2
     assert await names(gateway) == {"archives": ("Pudong District Archives", 2)}
-    diff = await gateway.query('{ connectorDiff(department: "archives") }', **operator())
+    diff = await gateway.query('{ connectorDiff(department: "archives") }', None, **operator())
     assert "-name: {zh: 区档案馆, en: District Archives}" in diff["data"]["connectorDiff"]
     assert "+name: {zh: 区档案馆, en: Pudong District Archives}" in diff["data"]["connectorDiff"]
-    rolled = await gateway.query('mutation { rollbackConnector(department: "archives") }', **operator())
+    rolled = await gateway.query('mutation { rollbackConnector(department: "archives") }', None, **operator())
     assert rolled["data"]["rollbackConnector"] == 1
     assert await names(gateway) == {"archives": ("District Archives", 1)}
-    off = await gateway.query('mutation { disableConnector(department: "archives") }', **operator())
+    off = await gateway.query('mutation { disableConnector(department: "archives") }', None, **operator())
     assert off["data"]["disableConnector"] == 1
     assert await names(gateway) == {}
     assert archive_ids(await gateway.query(SERVICES)) == set()
-    on = await gateway.query('mutation { enableConnector(department: "archives") }', **operator())
+    on = await gateway.query('mutation { enableConnector(department: "archives") }', None, **operator())
     assert on["data"]["enableConnector"] == 1
     assert await names(gateway) == {"archives": ("District Archives", 1)}
     forward = await gateway.query(
-        'mutation { rollbackConnector(department: "archives", toVersion: 2) }', **operator()
+        'mutation { rollbackConnector(department: "archives", toVersion: 2) }', None, **operator()
     )
     assert forward["data"]["rollbackConnector"] == 2
     missing = await gateway.query(
-        'mutation { rollbackConnector(department: "archives", toVersion: 9) }', **operator()
+        'mutation { rollbackConnector(department: "archives", toVersion: 9) }', None, **operator()
     )
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     actions = [
@@ -160,9 +160,11 @@ async def test_a_department_admin_cannot_touch_another_departments_connector(
         'mutation { rollbackConnector(department: "commerce") }',
         'mutation { disableConnector(department: "commerce") }',
     ):
-        body = await gateway.query(mutation, **health_admin)
+        body = await gateway.query(mutation, None, **health_admin)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    read = await gateway.query('{ connector(department: "commerce") { versions { spec } } }', **health_admin)
+    read = await gateway.query(
+        '{ connector(department: "commerce") { versions { spec } } }', None, **health_admin
+    )
     assert read["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert "commerce" in {d["id"] for d in (await gateway.query(DEPARTMENTS))["data"]["departments"]}
     sessions = gateway.app.state.sessions
@@ -177,7 +179,7 @@ async def test_a_department_admin_cannot_touch_another_departments_connector(
     # their own department is theirs to change, and only it is listed for them
     own = result(await register(gateway, EXAMPLE, dept_admin("archives")))
     assert own["outcome"] == "ACTIVE"
-    listed = await gateway.query("{ connectors { department } }", **dept_admin("archives"))
+    listed = await gateway.query("{ connectors { department } }", None, **dept_admin("archives"))
     assert listed["data"]["connectors"] == [{"department": "archives"}]
 
 
@@ -200,7 +202,7 @@ async def test_residents_staff_and_anonymous_callers_are_refused(gateway_with_ar
 async def test_stored_specs_keep_variables_unexpanded(gateway_with_archives: Gateway) -> None:
     result(await register(gateway_with_archives, EXAMPLE, operator()))
     body = await gateway_with_archives.query(
-        '{ connector(department: "archives") { versions { spec } } }', **operator()
+        '{ connector(department: "archives") { versions { spec } } }', None, **operator()
     )
     stored = body["data"]["connector"]["versions"][0]["spec"]
     assert "${ARCHIVES_APP_KEY:-archives-dev-key}" in stored and stored == EXAMPLE
