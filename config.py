@@ -101,6 +101,15 @@ class Settings(BaseSettings):
         "(with Redis, reloads also arrive at once by pub/sub and polling is the safety net)",
     )
 
+    # -- appointments at stations (resolvers/appointments.py) --
+    appointment_days: int = Field(
+        14, ge=1, le=90, description="slots are offered for today and the days after, this many in all"
+    )
+    appointment_slot_minutes: int = Field(30, ge=5, le=240, description="length of one appointment slot")
+    appointment_capacity: int = Field(
+        4, ge=1, le=500, description="places in a slot when it is first made (staff may change it per slot)"
+    )
+
     # -- hardening (README, "Hardening"); None means the mode's default --
     graphiql: bool | None = Field(None, description="serve GraphiQL; default: on in development only")
     introspection: bool | None = Field(None, description="answer __schema/__type; default: development only")

@@ -12,13 +12,25 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from observability.requests import OperationObserver
-from schema import admin, case_updates, departments, residents, services, stations
+from schema import admin, applications, appointments, case_updates, departments, residents, services, stations
 from schema.access_log import AccessLogging
 from schema.errors import ErrorShaping, Schema
 from schema.limits import QueryLimits, query_limiter
 
-QUERIES: tuple[type, ...] = (departments.Query, services.Query, stations.Query, residents.Query, admin.Query)
-MUTATIONS: tuple[type, ...] = (residents.Mutation, admin.Mutation)
+QUERIES: tuple[type, ...] = (
+    departments.Query,
+    services.Query,
+    stations.Query,
+    residents.Query,
+    admin.Query,
+    appointments.Query,
+)
+MUTATIONS: tuple[type, ...] = (
+    residents.Mutation,
+    admin.Mutation,
+    applications.Mutation,
+    appointments.Mutation,
+)
 SUBSCRIPTIONS: tuple[type, ...] = (case_updates.Subscription,)
 
 

@@ -27,6 +27,7 @@ from resolvers.eligibility import EligibilityRequest, resident_eligibility
 from resolvers.errors import InputError
 from resolvers.residents import FactReading, PersonalLoaders, mask_id_number
 from resolvers.stations import check_point
+from schema.appointments import Appointment, appointments_for
 from schema.cases import Case
 from schema.context import Context, Info, path_of
 from schema.eligibility import Eligibility
@@ -280,6 +281,15 @@ class Resident:
             return [AssistedSession.from_view(v) for v in views]
 
         return await self._read(info, Purpose.ACCESS_LOG, "assisted_sessions", fetch, lambda _: ())
+
+    @strawberry.field(description="Appointments at stations, soonest first; upcoming ones unless told")
+    async def appointments(
+        self, info: Info, include_past: bool = False, include_cancelled: bool = False
+    ) -> list[Appointment]:
+        async def fetch(acting: Acting) -> list[Appointment]:
+            return await appointments_for(info, acting, include_past, include_cancelled)
+
+        return await self._read(info, Purpose.APPOINTMENTS, "appointments", fetch, lambda _: ())
 
 
 def _entry_id(value: strawberry.ID | None) -> int | None:
