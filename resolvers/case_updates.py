@@ -71,6 +71,7 @@ async def case_updates(
     ctx: Caller, case_ids: Sequence[str] | None, resident: str | None
 ) -> AsyncIterator[CaseUpdateEvent]:
     acting = await ctx.acting_for(resident, Purpose.CASES)
+    await _still_allowed(ctx, acting, resident)  # a websocket's context lives long: decide afresh
     watch: CaseWatch = ctx.state.case_watch
     owners = [d.id for d in watch.registry().with_capability("cases")]
     wanted = wanted_cases(case_ids, owners)
