@@ -25,7 +25,15 @@ from connectors.cache import Entry
 from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.formats import Page, decode_page, find_soap_fault, reader_for, soap_fault_error
 from connectors.mapping import map_records
-from connectors.records import CaseRecord, OperationResult, ResidentFacts, ServiceRecord, StationRecord
+from connectors.records import (
+    AccountRecord,
+    BillRecord,
+    CaseRecord,
+    OperationResult,
+    ResidentFacts,
+    ServiceRecord,
+    StationRecord,
+)
 from connectors.resilience import OPERATION, CachePolicy, Fetched, Resilience
 from connectors.spec import (
     Batch,
@@ -46,6 +54,8 @@ ENTRY_ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "stations": TypeAdapter(Entry[OperationResult[StationRecord]]),
     "facts": TypeAdapter(Entry[OperationResult[ResidentFacts]]),
     "cases": TypeAdapter(Entry[OperationResult[CaseRecord]]),
+    "accounts": TypeAdapter(Entry[OperationResult[AccountRecord]]),
+    "bills": TypeAdapter(Entry[OperationResult[BillRecord]]),
 }
 
 RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
@@ -56,6 +66,18 @@ def check_resident_id(resident_id: str) -> str:
     if not RESIDENT_ID.match(resident_id):
         raise ValueError("not an 18-character resident ID number")
     return resident_id
+
+
+DEPARTMENT_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_key(department: str, key: str) -> str:
+    """A department's own number goes into our next request to it: only plain characters, so an odd
+    answer cannot steer that request elsewhere (a path, a query, another host)."""
+    if not DEPARTMENT_KEY.match(key):
+        message = "an account number with unexpected characters"
+        raise UpstreamError(UpstreamCode.BAD_RESPONSE, department, message)
+    return key
 
 
 def _kept(result: Fetched[Any] | BaseException) -> Fetched[Any] | UpstreamError:
@@ -186,7 +208,24 @@ class SpecAdapter:
             self._key(capability, resident_id),
             policy,
             ENTRY_ADAPTERS[capability],
-            lambda: self.fetch_all(capability, operation, fill),
+            lambda: self._fetch_keyed(capability, operation, fill),
+        )
+
+    async def _fetch_keyed(
+        self, capability: str, operation: Operation, fill: Mapping[str, str]
+    ) -> OperationResult[Any]:
+        """Most operations are one walk of pages. One keyed by the department's own numbers
+        (``for_each``) first finds the resident's numbers, then asks once per number, in parallel."""
+        if operation.for_each is None:
+            return await self.fetch_all(capability, operation, fill)
+        found = await self.fetch_all(operation.for_each, self._operation(operation.for_each), fill)
+        keys = list(dict.fromkeys(check_key(self.department, a.key) for a in found.records))
+        results = await asyncio.gather(
+            *(self.fetch_all(capability, operation, {**fill, "key": key}) for key in keys)
+        )
+        return OperationResult(
+            tuple(r for result in results for r in result.records),
+            tuple(p for result in (found, *results) for p in result.problems),
         )
 
     async def _facts_in_batches(
@@ -432,10 +471,11 @@ _ACCEPT = {"json": "application/json", "xml": "text/xml, application/xml", "csv"
 
 def _unique(result: OperationResult[Any]) -> OperationResult[Any]:
     """Pages that shift while being read can repeat an item; keep the first of each id (facts have
-    no id of their own: they are told apart by resident)."""
+    no id of their own: they are told apart by resident; accounts by their key)."""
     seen: dict[str, Any] = {}
     for record in result.records:
-        seen.setdefault(getattr(record, "id", None) or record.resident_id, record)
+        name = getattr(record, "id", None) or getattr(record, "key", None) or record.resident_id
+        seen.setdefault(name, record)
     if len(seen) == len(result.records):
         return result
     return OperationResult(tuple(seen.values()), result.problems)

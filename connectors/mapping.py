@@ -17,6 +17,8 @@ import orjson
 
 from connectors.formats import ItemReader, JsonReader
 from connectors.records import (
+    AccountRecord,
+    BillRecord,
     CaseEvent,
     CaseRecord,
     CaseStatus,
@@ -331,11 +333,34 @@ def _case(department: str, v: dict[str, Any]) -> CaseRecord:
     )
 
 
+def _account(department: str, v: dict[str, Any]) -> AccountRecord:
+    return AccountRecord(
+        key=v["key"], department=department, resident_id=v.get("resident_id") or "", kind=v.get("kind")
+    )
+
+
+def _bill(department: str, v: dict[str, Any]) -> BillRecord:
+    return BillRecord(
+        id=v["id"],
+        department=department,
+        account=v.get("account") or "",
+        utility=v.get("utility") or "",
+        period=v.get("period") or "",
+        amount_fen=int(v["amount_fen"]),
+        due_date=v.get("due_date"),
+        paid=bool(v.get("paid")),
+        paid_at=v.get("paid_at"),
+        resident_id=v.get("resident_id") or "",
+    )
+
+
 BUILDERS: dict[str, Callable[[str, dict[str, Any]], Any]] = {
     "catalog": _service,
     "stations": _station,
     "facts": _facts,
     "cases": _case,
+    "accounts": _account,
+    "bills": _bill,
 }
 
 MAX_REPORTED_PROBLEMS = 5

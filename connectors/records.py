@@ -181,6 +181,30 @@ class CaseRecord:
     expected_completion: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """A department's own number for a resident (a utility account): what its other records are keyed by."""
+
+    key: str
+    department: str
+    resident_id: str = ""
+    kind: str | None = None  # e.g. WATER, POWER, GAS
+
+
+@dataclass(frozen=True, slots=True)
+class BillRecord:
+    id: str  # the department's bill number
+    department: str
+    account: str
+    utility: str
+    period: str  # "2026-10"
+    amount_fen: int
+    due_date: date | None
+    paid: bool
+    paid_at: datetime | None
+    resident_id: str = ""
+
+
 R = TypeVar("R")
 
 

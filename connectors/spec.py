@@ -299,6 +299,18 @@ RECORDS: dict[str, dict[str, Target]] = {
         "name": STR,
         "address": STR,
     },
+    "accounts": {"key": REQUIRED_STR, "resident_id": STR, "kind": STR},
+    "bills": {
+        "id": REQUIRED_STR,
+        "account": STR,
+        "utility": STR,
+        "period": STR,
+        "amount_fen": Target(("fen", "yuan", "int"), required=True),
+        "due_date": Target(("date",)),
+        "paid": Target(("bool",)),
+        "paid_at": WHEN,
+        "resident_id": STR,
+    },
     "cases": {
         "id": REQUIRED_STR,
         "service_id": REQUIRED_STR,
@@ -326,7 +338,8 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     capability: tuple(name for name, target in fields.items() if target.required)
     for capability, fields in RECORDS.items()
 }
-PERSONAL = frozenset({"facts", "cases", "applications"})  # keyed by a resident: never shared, never stale
+# keyed by a resident: never shared, never stale
+PERSONAL = frozenset({"facts", "cases", "applications", "accounts", "bills"})
 # what ``applications`` may put into path, params, headers and body (``_json`` ones are JSON, not escaped)
 SUBMISSION_PLACEHOLDERS = (
     "{resident_id}",
@@ -418,6 +431,11 @@ class Operation(_Model):
     stale_ttl_s: float = Field(86_400.0, ge=0, description="keep serving stale this long if it fails")
     public: bool = Field(True, description="public data: shared between users, may be served stale")
     max_pages: int = Field(200, ge=1, le=10_000)
+    for_each: Literal["accounts"] | None = Field(
+        None,
+        description="keyed by the department's own numbers: run once per key the 'accounts' operation "
+        "finds for the resident, with {key} in path, params or body",
+    )
     submission: Submission | None = Field(
         None,
         description="applications: how documents and answers are written; the request may send "
@@ -496,7 +514,9 @@ class ConnectorSpec(_Model):
     auth: Auth = Field(default_factory=NoAuth)
     format: Format
     policy: Policy = Field(default_factory=Policy)
-    operations: dict[Literal["catalog", "stations", "facts", "cases", "applications"], Operation]
+    operations: dict[
+        Literal["catalog", "stations", "facts", "cases", "applications", "accounts", "bills"], Operation
+    ]
     webhook: Webhook | None = Field(None, description="case-change calls from the department (needs cases)")
     probe: ProbeSamples | None = Field(None, description="sample parameters for the probe at registration")
 
@@ -508,6 +528,7 @@ class ConnectorSpec(_Model):
             problems.extend(mapping_problems(operation.mapping, RECORDS[capability], f"{where}.mapping"))
             problems.extend(_personal_problems(capability, operation, where))
             problems.extend(_submission_problems(capability, operation, where))
+            problems.extend(_for_each_problems(capability, operation, where, set(self.operations)))
         if self.webhook is not None and "cases" not in self.operations:
             problems.append("webhook: only a department with a cases operation may call the webhook")
         if problems:
@@ -530,11 +551,25 @@ def _personal_problems(capability: str, operation: Operation, where: str) -> lis
             problems.append(f"{where}: a batch operation needs {{resident_ids}} in its path, params or body")
         if "resident_id" not in operation.mapping:
             problems.append(f"{where}.mapping: a batch answer needs 'resident_id' to tell residents apart")
+    elif operation.for_each is not None:
+        if "{key}" not in text:
+            problems.append(f"{where}: for_each needs {{key}} in its path, params or body")
     elif "{resident_id}" not in text:
         problems.append(f"{where}: needs {{resident_id}} in its path, params or body")
     if operation.public:
         problems.append(f"{where}.public: personal data must be 'public: false'")
     return problems
+
+
+def _for_each_problems(capability: str, operation: Operation, where: str, present: set[str]) -> list[str]:
+    """An operation keyed by the department's own numbers needs the operation that finds them."""
+    if operation.for_each is None:
+        return []
+    if capability == operation.for_each or operation.batch is not None:
+        return [f"{where}.for_each: not on the operation that finds the keys, nor on a batch"]
+    if operation.for_each not in present:
+        return [f"{where}.for_each: there is no '{operation.for_each}' operation to find the keys"]
+    return []
 
 
 def _submission_problems(capability: str, operation: Operation, where: str) -> list[str]:

@@ -32,6 +32,7 @@ A = TypeVar("A")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FactsAnswer = Fetched[OperationResult[ResidentFacts]] | UpstreamError
 CasesAnswer = Fetched[OperationResult[CaseRecord]] | UpstreamError
+PersonalAnswer = Fetched[OperationResult[Any]] | UpstreamError
 DERIVED = {"age": "birth_date"}  # facts computed from another fact
 _RECORD_FACTS = frozenset(f.name for f in fields(ResidentFacts)) - {"resident_id", "department"}
 
@@ -85,7 +86,7 @@ class PersonalLoaders:
         self.registry = registry
         self.notices = notices
         self._facts: dict[str, DataLoader[str, FactsAnswer]] = {}
-        self._cases: dict[str, DataLoader[str, CasesAnswer]] = {}
+        self._personal: dict[tuple[str, str], DataLoader[str, PersonalAnswer]] = {}
         self._owners: dict[str, list[str]] | None = None
 
     @property
@@ -110,20 +111,29 @@ class PersonalLoaders:
         return {fact: self._reading(fact, answers) for fact in wanted}
 
     async def cases(self, resident_id: str, departments: Iterable[str], path: Path) -> list[CaseRecord]:
-        ids = list(dict.fromkeys(departments))
-        answers = await _settled(ids, (self._cases_loader(d).load(resident_id) for d in ids))
-        records: list[CaseRecord] = []
-        for department, answer in zip(ids, answers, strict=True):
-            self._notice(department, "cases", answer, path)
-            if not isinstance(answer, UpstreamError):
-                records.extend(answer.value.records)
-        return records
+        return await self.records("cases", resident_id, departments, path)
 
     async def cases_of(self, resident_id: str, department: str, path: Path) -> list[CaseRecord] | None:
         """One department's cases of the resident; None when it failed (a notice says why)."""
         [answer] = await _settled([department], [self._cases_loader(department).load(resident_id)])
         self._notice(department, "cases", answer, path)
         return None if isinstance(answer, UpstreamError) else list(answer.value.records)
+
+    async def records(
+        self, capability: str, resident_id: str, departments: Iterable[str], path: Path
+    ) -> list[Any]:
+        """A personal operation's records from every named department, in parallel; failures as notices."""
+        ids = list(dict.fromkeys(departments))
+        answers = await _settled(ids, (self._loader(capability, d).load(resident_id) for d in ids))
+        records: list[Any] = []
+        for department, answer in zip(ids, answers, strict=True):
+            self._notice(department, capability, answer, path)
+            if not isinstance(answer, UpstreamError):
+                records.extend(answer.value.records)
+        return records
+
+    def departments_with(self, capability: str) -> list[str]:
+        return [d.id for d in self.registry.with_capability(capability)]
 
     def case_departments(self) -> list[str]:
         return [d.id for d in self.registry.with_capability("cases")]
@@ -166,10 +176,15 @@ class PersonalLoaders:
             loader = self._facts[department] = DataLoader(partial(_load_facts, self.registry, department))
         return loader
 
-    def _cases_loader(self, department: str) -> DataLoader[str, CasesAnswer]:
-        loader = self._cases.get(department)
+    def _cases_loader(self, department: str) -> DataLoader[str, PersonalAnswer]:
+        return self._loader("cases", department)
+
+    def _loader(self, capability: str, department: str) -> DataLoader[str, PersonalAnswer]:
+        key = (capability, department)
+        loader = self._personal.get(key)
         if loader is None:
-            loader = self._cases[department] = DataLoader(partial(_load_cases, self.registry, department))
+            load = partial(_load_personal, self.registry, capability, department)
+            loader = self._personal[key] = DataLoader(load)
         return loader
 
     def _notice(
@@ -226,14 +241,17 @@ async def _load_facts(registry: Registry, department: str, resident_ids: Sequenc
     return [answers[r] for r in resident_ids]
 
 
-async def _load_cases(registry: Registry, department: str, resident_ids: Sequence[str]) -> list[CasesAnswer]:
+async def _load_personal(
+    registry: Registry, capability: str, department: str, resident_ids: Sequence[str]
+) -> list[PersonalAnswer]:
+    """One resident at a time (cases and bills have no batch form), all in parallel."""
     found = registry.get(department)
 
-    async def one(resident_id: str) -> CasesAnswer:
+    async def one(resident_id: str) -> PersonalAnswer:
         if found is None:
             return UpstreamError(UpstreamCode.UNAVAILABLE, department, "not connected")
         try:
-            answer: CasesAnswer = await found.adapter.cases(resident_id)
+            answer: PersonalAnswer = await found.adapter.run(capability, resident_id)
         except UpstreamError as error:
             return error
         except Exception as error:

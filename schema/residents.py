@@ -22,12 +22,14 @@ from access.sessions import MAX_DURATION_S, SessionView
 from connectors.adapter import check_resident_id
 from connectors.records import CaseStatus
 from identity.principal import Principal, Role
+from resolvers.bills import resident_bills
 from resolvers.cases import one_case, resident_cases
 from resolvers.eligibility import EligibilityRequest, resident_eligibility
 from resolvers.errors import InputError
 from resolvers.residents import FactReading, PersonalLoaders, mask_id_number
 from resolvers.stations import check_point
 from schema.appointments import Appointment, appointments_for
+from schema.bills import Bill
 from schema.cases import Case
 from schema.context import Context, Info, path_of
 from schema.eligibility import Eligibility
@@ -255,6 +257,22 @@ class Resident:
         return await self._read(
             info, Purpose.CASES, "case", fetch, lambda c: () if c is None else (c.department_id,)
         )
+
+    @strawberry.field(description="Bills of the resident's accounts, newest period first")
+    async def bills(
+        self,
+        info: Info,
+        unpaid: Annotated[
+            bool | None, strawberry.argument(description="true: only unpaid; false: only paid")
+        ] = None,
+    ) -> list[Bill]:
+        async def fetch(acting: Acting) -> list[Bill]:
+            records = await resident_bills(
+                personal_loaders(info.context), acting.resident_id, path_of(info), unpaid
+            )
+            return [Bill.from_record(r) for r in records]
+
+        return await self._read(info, Purpose.BILLS, "bills", fetch, lambda bs: (b.department_id for b in bs))
 
     @strawberry.field(description="Who read this resident's data, newest first (the resident only)")
     async def access_log(
