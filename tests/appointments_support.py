@@ -3,14 +3,26 @@ GraphQL documents."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
+from config import PROJECT_ROOT
 from connectors.mapping import SHANGHAI
 from identity.principal import ClientChannel, Role
 from identity.tokens import mint
+from mocks.server import RunningMocks
 from tests.access_support import SECRET, WORLD, ask
-from tests.conftest import Gateway
+from tests.conftest import TEST_NAMESPACE, Gateway
 
 STATION = "ZD-0001"  # Lujiazui: Mon-Fri 09:00-17:00, Sat 09:00-12:00
 SERVICE = "GH-003"  # offered there
@@ -63,3 +75,69 @@ async def slots(gateway: Gateway, token: str | None, day: date | None = None) ->
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
+
+
+START_TIMEOUT_S = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def gateway_processes(
+    mocks: RunningMocks, database_url: str, tmp_path: Path, count: int = 2
+) -> AsyncIterator[list[str]]:
+    """``count`` real gateways (``python server.py``: uvicorn, each on a free port) over one database
+    and the mock departments; yields their base URLs."""
+    env = dict(os.environ) | {
+        "ONESTOP_DATABASE_URL": database_url,
+        "ONESTOP_MOCKS_URL": mocks.url,
+        "ONESTOP_JWT_SECRET": SECRET,
+        "ONESTOP_NAMESPACE": f"{TEST_NAMESPACE}-{tmp_path.name}",
+        "ONESTOP_HOST": "127.0.0.1",
+        "ONESTOP_TUNE_GC": "false",
+    }
+    processes: list[asyncio.subprocess.Process] = []
+    urls: list[str] = []
+    try:
+        for _ in range(count):
+            port = _free_port()
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "server.py",
+                cwd=PROJECT_ROOT,
+                env=env | {"ONESTOP_PORT": str(port)},
+                stdout=asyncio.subprocess.DEVNULL,
+            )
+            processes.append(proc)
+            urls.append(f"http://127.0.0.1:{port}")
+        await asyncio.gather(*(_wait_ready(url) for url in urls))
+        yield urls
+    finally:
+        await asyncio.gather(*(_stop(p) for p in processes))
+
+
+async def _wait_ready(url: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(int(START_TIMEOUT_S / 0.1)):
+            try:
+                if (await client.get(f"{url}/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    pytest.fail(f"gateway at {url} did not start")
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
