@@ -297,9 +297,19 @@ def _print_probe(probe: dict[str, Any] | None) -> None:
         records, elapsed = operation["records"], operation["elapsedMs"]
         print(f"  [{mark}] {operation['capability']}: {records} records ({elapsed} ms)")
         for sample in operation["samples"]:
-            print(f"         e.g. {json.dumps(sample, ensure_ascii=False)[:160]}")
+            print(f"         e.g. {_brief(sample)}")
         for problem in operation["problems"]:
             print(f"         ! {problem}")
+
+
+def _brief(record: dict[str, Any], fields: int = 5) -> str:
+    """The first few filled-in fields of a sample record, on one line."""
+    shown = [
+        f"{key}={json.dumps(value, ensure_ascii=False)}"
+        for key, value in record.items()
+        if key != "department" and value not in (None, "", [], {})
+    ]
+    return " ".join(shown[:fields])
 
 
 def _remote(

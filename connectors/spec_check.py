@@ -17,20 +17,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from connectors import spec as spec_module
 from connectors.spec import (
     RECORDS,
     ConnectorSpec,
-    Operation,
+    FieldMap,
     SpecVariableError,
+    _expand,
     interpolate,
     mapping_problems,
 )
 
+_FIELD: TypeAdapter[FieldMap] = TypeAdapter(FieldMap)
 _UNSET = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_KEY_PATH = re.compile(r"^([A-Za-z0-9_.\-]+): (.*)$", re.DOTALL)
+_KEY_PATH = re.compile(r"^([^\s:]+): (.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +90,7 @@ def check_spec(text: str, environ: Mapping[str, str], lenient_variables: bool = 
         spec = ConnectorSpec.model_validate(raw)
     except ValidationError as exc:
         problems = _problems(exc, tree)
-        if not any(p.path.startswith("operations.") and "mapping" in p.path for p in problems):
-            problems.extend(_mapping_problems(raw, tree))
+        problems.extend(_mapping_problems(raw, tree))  # the whole-spec check did not get to run
         return SpecCheck(None, tuple(_sorted(problems)), tuple(warnings), department)
     return SpecCheck(spec, (), tuple(warnings), spec.id)
 
@@ -181,13 +182,29 @@ def _mapping_problems(raw: dict[str, Any], tree: yaml.Node | None) -> list[Probl
     for capability, body in operations.items():
         if capability not in RECORDS:
             continue
-        try:
-            operation = Operation.model_validate(body)
-        except ValidationError:
-            continue  # its own errors are listed already
+        raw_mapping = _expand(body.get("mapping")) if isinstance(body, dict) else None
+        if not isinstance(raw_mapping, dict):
+            continue  # its own error is listed already
         where = f"operations.{capability}.mapping"
-        found.extend(mapping_problems(operation.mapping, RECORDS[capability], where))
+        valid = _valid_fields(raw_mapping)
+        found.extend(
+            problem
+            for problem in mapping_problems(valid, RECORDS[capability], where)
+            # a field left out here because it has problems of its own is not also "required"
+            if not any(problem == f"{where}: '{name}' is required" for name in raw_mapping)
+        )
     return _joined_problems("; ".join(found), tree) if found else []
+
+
+def _valid_fields(raw_mapping: dict[str, Any]) -> dict[str, FieldMap]:
+    """The field maps that are valid on their own (the others' errors are listed already)."""
+    valid = {}
+    for name, raw in raw_mapping.items():
+        try:
+            valid[str(name)] = _FIELD.validate_python(raw)
+        except ValidationError:
+            continue
+    return valid
 
 
 def _explain(error: Mapping[str, Any], loc: Sequence[str | int]) -> tuple[str, str | None]:

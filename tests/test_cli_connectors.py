@@ -56,7 +56,9 @@ async def test_validate_lists_every_problem_with_its_line(
 ) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text(
-        EXAMPLE.replace("kind: json", "kind: jsn").replace('split: "|"', 'split: "|"\n        splt: x'),
+        EXAMPLE.replace("kind: json", "kind: jsn")
+        .replace('split: "|"', 'split: "|"\n        splt: x')
+        .replace("查档服务: DAILY_LIFE", "查档服务: DAILY"),
         encoding="utf-8",
     )
     code, out, err = await run(capsys, "validate", str(broken))
@@ -64,7 +66,10 @@ async def test_validate_lists_every_problem_with_its_line(
     lines = broken.read_text(encoding="utf-8").splitlines()
     kind_line = next(n for n, text in enumerate(lines, 1) if "kind: jsn" in text)
     typo_line = next(n for n, text in enumerate(lines, 1) if "splt: x" in text)
-    assert f"{broken}: not valid, 2 problems:" in err
+    vocabulary_line = next(n for n, text in enumerate(lines, 1) if "查档服务: DAILY," in text)
+    assert f"{broken}: not valid, 3 problems:" in err
+    word = "operations.catalog.mapping.category.values.查档服务: 'DAILY' is not allowed (expected one of ["
+    assert f"{broken}: line {vocabulary_line}, column 18: {word}" in err
     kind = "format.kind: 'jsn' is not a known kind (expected one of 'json', 'xml', 'csv')"
     assert f"{broken}: line {kind_line}, column 3: {kind}" in err
     typo = "operations.catalog.mapping.channels.splt: unknown key 'splt' (expected 'split'?)"
@@ -108,7 +113,7 @@ async def test_the_whole_lifecycle_through_the_cli(
         assert code == 0 and "[ok  ] catalog: 4 records" in out and "probing: done in" in err
         code, out, _ = await run(capsys, "register", str(spec_file), *remote)
         assert code == 0 and "archives v1 registered and ACTIVE" in out
-        assert '"id": "DA-001"' in out  # a sample of what is served
+        assert 'e.g. id="DA-001" name_zh="个人档案查阅"' in out  # a sample of what is served
         write(spec_file, version_two())
         assert (await run(capsys, "register", str(spec_file), *remote))[0] == 0
 
