@@ -21,6 +21,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from graphql import GraphQLError
+
 from access.policy import AccessDenied, Acting, Purpose
 from connectors.errors import UpstreamError
 from connectors.records import CaseRecord, CaseStatus
@@ -118,7 +120,7 @@ async def _baseline(
         if isinstance(result, UpstreamError):
             if wanted is not None:
                 # cannot tell whether the named cases are the resident's: refuse rather than guess
-                raise result
+                raise upstream_refusal(result)
             log.info("case watch: no baseline from %s (%s); its poller will set it", department, result.code)
             continue
         if isinstance(result, BaseException):
@@ -160,6 +162,14 @@ async def _still_allowed(ctx: Caller, acting: Acting, resident: str | None) -> N
         raise AccessDenied("UNAUTHENTICATED", "the token has expired; subscribe again with a new one")
     if acting.session_id is not None:
         await ctx.state.access.policy.acting_for(principal, resident, acting.purpose)
+
+
+def upstream_refusal(error: UpstreamError) -> GraphQLError:
+    """The department's failure as clients see it elsewhere: its code and the department named."""
+    return GraphQLError(
+        f"{error.department}: {error.message}",
+        extensions={"code": error.code.value, "department": error.department},
+    )
 
 
 def _status(value: str | None) -> CaseStatus | None:

@@ -197,6 +197,23 @@ async def test_a_resident_cannot_subscribe_to_someone_elses_case(make_gateway: G
         assert theirs.resident not in str(answer)
 
 
+async def test_a_failing_department_is_a_typed_error_when_its_cases_are_named(
+    make_gateway: GatewayFactory, admin: Admin
+) -> None:
+    gateway = await live_gateway(make_gateway)
+    case = housing_case()
+    await admin.fault("housing", down=True)
+    async with served(gateway.app) as url, connect(url, resident_token(fixture("non_pudong_hukou"))) as ws:
+        await ws.subscribe(ids=[f"housing:{case.ref}"])  # whose case it is cannot be told: refused
+        named = await ws.next_payload()
+        await ws.next_payload()  # complete
+        await ws.subscribe(op="2")  # all cases: the others are watched, housing once it answers
+        with pytest.raises(TimeoutError):
+            await ws.next_payload(timeout=1.0)
+    assert_refused(named, "UPSTREAM_UNAVAILABLE")
+    assert named["payload"]["errors"][0]["extensions"]["department"] == "housing"
+
+
 def assert_refused(message: dict[str, Any], code: str) -> None:
     """A typed refusal: a `next` with only errors, or an `error` message, carrying ``code``."""
     if message["type"] == "error":
