@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from tests.access_support import (
+    ask,
     consent,
     fixture,
     my_id,
@@ -23,7 +24,6 @@ from tests.appointments_support import (
     SERVICE,
     SLOTS,
     STATION,
-    ask,
     error_codes,
     next_weekday,
     operator_token,
