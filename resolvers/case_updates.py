@@ -26,6 +26,7 @@ from graphql import GraphQLError
 from access.policy import AccessDenied, Acting, Purpose
 from connectors.errors import UpstreamError
 from connectors.records import CaseRecord, CaseStatus
+from coordination.bus import Message
 from coordination.case_changes import CaseChange, same_state, stamp, topic_for
 from coordination.watch import CaseWatch
 from resolvers.cases import NOT_YOURS, parse_case_id
@@ -34,6 +35,7 @@ from resolvers.errors import InputError
 log = logging.getLogger("onestop.cases.live")
 
 MAX_CASE_IDS = 100
+RECHECK_S = 60.0  # a quiet stream still ends within this long of a consent revoked or expired
 
 
 class Caller(Protocol):
@@ -83,7 +85,11 @@ async def case_updates(
         watch.watching(acting.resident_id, departments),
     ):
         known = await _baseline(ctx, watch, acting, departments, wanted)
-        async for message in heard:
+        while True:
+            message = await _next_or_none(heard, _until_next_check(acting))
+            if message is None:  # quiet for a while: is the listener still allowed to listen?
+                await _still_allowed(ctx, acting, resident)
+                continue
             change = CaseChange.from_message(message)
             if change is None or change.department not in departments:
                 continue
@@ -155,10 +161,25 @@ async def _current(
         return replace(last, status=status, department_status=change.department_status, updated_at=updated)
 
 
+async def _next_or_none(heard: AsyncIterator[Message], timeout: float) -> Message | None:
+    try:
+        return await asyncio.wait_for(anext(heard), timeout)
+    except TimeoutError:
+        return None
+
+
+def _until_next_check(acting: Acting) -> float:
+    """Seconds to wait for a message before deciding again: at the token's expiry, or ``RECHECK_S``."""
+    expires_at = acting.principal.expires_at
+    if expires_at is None:
+        return RECHECK_S
+    return max(0.01, min(RECHECK_S, expires_at - time.time()))
+
+
 async def _still_allowed(ctx: Caller, acting: Acting, resident: str | None) -> None:
     """Before each update: the token has not expired, and staff still hold the resident's consent."""
     principal = acting.principal
-    if principal.expires_at is not None and principal.expires_at < time.time():
+    if principal.expires_at is not None and principal.expires_at <= time.time():
         raise AccessDenied("UNAUTHENTICATED", "the token has expired; subscribe again with a new one")
     if acting.session_id is not None:
         await ctx.state.access.policy.acting_for(principal, resident, acting.purpose)

@@ -13,6 +13,7 @@ import pytest
 from identity.principal import Role
 from identity.tokens import mint
 from mocks.server import RunningMocks
+from resolvers import case_updates
 from tests.access_support import (
     SECRET,
     ask,
@@ -147,3 +148,36 @@ async def test_an_expired_token_ends_the_stream_before_the_next_update(
         await change_status(http, mocks.url, "housing", case.ref, "APPROVED")
         message: dict[str, Any] = await ws.next_payload()
     assert_refused(message, "UNAUTHENTICATED")
+
+
+async def test_a_quiet_stream_ends_when_its_token_expires(make_gateway: GatewayFactory) -> None:
+    gateway = await make_gateway(jwt_secret=SECRET)
+    short = mint(SECRET, fixture(NAME).id_number, Role.RESIDENT, ttl_s=1)
+    async with served(gateway.app) as url, connect(url, short) as ws:
+        await ws.subscribe()
+        message = await ws.next_payload(timeout=10)  # nothing changes: the expiry alone ends it
+        assert await ws.next_payload() == {"id": "1", "type": "complete"}
+    assert_refused(message, "UNAUTHENTICATED")
+
+
+async def test_a_quiet_stream_ends_soon_after_consent_is_revoked(
+    make_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(case_updates, "RECHECK_S", 0.3)  # 60 s in service
+    gateway = await make_gateway(jwt_secret=SECRET)
+    staff = staff_token()
+    session_id, resident_id = await consented_session(gateway, staff, ["CASES"])
+    async with served(gateway.app) as url, connect(url, staff) as ws:
+        await ws.subscribe(resident=resident_id)
+        await until(watching(gateway, fixture(NAME).id_number))
+        with pytest.raises(TimeoutError):  # allowed: the stream stays open
+            await ws.next_payload(timeout=0.8)
+        revoked = await ask(
+            gateway,
+            resident_token(fixture(NAME)),
+            "mutation($id: ID!) { revokeAssistedSession(id: $id) { status } }",
+            id=session_id,
+        )
+        assert not revoked.get("errors"), revoked
+        message = await ws.next_payload(timeout=5)
+    assert_refused(message, "CONSENT_REQUIRED")
