@@ -12,15 +12,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from identity.principal import ClientChannel, subject_digest
 from identity.tokens import TokenError, TokenVerifier
 from middleware.buckets import Bucket, Buckets, Verdict
 from middleware.responses import refuse
-
-CHANNEL_HEADER = "x-onestop-channel"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +57,8 @@ class RateLimiter:
         return buckets, scopes
 
     async def identify(self, scope: Scope) -> Caller:
-        headers = Headers(scope=scope)
-        channel = _channel(headers.get(CHANNEL_HEADER))
-        authorization = headers.get("authorization", "")
+        channel_header, authorization = _caller_headers(scope)
+        channel = _channel(channel_header)
         kind, _, token = authorization.partition(" ")
         if self.verifier is not None and kind.lower() == "bearer" and token.strip():
             try:
@@ -83,6 +79,17 @@ class RateLimiter:
             return Verdict(), ""
         verdict = await self.buckets.take(buckets)
         return verdict, scopes[verdict.bucket] if not verdict.admitted else ""
+
+
+def _caller_headers(scope: Scope) -> tuple[str, str]:
+    """The channel and Authorization headers, in one pass over the raw headers (this runs per request)."""
+    channel = authorization = b""
+    for name, value in scope["headers"]:
+        if name == b"x-onestop-channel":
+            channel = value
+        elif name == b"authorization":
+            authorization = value
+    return channel.decode("latin-1"), authorization.decode("latin-1")
 
 
 def _channel(value: str | None) -> ClientChannel:
