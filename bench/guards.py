@@ -1,8 +1,8 @@
 """What the hardening costs per request: `python -m bench.guards [--requests N] [--rounds R]`.
 
-Drives the real app in process through ASGI (no sockets, no mocks: a flat query answered from the
-schema alone, ``{ __typename }``, and one served from the catalogue cache) so the figure is the Python
-overhead of the guards, not the network's or the departments'. Three set-ups, alternated round by
+Drives the real app in process through ASGI (no sockets, no departments: a flat query answered by the
+schema alone, ``{ __typename }``) so the figure is the Python overhead of the guards, not the network's
+or the departments'. Three set-ups, alternated round by
 round so that a busy machine hurts them alike:
 
 * ``bare``: no guard middleware, no query-limit extension (the gateway before the hardening);
