@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from access.policy import subject_digest
+from identity.principal import subject_digest
 from resolvers.applications import ApplicationInput, fingerprint, problems, upstream_key
 from store.submission_book import SubmissionBook, SubmissionKey, Wanted
 from tests.access_support import (
