@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from connectors.probe import ProbeReport, probe
@@ -124,7 +125,10 @@ class Admin:
             return Registration(Outcome.UNCHANGED, department, served.version, check)
         report = await probe(check.spec)
         live = report.ok or force
-        row = await register(self.sessions, text, caller.subject, self.environ, activate=live)
+        try:
+            row = await register(self.sessions, text, caller.subject, self.environ, activate=live)
+        except IntegrityError as exc:  # another registration took the same version at the same moment
+            raise await self._conflict(caller, department, "register") from exc
         assert row is not None
         detail = "probe passed" if report.ok else "; ".join(report.warnings)[:500] or "probe failed"
         outcome = Outcome.ACTIVE if live else Outcome.DRAFT
@@ -139,6 +143,8 @@ class Admin:
         try:
             target = to if to is not None else await previous_version(self.sessions, department)
             row = await activate_version(self.sessions, department, target)
+        except IntegrityError as exc:
+            raise await self._conflict(caller, department, "rollback") from exc
         except RegistrationError as exc:
             await self._audit(caller, department, "rollback", "refused", to, str(exc))
             raise AdminRefused("NOT_FOUND", str(exc)) from exc
@@ -151,6 +157,8 @@ class Admin:
         caller = await self.authorize(principal, department, action)
         try:
             row = await set_enabled(self.sessions, department, enabled)
+        except IntegrityError as exc:
+            raise await self._conflict(caller, department, action) from exc
         except RegistrationError as exc:
             await self._audit(caller, department, action, "refused", detail=str(exc))
             raise AdminRefused("NOT_FOUND", str(exc)) from exc
@@ -210,6 +218,14 @@ class Admin:
     async def _changed(self, department: str) -> None:
         await self.reloader.sync()  # this process serves the change before the answer goes out
         await self.reloader.announce(department)
+
+    async def _conflict(self, principal: Principal, department: str, action: str) -> AdminRefused:
+        """Two changes to one department at the same instant: the database let one win; this one is
+        refused whole (nothing half-written) and can simply be tried again."""
+        await self._audit(principal, department, action, "conflict")
+        return AdminRefused(
+            "CONFLICT", f"another change to {department} was made at the same moment; try again"
+        )
 
     async def _audit(
         self,

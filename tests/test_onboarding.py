@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from identity.principal import Role
+from resolvers import admin as admin_module
 from store.audit import entries
 from store.registrations import versions
 from tests.conftest import Gateway, GatewayFactory
@@ -206,3 +208,17 @@ async def test_stored_specs_keep_variables_unexpanded(gateway_with_archives: Gat
     )
     stored = body["data"]["connector"]["versions"][0]["spec"]
     assert "${ARCHIVES_APP_KEY:-archives-dev-key}" in stored and stored == EXAMPLE
+
+
+async def test_a_change_that_loses_a_race_is_a_typed_conflict(
+    gateway_with_archives: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def collide(*args: Any, **kwargs: Any) -> None:
+        raise IntegrityError("INSERT", {}, Exception("uq_connector_department_version"))
+
+    monkeypatch.setattr(admin_module, "register", collide)
+    body = await register(gateway_with_archives, EXAMPLE, operator())
+    assert body["errors"][0]["extensions"]["code"] == "CONFLICT"
+    assert "try again" in body["errors"][0]["message"]
+    sessions = gateway_with_archives.app.state.sessions
+    assert [(e.action, e.outcome) for e in await entries(sessions, "archives")] == [("register", "conflict")]
