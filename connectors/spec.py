@@ -497,16 +497,6 @@ class Webhook(_Model):
     max_skew_s: float = Field(300.0, gt=0, le=3600, description="how old (or early) a signed call may be")
 
 
-class ProbeSamples(_Model):
-    """Sample parameters for probing a spec before it is served (``onestop connector register``)."""
-
-    resident_id: str | None = Field(
-        None,
-        pattern=r"^\d{17}[\dX]$",
-        description="a test resident the department knows (facts, cases); without it those are not probed",
-    )
-
-
 class ConnectorSpec(_Model):
     id: str = Field(pattern=SLUG)
     name: Name
