@@ -215,10 +215,11 @@ class SpecAdapter:
         self, capability: str, operation: Operation, fill: Mapping[str, str]
     ) -> OperationResult[Any]:
         """Most operations are one walk of pages. One keyed by the department's own numbers
-        (``for_each``) first finds the resident's numbers, then asks once per number, in parallel."""
+        (``for_each``) first finds the resident's numbers (cached on their own: they rarely change),
+        then asks once per number, in parallel."""
         if operation.for_each is None:
             return await self.fetch_all(capability, operation, fill)
-        found = await self.fetch_all(operation.for_each, self._operation(operation.for_each), fill)
+        found: OperationResult[Any] = (await self.run(operation.for_each, fill["resident_id"])).value
         keys = list(dict.fromkeys(check_key(self.department, a.key) for a in found.records))
         results = await asyncio.gather(
             *(self.fetch_all(capability, operation, {**fill, "key": key}) for key in keys)

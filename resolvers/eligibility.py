@@ -13,6 +13,7 @@ departments' own rules say.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -221,10 +222,19 @@ async def resident_eligibility(
 ) -> tuple[list[Assessment], set[str]]:
     """Assessments in catalogue order, and the departments whose facts were used.
 
-    Catalogue and facts are fetched concurrently: each department's facts once (batched), whatever
-    the number of services. Service ids no catalogue lists are left out (a department whose catalogue
-    failed is named in ``errors``).
+    Each department's facts are asked once (batched), whatever the number of services. For every
+    service (no ids) everything is fetched at once — catalogues, every fact-owning department, the
+    stations — so the answer takes about one department's latency; for some services the catalogue
+    comes first, to ask only the departments their criteria need. Service ids no catalogue lists are
+    left out (a department whose catalogue failed is named in ``errors``).
     """
+    if request.service_ids is None:
+        owners = {d for fact in personal.owners.values() for d in fact}
+        await asyncio.gather(
+            loaders.service_index(path),
+            personal.facts(resident_id, sorted(owners), path),
+            loaders.all_stations(path),
+        )
     index = await loaders.service_index(path)
     if request.service_ids is None:
         services = sorted(index.values(), key=lambda s: s.id)

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import date
 
 from mocks.world import REFERENCE_DAY
-from tests.access_support import ask, codes, fixture, my_id, resident_gateway, resident_token
-from tests.conftest import GatewayFactory
+from tests.access_support import WORLD, ask, codes, fixture, my_id, resident_gateway, resident_token
+from tests.conftest import DEPARTMENT_IDS, Admin, GatewayFactory
+
+DEPARTMENTS = sorted(DEPARTMENT_IDS)
 
 PROFILE = """{ me { id profile { name idNumberMasked birthDate age hukouDistrict householdId householdType
   address sources { fact departmentId fetchedAt unknown } } } }"""
@@ -48,11 +50,8 @@ async def test_resident_ids_are_stable_and_opaque(make_gateway: GatewayFactory) 
 
 
 async def test_the_profile_of_a_failing_register_is_unknown_not_invented(
-    make_gateway: GatewayFactory, admin: object
+    make_gateway: GatewayFactory, admin: Admin
 ) -> None:
-    from tests.conftest import Admin
-
-    assert isinstance(admin, Admin)
     gateway = await resident_gateway(make_gateway)
     await admin.fault("public-security", down=True)
     body = await ask(gateway, resident_token(fixture("veteran")), PROFILE)
@@ -60,3 +59,26 @@ async def test_the_profile_of_a_failing_register_is_unknown_not_invented(
     assert profile["name"] is None and profile["address"] is None
     assert "public-security" in str([s["unknown"] for s in profile["sources"]])
     assert "UPSTREAM_UNAVAILABLE" in codes(body) or "UPSTREAM_CIRCUIT_OPEN" in codes(body)
+
+
+async def test_the_home_screen_is_one_query_asking_each_department_once_per_kind(
+    make_gateway: GatewayFactory, admin: Admin
+) -> None:
+    from bench.home import HOME
+
+    gateway = await resident_gateway(make_gateway)
+    public = "{ services { totalCount } stations(near: {latitude: 31.2, longitude: 121.5}) { walkMinutes } }"
+    await ask(gateway, None, public)  # catalogues and stations cached, as usual
+    senior = fixture("senior_pudong")
+    before = {d: await admin.paths(d) for d in DEPARTMENTS}
+    body = await ask(gateway, resident_token(senior), HOME)
+    assert not body.get("errors"), body
+    me = body["data"]["me"]
+    assert me["profile"]["name"] == senior.name
+    assert len(me["eligibility"]) == len(WORLD.services)
+    assert {c["status"] for c in me["cases"]} <= {"SUBMITTED", "ACCEPTED", "IN_REVIEW", "NEEDS_INFO"}
+    assert me["bills"] and all(isinstance(b["amountFen"], int) for b in me["bills"])
+    assert me["appointments"] == []
+    for department in DEPARTMENTS:
+        grown = {p: n - before[department].get(p, 0) for p, n in (await admin.paths(department)).items()}
+        assert all(n <= 1 for p, n in grown.items() if "/bills" not in p), (department, grown)
