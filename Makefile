@@ -35,6 +35,7 @@ test: $(STAMP)
 ## bench: throughput and latency, cold and warm cache (see bench/README.md)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.home
 
 ## lint: ruff and mypy, as CI runs them
 lint: $(STAMP)
