@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -114,11 +115,7 @@ class Registry:
 
     def snapshot(self) -> Registry:
         """A view of the departments served now, unchanged by later reloads (one per request)."""
-        view = Registry.__new__(Registry)
-        view.cache = self.cache
-        view.observer = self.observer
-        view._departments = self._departments
-        view._ordered = self._ordered
+        view = copy.copy(self)  # shares the current maps, which reloads replace and never mutate
         view._retiring = set()
         return view
 
