@@ -12,7 +12,7 @@ tracked, later ones count as ``other``, so no client can grow the registry witho
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -123,11 +123,13 @@ class StateSource:
         cache_errors: Callable[[], int],
         inflight: Callable[[], Any],
         own_in_flight: Callable[[], int],
+        rate_limits: Callable[[], Any] = lambda: None,
     ) -> None:
         self.registry = registry
         self.cache_errors = cache_errors
         self.inflight = inflight
         self.own_in_flight = own_in_flight
+        self.rate_limits = rate_limits
 
 
 class StateCollector(Collector):
@@ -139,6 +141,7 @@ class StateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from self._departments()
         yield from self._in_flight()
+        yield from self._rate_limited()
         errors = CounterMetricFamily(
             "onestop_cache_errors", "Cache backend failures (each treated as a miss)", labels=[]
         )
@@ -193,6 +196,19 @@ class StateCollector(Collector):
             )
             counter.add_metric([], refused)
             yield counter
+
+    def _rate_limited(self) -> Iterator[Metric]:
+        refused = getattr(self.source.rate_limits(), "refused", None)
+        if not isinstance(refused, Mapping):
+            return
+        counter = CounterMetricFamily(
+            "onestop_requests_refused_rate_limit",
+            "Requests answered 429 by the rate limits, by the limit that refused them (client, channel)",
+            labels=["scope"],
+        )
+        for scope, count in sorted(refused.items()):
+            counter.add_metric([str(scope)], count)
+        yield counter
 
 
 def _first_number(holder: Any, names: tuple[str, ...]) -> float | None:

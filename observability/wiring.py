@@ -35,7 +35,8 @@ class Observability:
         return Middleware(_Installed, observability=self)
 
     def watch(self, app: Any) -> None:
-        """Scrape-time figures from ``app.state``: registry, cache, and ``inflight`` if the app has one."""
+        """Scrape-time figures from ``app.state``: registry, cache, and ``inflight`` and ``rate_limits``
+        if the app has them."""
         state = app.state
         self.metrics.watch(
             StateSource(
@@ -43,6 +44,7 @@ class Observability:
                 cache_errors=lambda: getattr(getattr(state, "cache", None), "errors", 0),
                 inflight=lambda: getattr(state, "inflight", None),
                 own_in_flight=lambda: self._middleware.in_flight if self._middleware else 0,
+                rate_limits=lambda: getattr(state, "rate_limits", None),
             )
         )
 

@@ -135,9 +135,41 @@ async def test_in_flight_is_read_at_scrape_time(make_gateway: GatewayFactory, ad
     assert sample(gateway, "onestop_upstream_in_flight", department="commerce") == 1  # single-flight
     await asyncio.gather(*pending)
     assert sample(gateway, "onestop_requests_in_flight") == 0
-    limiter = getattr(gateway.app.state, "inflight", None)
-    if limiter is not None:  # the in-flight limit, when the app has one, is exported as it stands
-        assert sample(gateway, "onestop_requests_in_flight_limit") == limiter.limit
+    limiter = gateway.app.state.inflight  # the in-flight limit, exported as it stands
+    assert sample(gateway, "onestop_requests_in_flight_limit") == limiter.limit
+    assert sample(gateway, "onestop_requests_refused_overload_total") == limiter.refused == 0
+
+
+async def test_refusals_by_the_guards_are_counted(make_gateway: GatewayFactory) -> None:
+    gateway = await make_gateway(rate_limit_client=0.01, rate_limit_client_burst=1)
+    statuses = [
+        (
+            await gateway.client.post("/graphql", json={"query": "query Ping { departments { id } }"})
+        ).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 429, 429]
+    assert (
+        sample(
+            gateway, "onestop_requests_total", operation="anonymous", type="unknown", outcome="rate_limited"
+        )
+        == 2
+    )
+    assert sample(gateway, "onestop_requests_refused_rate_limit_total", scope="client") == 2
+
+
+async def test_overload_refusals_are_counted(make_gateway: GatewayFactory, admin: Admin) -> None:
+    gateway = await make_gateway(max_in_flight=1, policy={"timeout_s": 2, "deadline_s": 3})
+    await admin.fault("commerce", latency_ms=300)
+    first = asyncio.create_task(gateway.client.post("/graphql", json={"query": CATALOGUE}))
+    await asyncio.sleep(0.1)
+    second = await gateway.client.post("/graphql", json={"query": CATALOGUE})
+    assert second.status_code == 503 and (await first).status_code == 200
+    assert (
+        sample(gateway, "onestop_requests_total", operation="anonymous", type="unknown", outcome="overloaded")
+        == 1
+    )
+    assert sample(gateway, "onestop_requests_refused_overload_total") == 1
 
 
 async def test_metrics_can_require_a_token(make_gateway: GatewayFactory) -> None:
