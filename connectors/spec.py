@@ -573,7 +573,15 @@ def _submission_problems(capability: str, operation: Operation, where: str) -> l
         problems.append(f"{where}: needs {{service_id}} in its path, params or body")
     if operation.pagination.style != "none":
         problems.append(f"{where}.pagination: a submission answers one case, not pages")
+    text = " ".join((operation.template_text(), *operation.headers.values()))
+    problems.extend(
+        f"{where}: unknown placeholder {name} (known: {', '.join(SUBMISSION_PLACEHOLDERS)})"
+        for name in sorted(set(_PLACEHOLDER.findall(text)) - set(SUBMISSION_PLACEHOLDERS))
+    )
     return problems
+
+
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -166,7 +166,7 @@ async def submit(
         application.service_id,
         department.id,
     )
-    outcome = await _claim_or_wait(book, key, wanted, department.spec.policy.deadline_s + LEASE_MARGIN_S)
+    outcome = await claim_or_wait(book, key, wanted, department.spec.policy.deadline_s + LEASE_MARGIN_S)
     if isinstance(outcome, Submission):
         return _remembered(outcome, acting)
     forwarded = Application(
@@ -189,12 +189,17 @@ async def submit(
     return case
 
 
-async def _claim_or_wait(
-    book: SubmissionBook, key: SubmissionKey, wanted: Wanted, lease_s: float
+async def claim_or_wait(
+    book: SubmissionBook, key: SubmissionKey, wanted: Wanted, lease_s: float, wait_s: float | None = None
 ) -> Claim | Submission:
-    """Our claim, or the finished submission of an earlier request with the same key."""
+    """Our claim, or the finished submission of an earlier request with the same key.
+
+    Another request's claim is waited for at most ``wait_s`` (default: the lease); one older than
+    ``lease_s`` — longer than any department call may take — belonged to a process that died, and is
+    taken over.
+    """
     loop = asyncio.get_running_loop()
-    give_up = loop.time() + lease_s
+    give_up = loop.time() + (lease_s if wait_s is None else wait_s)
     pause = POLL_S[0]
     while True:
         outcome = await book.claim(key, wanted, datetime.now(UTC))

@@ -12,8 +12,16 @@ from typing import Any
 import pytest
 
 from identity.principal import subject_digest
-from resolvers.applications import ApplicationInput, fingerprint, problems, upstream_key
-from store.submission_book import SubmissionBook, SubmissionKey, Wanted
+from resolvers.applications import (
+    ApplicationError,
+    ApplicationInput,
+    claim_or_wait,
+    fingerprint,
+    problems,
+    upstream_key,
+)
+from store.db import create_engine, migrate, session_factory
+from store.submission_book import Submission, SubmissionBook, SubmissionKey, Wanted
 from tests.access_support import (
     ask,
     consent,
@@ -273,3 +281,29 @@ def test_keys_and_fingerprints() -> None:
     one = ApplicationInput("JY-001", "key-12345", ("x", "y"), (("q", "1"),))
     two = ApplicationInput("JY-001", "key-12345", ("y", "x"), (("q", "1"),))
     assert fingerprint(one, "r") == fingerprint(two, "r") != fingerprint(one, "s")
+
+
+async def test_a_live_claim_is_waited_for_then_refused_in_time(database_url: str) -> None:
+    """Somebody else holds the claim and is still at the department: wait (bounded), then say so."""
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        book = SubmissionBook(session_factory(engine))
+        key = SubmissionKey("principal", "key-00000001")
+        wanted = Wanted("fingerprint", "resident", "JY-001", "education")
+        held = await book.claim(key, wanted, datetime.now(UTC))
+        assert held is not None and not isinstance(held, Submission)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(ApplicationError) as waited:
+            await claim_or_wait(book, key, wanted, lease_s=60, wait_s=0.4)
+        assert waited.value.code == "SUBMISSION_IN_PROGRESS"
+        assert 0.3 < asyncio.get_running_loop().time() - started < 5
+        other = Wanted("another", "resident", "JY-001", "education")
+        with pytest.raises(ApplicationError) as reused:
+            await claim_or_wait(book, key, other, lease_s=60, wait_s=0.4)
+        assert reused.value.code == "IDEMPOTENCY_KEY_REUSED"
+        await book.release(held)  # a failed call: the key is free again, a retry claims it
+        again = await claim_or_wait(book, key, wanted, lease_s=60, wait_s=0.4)
+        assert not isinstance(again, Submission) and again.token != held.token
+    finally:
+        await engine.dispose()

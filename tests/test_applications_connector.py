@@ -4,6 +4,7 @@ escaped for the format; a submission is retried only when the department gets th
 
 from __future__ import annotations
 
+import re
 import secrets
 
 import pytest
@@ -11,9 +12,9 @@ import pytest
 from connectors.applications import Application, fill, sends_key
 from connectors.errors import UpstreamCode, UpstreamError
 from connectors.records import CaseStatus
-from connectors.spec import Submission
+from connectors.spec import Submission, parse_spec
 from mocks.people import FIXTURE_RESIDENTS
-from tests.conftest import Admin, Connect, fast_policy
+from tests.conftest import SPECS, Admin, Connect, fast_policy
 from tests.mocks.support import WORLD
 
 RESIDENT = WORLD.residents[FIXTURE_RESIDENTS["unemployed"]].id_number
@@ -105,3 +106,29 @@ async def test_refused_application_is_a_typed_failure(connect: Connect) -> None:
     with pytest.raises(UpstreamError) as refused:
         await connector.adapter.submit(application("JY-001"))  # not a market-regulation service
     assert refused.value.code is UpstreamCode.BAD_RESPONSE
+
+
+@pytest.mark.parametrize(
+    "change,problem",
+    [
+        (
+            ("method: POST\n    path: /api/v1/applications", "method: GET\n    path: /api/v1/applications"),
+            "POST",
+        ),
+        (('"itemCode": "{service_id}"', '"itemCode": "JY-001"'), "needs {service_id}"),
+        (("{answers_json}", "{answer_json}"), "unknown placeholder {answer_json}"),
+        (
+            ("    public: false\n    mapping: *case_mapping", "    mapping: *case_mapping"),
+            "public",
+        ),
+        (
+            ("  cases:\n    path: /api/v1/cases", "  cases:\n    submission: {}\n    path: /api/v1/cases"),
+            "only applications submit",
+        ),
+    ],
+)
+def test_spec_problems_of_applications(change: tuple[str, str], problem: str) -> None:
+    text = (SPECS / "education.yaml").read_text(encoding="utf-8")
+    assert text.count(change[0]) == 1
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        parse_spec(text.replace(*change), {})

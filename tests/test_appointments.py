@@ -29,7 +29,7 @@ from tests.appointments_support import (
     operator_token,
     slots,
 )
-from tests.conftest import Gateway, GatewayFactory
+from tests.conftest import Admin, Gateway, GatewayFactory
 
 A = fixture("senior_pudong")
 B = fixture("veteran")
@@ -241,3 +241,12 @@ async def test_staff_book_only_with_consent(make_gateway: GatewayFactory) -> Non
     assert made["id"] in [x["id"] for x in listed["data"]["myAppointments"]]
     cancelled = await ask(gateway, staff, CANCEL, id=made["id"], resident=session["residentId"])
     assert cancelled["data"]["cancelAppointment"]["status"] == "CANCELLED"
+
+
+async def test_stations_department_down(make_gateway: GatewayFactory, admin: Admin) -> None:
+    """No stations to make slots from: an empty answer and the department's typed error, not a 500."""
+    gateway = await resident_gateway(make_gateway)
+    await admin.fault("community", down=True)
+    body = await ask(gateway, None, SLOTS, st=STATION, sv=SERVICE)
+    assert body["data"]["appointmentSlots"] == []
+    assert error_codes(body) and all(c.startswith("UPSTREAM_") for c in error_codes(body)), body
