@@ -10,9 +10,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from identity.principal import ClientChannel
 from identity.tokens import TokenSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -140,6 +141,15 @@ class Settings(BaseSettings):
     trusted_documents_app: bool = Field(False, description="the app channel may send persisted queries only")
     trusted_documents_wechat: bool = Field(False, description="WeChat may send persisted queries only")
     trusted_documents_kiosk: bool = Field(False, description="kiosks may send persisted queries only")
+
+    @field_validator("rate_limit_channels")
+    @classmethod
+    def _known_channels(cls, rates: dict[str, float]) -> dict[str, float]:
+        """A misspelt channel would silently go unlimited: refuse it at start."""
+        unknown = set(rates) - {c.value for c in ClientChannel}
+        if unknown:
+            raise ValueError(f"unknown channels {sorted(unknown)}: app, wechat, kiosk, counter or unknown")
+        return rates
 
     @property
     def development(self) -> bool:

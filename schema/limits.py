@@ -172,6 +172,10 @@ class Walk:
 
     def field(self, node: FieldNode, parent: GraphQLNamedType | None, pending: int | None) -> Shape:
         name = node.name.value
+        if name in INTROSPECTION_FIELDS:
+            # the schema describing itself: bounded by the schema, no department is asked, and GraphiQL's
+            # own introspection query nests 15 deep; allowed or refused as a whole
+            return Shape(depth=1, cost=1, introspection=True)
         definition = _field(parent, name)
         size = self.size(node, definition)
         is_list = definition is not None and isinstance(get_nullable_type(definition.type), GraphQLList)
@@ -187,7 +191,7 @@ class Walk:
             depth=1 + child.depth if name != "__typename" else 0,
             aliases=(1 if node.alias is not None else 0) + child.aliases,  # in the text, not per item
             cost=multiplier * (1 + child.cost),
-            introspection=name in INTROSPECTION_FIELDS or child.introspection,
+            introspection=child.introspection,
         )
         return shape
 

@@ -179,3 +179,13 @@ async def test_limits_leave_ordinary_queries_alone(make_gateway: GatewayFactory)
         "criteria { fact op value } department { id name } } } } }"
     )
     assert "errors" not in body and len(body["data"]["services"]["edges"]) == 75
+
+
+async def test_graphiql_introspection_passes_the_limits_when_introspection_is_on(
+    make_gateway: GatewayFactory,
+) -> None:
+    from graphql import get_introspection_query
+
+    gateway = await make_gateway(max_depth=5, max_complexity=100)
+    body = await gateway.query(get_introspection_query(descriptions=True))
+    assert "errors" not in body and body["data"]["__schema"]["queryType"]["name"] == "Query"

@@ -152,3 +152,12 @@ async def test_memory_buckets_forget_full_buckets() -> None:
     for n in range(1000):  # slow buckets that stay partly empty: still bounded
         await flood.take([Bucket(f"client-{n}", rate=0.001, burst=2)])
     assert len(flood) <= 100
+
+
+def test_a_misspelt_channel_is_refused_at_start() -> None:
+    from pydantic import ValidationError
+
+    from config import Settings
+
+    with pytest.raises(ValidationError, match="kiosks"):
+        Settings(rate_limit_channels={"kiosks": 100})
