@@ -102,6 +102,13 @@ class Profile:
         )
 
 
+@strawberry.type(description="A department's own number for the resident (e.g. a utility account).")
+class DepartmentAccount:
+    department_id: strawberry.ID
+    number: str = strawberry.field(description="what the department keys the resident's records by")
+    kind: str | None = strawberry.field(description="e.g. WATER, POWER, GAS")
+
+
 @strawberry.type(description="One read of the resident's data: who, for what, from which department.")
 class AccessLogEntry:
     id: strawberry.ID
@@ -256,6 +263,29 @@ class Resident:
 
         return await self._read(
             info, Purpose.CASES, "case", fetch, lambda c: () if c is None else (c.department_id,)
+        )
+
+    @strawberry.field(
+        description="The resident's identity at departments that key residents by their own numbers "
+        "(found from the ID number through the department's `accounts` operation)"
+    )
+    async def accounts(self, info: Info) -> list[DepartmentAccount]:
+        async def fetch(acting: Acting) -> list[DepartmentAccount]:
+            loaders = personal_loaders(info.context)
+            records = await loaders.records(
+                "accounts", acting.resident_id, loaders.departments_with("accounts"), path_of(info)
+            )
+            return [
+                DepartmentAccount(department_id=strawberry.ID(r.department), number=r.key, kind=r.kind)
+                for r in records
+            ]
+
+        return await self._read(
+            info,
+            Purpose.PROFILE,
+            "accounts",
+            fetch,
+            lambda accounts: (str(a.department_id) for a in accounts),
         )
 
     @strawberry.field(description="Bills of the resident's accounts, newest period first")

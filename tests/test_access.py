@@ -206,6 +206,7 @@ async def test_every_personal_field_of_resident_writes_the_log(make_gateway: Gat
         "accessLog": "accessLog { id }",
         "assistedSessions": "assistedSessions { id }",
         "bills": "bills { id }",
+        "accounts": "accounts { number }",
         "appointments": "appointments { id }",
     }
     for name in names:

@@ -39,6 +39,9 @@ FIELDS = {
     "eligibility": 'eligibility(serviceIds: ["MZ-001"]) { outcome }',
     "accessLog": "accessLog { id }",
     "assistedSessions": "assistedSessions { id }",
+    "accounts": "accounts { number }",
+    "bills": "bills { id amountFen }",
+    "appointments": "appointments { id }",
 }
 A, B = "senior_pudong", "veteran"
 

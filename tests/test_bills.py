@@ -104,3 +104,14 @@ async def test_staff_need_bills_in_their_scope(make_gateway: GatewayFactory) -> 
     await consent(gateway, resident_token(resident), session["id"])
     query = "query($id: ID!) { resident(id: $id) { bills { id } } }"
     refused(await ask(gateway, staff_token(), query, id=session["residentId"]), "CONSENT_REQUIRED")
+
+
+async def test_the_utilities_own_numbers_for_the_resident(make_gateway: GatewayFactory) -> None:
+    gateway = await resident_gateway(make_gateway)
+    resident = fixture("senior_pudong")
+    body = await ask(gateway, resident_token(resident), "{ me { accounts { departmentId number kind } } }")
+    accounts = [a for a in WORLD.accounts_of(resident.household_id) if a.holder == resident.id_number]
+    assert sorted(body["data"]["me"]["accounts"], key=lambda a: a["number"]) == sorted(
+        ({"departmentId": "utilities", "number": a.account_no, "kind": a.utility.upper()} for a in accounts),
+        key=lambda a: a["number"],
+    )
