@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import CursorResult, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -111,8 +111,16 @@ class AppointmentBook:
     ) -> None:
         """Create the slots not there yet; existing ones keep their capacity and bookings.
 
-        ``INSERT ... ON CONFLICT DO NOTHING``: replicas generating the same day at once agree.
+        Only missing times are written (looking is a read; most looks find every slot made), and with
+        ``INSERT ... ON CONFLICT DO NOTHING``, so replicas making the same day at once agree.
         """
+        wanted = list(times)
+        if not wanted:
+            return
+        first, last = min(t.starts_at for t in wanted), max(t.starts_at for t in wanted)
+        made = {
+            s.starts_at for s in await self.slots(station_id, service_id, first, last + timedelta(seconds=1))
+        }
         rows = [
             {
                 "station_id": station_id,
@@ -122,7 +130,8 @@ class AppointmentBook:
                 "capacity": capacity,
                 "booked": 0,
             }
-            for t in times
+            for t in wanted
+            if t.starts_at not in made
         ]
         if not rows:
             return
@@ -219,18 +228,19 @@ class AppointmentBook:
         NOT_FOUND also for somebody else's booking (whether it exists is none of the caller's
         business), ALREADY_CANCELLED, APPOINTMENT_STARTED.
         """
+        mine = and_(AppointmentRow.id == appointment_id, AppointmentRow.resident_digest == resident_digest)
         async with self.sessions.begin() as session:
-            mine = and_(
-                AppointmentRow.id == appointment_id, AppointmentRow.resident_digest == resident_digest
-            )
+            found = (await session.scalars(select(AppointmentRow.slot_id).where(mine))).one_or_none()
+            if found is None:
+                raise BookingError("NOT_FOUND", "no such appointment of this resident")
+            # the slot first, as reserve() takes it: two transactions never wait for each other in a ring
+            await session.execute(select(SlotRow.id).where(SlotRow.id == found).with_for_update())
             moved = await session.execute(
                 update(AppointmentRow)
                 .where(mine, AppointmentRow.status == BOOKED, AppointmentRow.starts_at > now)
                 .values(status=CANCELLED, cancelled_at=now)
             )
-            row = (await session.scalars(select(AppointmentRow).where(mine))).one_or_none()
-            if row is None:
-                raise BookingError("NOT_FOUND", "no such appointment of this resident")
+            row = (await session.scalars(select(AppointmentRow).where(mine))).one()
             if _rowcount(moved) == 0:
                 if row.status == CANCELLED:
                     raise BookingError("ALREADY_CANCELLED", "this appointment is already cancelled")
