@@ -40,6 +40,11 @@ class GatewayProcess:
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
+    def log_problems(self) -> list[str]:
+        """Log lines at ERROR or worse, or with a traceback, in the JSON or the text log format."""
+        marks = ("Traceback", '"level":"error"', '"level":"critical"', " ERROR ", " CRITICAL ")
+        return [line[:2000] for line in self.log_text().splitlines() if any(m in line for m in marks)]
+
 
 @contextmanager
 def gateway_process(mocks_url: str, directory: Path, **settings: str) -> Iterator[GatewayProcess]:

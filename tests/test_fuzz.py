@@ -196,8 +196,7 @@ async def test_generated_documents_over_the_whole_schema(fuzzed: GatewayProcess)
     print(f"\ndocuments: {dict(seen)}")
     assert seen.total() >= EXAMPLES
     assert seen["DATA"] >= EXAMPLES // 20  # the generated queries do run, not only fail validation
-    log = fuzzed.log_text()
-    assert "Traceback" not in log and " ERROR " not in log, log[-3000:]
+    assert not fuzzed.log_problems()
 
 
 async def test_malformed_http_bodies(fuzzed: GatewayProcess) -> None:
@@ -205,8 +204,7 @@ async def test_malformed_http_bodies(fuzzed: GatewayProcess) -> None:
     seen = await asyncio.to_thread(run_body_fuzz, fuzzed.url)
     print(f"\nbodies: {dict(seen)}")
     assert seen.total() >= EXAMPLES
-    log = fuzzed.log_text()
-    assert "Traceback" not in log and " ERROR " not in log, log[-3000:]
+    assert not fuzzed.log_problems()
 
 
 def test_the_scalars_cover_the_schema() -> None:
