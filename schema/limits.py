@@ -5,7 +5,7 @@ selections, hundreds of aliases of one expensive field, lists inside lists. Each
 typed error carrying the limit and the document's actual value:
 
 * ``TOO_MANY_TOKENS`` — checked before parsing (a document of n characters has at most n tokens, so
-  short documents skip the count; long ones are counted with graphql-core's lexer, bounded);
+  short documents skip the count; long ones are counted once with graphql-core's lexer, bounded);
 * ``QUERY_TOO_DEEP``, ``TOO_MANY_ALIASES``, ``INTROSPECTION_DISABLED`` and ``QUERY_TOO_COMPLEX`` —
   checked on the parsed document before validation, in one walk.
 
@@ -99,15 +99,13 @@ def count_tokens(query: str, cap: int) -> int | None:
     return count
 
 
-def check_tokens(query: str, limit: int) -> None:
-    if len(query) <= limit:
-        return  # every token is at least one character long
+def token_verdict(query: str, limit: int) -> GraphQLError | None:
+    """``TOO_MANY_TOKENS`` for a document over the limit, else None."""
     actual = count_tokens(query, cap=limit * TOKEN_COUNT_CAP + 1)
-    if actual is not None and actual > limit:
-        shown: int | str = actual if actual <= limit * TOKEN_COUNT_CAP else f">{limit * TOKEN_COUNT_CAP}"
-        raise limit_error(
-            "TOO_MANY_TOKENS", f"the document has {shown} tokens; at most {limit}", limit, shown
-        )
+    if actual is None or actual <= limit:
+        return None
+    shown: int | str = actual if actual <= limit * TOKEN_COUNT_CAP else f">{limit * TOKEN_COUNT_CAP}"
+    return limit_error("TOO_MANY_TOKENS", f"the document has {shown} tokens; at most {limit}", limit, shown)
 
 
 # -- depth, aliases, introspection and cost, in one walk --------------------------------------------
@@ -300,6 +298,18 @@ class Analyzer:
         self.limits = limits
         self._size_variables: LRU = LRU(maxsize)
         self._verdicts: LRU = LRU(maxsize)
+        self._tokens: LRU = LRU(maxsize)
+
+    def check_tokens(self, query: str) -> None:
+        """Raise ``TOO_MANY_TOKENS`` for a document over the limit, counting each long document once."""
+        limit = self.limits.max_tokens
+        if len(query) <= limit:
+            return  # every token is at least one character long: nothing to count
+        verdict = self._tokens.get(query, _MISSING)
+        if verdict is _MISSING:
+            verdict = self._tokens.remember(query, token_verdict(query, limit))
+        if verdict is not None:
+            raise verdict
 
     def check(
         self,
@@ -374,7 +384,7 @@ class QueryLimiter(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         query = self.execution_context.query
         if query:
-            check_tokens(query, self.analyzer.limits.max_tokens)
+            self.analyzer.check_tokens(query)
         yield
 
     def on_validate(self) -> Iterator[None]:

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import pytest
-from graphql import GraphQLSyntaxError, parse
+from graphql import GraphQLError, GraphQLSyntaxError, parse
 
 import schema.limits as limits_module
 from schema import build_schema
@@ -189,3 +189,28 @@ async def test_graphiql_introspection_passes_the_limits_when_introspection_is_on
     gateway = await make_gateway(max_depth=5, max_complexity=100)
     body = await gateway.query(get_introspection_query(descriptions=True))
     assert "errors" not in body and body["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+def test_long_documents_are_counted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    analyzer = Analyzer(QueryLimits(max_tokens=50))
+    counted = 0
+    real = limits_module.count_tokens
+
+    def counting(query: str, cap: int) -> int | None:
+        nonlocal counted
+        counted += 1
+        return real(query, cap)
+
+    monkeypatch.setattr(limits_module, "count_tokens", counting)
+    long_but_few = '{ services(search: "%s") { totalCount } }' % ("x" * 100)
+    for _ in range(3):
+        analyzer.check_tokens(long_but_few)
+    assert counted == 1
+    analyzer.check_tokens("{ departments { id } }")  # shorter than the limit: never counted
+    assert counted == 1
+    too_many = "{ " + "a " * 60 + "}"
+    for _ in range(2):
+        with pytest.raises(GraphQLError) as refused:
+            analyzer.check_tokens(too_many)
+        assert refused.value.extensions == {"code": "TOO_MANY_TOKENS", "limit": 50, "actual": 62}
+    assert counted == 2
