@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 log = logging.getLogger("onestop.ratelimit")
@@ -124,8 +124,17 @@ class RedisBuckets:
     """Buckets shared by every gateway process through Redis. If Redis fails, requests are admitted
     (the in-flight limit still protects each process) and the failure is logged, once a minute."""
 
-    def __init__(self, url: str) -> None:
-        self.redis: Redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    def __init__(self, url: str, max_connections: int = 64, timeout_s: float = 0.5) -> None:
+        # a bounded pool: requests beyond it wait for a connection (at most timeout_s, then are admitted)
+        # instead of opening one connection each under a burst
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=timeout_s,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+        )
+        self.redis: Redis = Redis.from_pool(pool)
         self._script = self.redis.register_script(TAKE_SCRIPT)
         self._warned_at = float("-inf")
 
@@ -135,7 +144,7 @@ class RedisBuckets:
             args += [bucket.rate, bucket.burst]
         try:
             wait, refused = await self._script(keys=[b.key for b in buckets], args=args)
-        except (RedisError, OSError) as exc:
+        except (RedisError, OSError, TimeoutError) as exc:
             self._warn(exc)
             return ADMITTED
         wait_s = float(wait)
