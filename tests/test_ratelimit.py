@@ -161,3 +161,14 @@ def test_a_misspelt_channel_is_refused_at_start() -> None:
 
     with pytest.raises(ValidationError, match="kiosks"):
         Settings(rate_limit_channels={"kiosks": 100})
+
+
+async def test_a_burst_on_redis_is_counted_exactly_not_admitted_by_timeouts(redis_url: str) -> None:
+    """A thousand checks at once share the bounded pool; none times out into 'admitted'."""
+    store = RedisBuckets(redis_url)
+    bucket = [Bucket(f"{TEST_NAMESPACE}:ratelimit:client:burst", rate=0.001, burst=100)]
+    try:
+        verdicts = await asyncio.gather(*(store.take(bucket) for _ in range(1000)))
+    finally:
+        await store.close()
+    assert sum(v.admitted for v in verdicts) == 100
