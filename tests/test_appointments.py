@@ -3,9 +3,13 @@ typed refusals, and the attacks (resident A on B's appointments, staff without c
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from connectors.mapping import SHANGHAI
+from connectors.records import OpeningPeriod, StationRecord
+from resolvers.appointments import SlotRules, bookable_days, days_asked, slot_times
 from tests.access_support import (
     ask,
     consent,
@@ -250,3 +254,37 @@ async def test_stations_department_down(make_gateway: GatewayFactory, admin: Adm
     body = await ask(gateway, None, SLOTS, st=STATION, sv=SERVICE)
     assert body["data"]["appointmentSlots"] == []
     assert error_codes(body) and all(c.startswith("UPSTREAM_") for c in error_codes(body)), body
+
+
+def station_open(periods: list[tuple[int, str, str]]) -> StationRecord:
+    def minutes(clock: str) -> int:
+        hours, mins = clock.split(":")
+        return int(hours) * 60 + int(mins)
+
+    hours = tuple(OpeningPeriod(day, minutes(opens), minutes(closes)) for day, opens, closes in periods)
+    return StationRecord("ZD-9", "community", "站", "镇", "路", 31.2, 121.5, "", hours, (SERVICE,))
+
+
+def test_slot_times_follow_every_opening_period() -> None:
+    station = station_open(
+        [(1, "13:30", "17:00"), (1, "09:00", "12:00"), (6, "09:00", "12:00"), (2, "09:00", "09:20")]
+    )
+    monday = date(2026, 11, 30)
+    times = slot_times(station, monday, monday + timedelta(days=6), 30)
+    by_day = Counter(t.starts_at.astimezone(SHANGHAI).date().isoweekday() for t in times)
+    assert by_day == {1: 6 + 7, 6: 6}  # Tuesday's 20 minutes hold no 30-minute slot, Sunday is closed
+    first = times[0]
+    assert first.starts_at == datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    assert first.ends_at - first.starts_at == timedelta(minutes=30)
+    assert [t.starts_at for t in times] == sorted(t.starts_at for t in times)
+
+
+def test_days_asked_and_the_horizon() -> None:
+    now = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)  # already the 26th in Shanghai
+    assert days_asked(now, None, None) == (date(2026, 11, 26), date(2026, 12, 2))
+    rules = SlotRules(days_ahead=3, minutes=30, capacity=4)
+    assert bookable_days(now, date(2026, 11, 20), date(2026, 12, 31), rules) == (
+        date(2026, 11, 26),
+        date(2026, 11, 28),
+    )
+    assert bookable_days(now, date(2026, 12, 1), date(2026, 12, 5), rules) is None

@@ -217,3 +217,27 @@ async def test_cancel_and_rebook_at_once_never_deadlock(database_url: str) -> No
             assert counted is not None and counted.booked == 1
     finally:
         await engine.dispose()
+
+
+async def test_slots_made_at_once_by_many_are_made_once(database_url: str) -> None:
+    """Replicas looking at the same new day together: every slot exists once, nobody fails."""
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        book = AppointmentBook(session_factory(engine))
+        now = datetime.now(UTC)
+        base = now.replace(microsecond=0) + timedelta(days=5)
+        times = [
+            SlotTime(base + timedelta(minutes=30 * i), base + timedelta(minutes=30 * (i + 1)))
+            for i in range(16)
+        ]
+        await asyncio.gather(*(book.ensure_slots("ZD-0003", "GH-003", times, 4) for _ in range(12)))
+        made = await book.slots("ZD-0003", "GH-003", now, now + timedelta(days=6))
+        assert [s.starts_at for s in made] == [t.starts_at for t in times]
+        # a second look keeps what is there (capacity changed meanwhile stays changed)
+        await book.set_capacity(made[0].id, 9)
+        await book.ensure_slots("ZD-0003", "GH-003", times, 4)
+        again = await book.slots("ZD-0003", "GH-003", now, now + timedelta(days=6))
+        assert [s.id for s in again] == [s.id for s in made] and again[0].capacity == 9
+    finally:
+        await engine.dispose()
