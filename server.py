@@ -29,7 +29,7 @@ from coordination.live import LiveCases
 from coordination.reload import Reloader
 from identity.tokens import TokenVerifier
 from middleware import hardening
-from middleware.errors import internal_error
+from middleware.errors import HANDLERS as error_handlers
 from observability.logging import configure_logging
 from observability.tracing import Tracing
 from observability.wiring import Observability
@@ -141,7 +141,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={Exception: internal_error},  # a typed JSON 500, never a traceback
+        exception_handlers=dict(error_handlers),  # typed JSON: 404, 405, and a 500 never a traceback
     )
     app.state.persisted = Manifests.load(settings.persisted_dir, settings.trusted_channels)
     app.state.inflight = guards.inflight  # .current, .limit, .refused

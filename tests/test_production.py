@@ -163,3 +163,14 @@ async def test_middleware_breaking(make_gateway: GatewayFactory, monkeypatch: py
         response = await client.post("/graphql", json={"query": "{ __typename }"})
     assert response.status_code == 500 and code_of(response) == "INTERNAL_SERVER_ERROR"
     assert_clean(response)
+
+
+async def test_routing_errors_are_typed_json_too(production: Gateway) -> None:
+    missing = await production.client.get("/admin/../etc/passwd")
+    assert (missing.status_code, code_of(missing)) == (404, "NOT_FOUND")
+    assert missing.headers["content-type"].startswith("application/json")
+    wrong = await production.client.post("/healthz")
+    assert (wrong.status_code, code_of(wrong)) == (405, "METHOD_NOT_ALLOWED")
+    assert "GET" in wrong.headers["allow"]
+    assert_clean(missing)
+    assert_clean(wrong)
