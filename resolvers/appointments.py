@@ -59,7 +59,8 @@ def days_asked(now: datetime, first: date | None, last: date | None) -> tuple[da
     """The days asked for (Shanghai dates): ``first`` defaults to today, ``last`` to a week on."""
     today = now.astimezone(SHANGHAI).date()
     first = first or today
-    last = last or first + timedelta(days=6)
+    if last is None:
+        last = first + timedelta(days=6) if first <= date.max - timedelta(days=6) else date.max
     if last < first:
         raise InputError("to", "must not be before 'from'")
     if (last - first).days >= MAX_RANGE_DAYS:

@@ -288,3 +288,10 @@ def test_days_asked_and_the_horizon() -> None:
         date(2026, 11, 28),
     )
     assert bookable_days(now, date(2026, 12, 1), date(2026, 12, 5), rules) is None
+
+
+async def test_dates_at_the_ends_of_the_calendar(make_gateway: GatewayFactory) -> None:
+    gateway = await resident_gateway(make_gateway)
+    for first, last in (("9999-12-31", None), ("0001-01-01", "0001-01-02"), ("9999-12-01", "9999-12-31")):
+        body = await ask(gateway, None, SLOTS, st=STATION, sv=SERVICE, **{"from": first, "to": last})
+        assert body["data"]["appointmentSlots"] == [] and not body.get("errors"), body
