@@ -200,7 +200,8 @@ class Resident:
 
     @strawberry.field(
         description="Whether the resident may use each service, criterion by criterion; every service "
-        "when `serviceIds` is omitted. Each department's facts are fetched once, all in parallel."
+        "when `serviceIds` is omitted (ids no catalogue lists are left out). Each department's facts "
+        "are fetched once, all in parallel."
     )
     async def eligibility(
         self,
