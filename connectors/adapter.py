@@ -201,6 +201,8 @@ class SpecAdapter:
         return f"{base}:{hashlib.sha256(resident_id.encode()).hexdigest()[:24]}"
 
     async def run(self, capability: str, resident_id: str | None = None) -> Fetched[Any]:
+        if capability == "applications":  # a submission has side effects: only submit() sends one
+            raise LookupError(f"{self.department}: applications are submitted, not read")
         operation = self._operation(capability)
         fill = {} if resident_id is None else {"resident_id": check_resident_id(resident_id)}
         policy = CachePolicy(operation.cache_ttl_s, operation.stale_ttl_s, operation.public)

@@ -132,3 +132,11 @@ def test_spec_problems_of_applications(change: tuple[str, str], problem: str) ->
     assert text.count(change[0]) == 1
     with pytest.raises(ValueError, match=re.escape(problem)):
         parse_spec(text.replace(*change), {})
+
+
+async def test_applications_are_never_read(connect: Connect, admin: Admin) -> None:
+    """Nothing but submit() sends an application (a probe or a loader asking 'run' would make cases)."""
+    connector = connect("education", edit=fast_policy)
+    with pytest.raises(LookupError):
+        await connector.adapter.run("applications", RESIDENT)
+    assert "/education/api/v1/applications" not in await admin.paths("education")
