@@ -1,8 +1,8 @@
 """Rate limits per client and per channel, answered with 429 and ``Retry-After`` before any GraphQL work.
 
 The client is the verified token's subject (as its digest: a resident's subject is an ID number), else
-the connecting IP address (behind a proxy, run uvicorn with ``--forwarded-allow-ips`` so that is the
-real client). An invalid token counts as its IP: the view then refuses it with 401. The channel is the
+the connecting IP address (behind a load balancer, set ``FORWARDED_ALLOW_IPS`` to its address so uvicorn
+takes the client's from ``X-Forwarded-For``). An invalid token counts as its IP: the view then refuses it with 401. The channel is the
 token's, else the ``X-Onestop-Channel`` header; each channel may have its own rate for all its clients
 together (kiosks of a district sharing one allowance, say).
 """
