@@ -252,3 +252,44 @@ async def test_id_numbers_never_reach_logs(
         for table in ("access_log", "assisted_sessions"):
             rows = (await db.execute(text(f"SELECT * FROM {table}"))).all()  # noqa: S608 - fixed names
             assert rows and resident.id_number not in str(rows)
+
+
+async def test_the_resident_sees_requests_for_consent_and_staff_end_only_their_own(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = await resident_gateway(make_gateway)
+    session = await start_session(gateway, staff_token(), fixture("veteran"), ["PROFILE", "CASES"], 45)
+    body = await ask(
+        gateway,
+        resident_token(fixture("veteran")),
+        "{ me { assistedSessions { id status station purposes minutes residentId } } }",
+    )
+    assert body["data"]["me"]["assistedSessions"] == [
+        {
+            "id": session["id"],
+            "status": "PENDING",
+            "station": STATION,
+            "purposes": ["CASES", "PROFILE"],
+            "minutes": 45,
+            "residentId": session["residentId"],
+        }
+    ]
+    end = "mutation($id: ID!) { endAssistedSession(id: $id) { status } }"
+    refused(await ask(gateway, staff_token("staff-0002"), end, id=session["id"]), "FORBIDDEN")
+    body = await ask(gateway, staff_token(), end, id=session["id"])
+    assert body["data"]["endAssistedSession"]["status"] == "ENDED"
+    refused(await consent(gateway, resident_token(fixture("veteran")), session["id"]), "FORBIDDEN")
+
+
+async def test_the_access_log_pages_backwards(make_gateway: GatewayFactory) -> None:
+    gateway = await resident_gateway(make_gateway)
+    token = resident_token(fixture("veteran"))
+    for _ in range(3):
+        await ask(gateway, token, "{ me { profile { name } } }")
+    page = "query($before: ID) { me { accessLog(first: 2, before: $before) { id } } }"
+    first = [int(e["id"]) for e in (await ask(gateway, token, page))["data"]["me"]["accessLog"]]
+    second = await ask(gateway, token, page, before=str(first[-1]))
+    later = [int(e["id"]) for e in second["data"]["me"]["accessLog"]]
+    assert first == sorted(first, reverse=True) and later and max(later) < min(first)
+    refused(await ask(gateway, token, page, before="not-a-number"), "BAD_USER_INPUT")
+    refused(await ask(gateway, token, "{ me { accessLog(first: 1000) { id } } }"), "BAD_USER_INPUT")

@@ -129,3 +129,40 @@ async def test_forty_services_cost_each_department_at_most_one_call(
 
 def _departments(world: Any) -> set[str]:
     return {s.department for s in world.services}
+
+
+async def test_near_names_the_nearest_station_offering_a_station_only_service(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = await resident_gateway(make_gateway)
+    resident = fixture("senior_pudong")
+    station_only = [
+        s
+        for s in WORLD.services
+        if all(c.value in ("window", "kiosk") for c in s.channels) and is_eligible(resident, s)
+    ]
+    assert station_only
+    service = station_only[0]
+    query = """query($ids: [ID!], $near: GeoPointInput) { me { eligibility(serviceIds: $ids, near: $near) {
+      outcome nextStep { action station { id services { id } } walkMinutes } } } }"""
+    body = await ask(
+        gateway,
+        resident_token(resident),
+        query,
+        ids=[service.code],
+        near={"latitude": 31.23, "longitude": 121.5},
+    )
+    [entry] = body["data"]["me"]["eligibility"]
+    step = entry["nextStep"]
+    assert step["action"] == "VISIT_STATION" and step["walkMinutes"] is not None
+    assert service.code in {s["id"] for s in step["station"]["services"]}
+    offering = [s for s in WORLD.stations if service.code in s.services]
+
+    def metres(s: Any) -> float:
+        return float((s.lat - 31.23) ** 2 + ((s.lon - 121.5) * 0.855) ** 2)
+
+    assert step["station"]["id"] == min(offering, key=metres).code
+    bad = await ask(
+        gateway, resident_token(resident), query, ids=[service.code], near={"latitude": 91, "longitude": 0}
+    )
+    assert codes(bad) == ["BAD_USER_INPUT"]
