@@ -2,9 +2,12 @@
 
 The client is the verified token's subject (as its digest: a resident's subject is an ID number), else
 the connecting IP address (behind a load balancer, set ``FORWARDED_ALLOW_IPS`` to its address so uvicorn
-takes the client's from ``X-Forwarded-For``). An invalid token counts as its IP: the view then refuses it with 401. The channel is the
-token's, else the ``X-Onestop-Channel`` header; each channel may have its own rate for all its clients
-together (kiosks of a district sharing one allowance, say).
+takes the client's from ``X-Forwarded-For``). An invalid token counts as its IP: the view then refuses
+it with 401. The channel is the token's, else the ``X-Onestop-Channel`` header; each channel may have
+its own rate for all its clients together (kiosks of a district sharing one allowance, say).
+
+A token verified here is left in the request's state for the GraphQL view, which then does not verify
+it again (``verified_by_rate_limit``): one signature check per request.
 """
 
 from __future__ import annotations
@@ -14,10 +17,26 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from identity.principal import ClientChannel, subject_digest
+from identity.principal import ClientChannel, Principal, subject_digest
 from identity.tokens import TokenError, TokenVerifier
 from middleware.buckets import Bucket, Buckets, Verdict
 from middleware.responses import refuse
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A token this request's rate limiter verified, kept for the GraphQL view (one verification)."""
+
+    token: str
+    principal: Principal
+
+
+VERIFIED = "onestop.verified_token"  # key in the ASGI scope's state
+
+
+def verified_by_rate_limit(scope: Scope) -> Verified | None:
+    found = scope.get("state", {}).get(VERIFIED)
+    return found if isinstance(found, Verified) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +85,7 @@ class RateLimiter:
             except TokenError:
                 pass  # counted as its IP; the view answers 401
             else:
+                scope.setdefault("state", {})[VERIFIED] = Verified(token.strip(), principal)
                 if principal.channel is not ClientChannel.UNKNOWN:
                     channel = principal.channel
                 return Caller(f"sub-{principal.subject_digest}", channel)

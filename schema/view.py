@@ -26,6 +26,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from connectors.registry import Registry
 from identity.principal import ClientChannel, Principal
 from identity.tokens import TokenError, TokenVerifier
+from middleware.ratelimit import Verified, verified_by_rate_limit
 from schema.context import Context
 from schema.http_body import StrictRequests
 
@@ -144,12 +145,15 @@ class GraphQLView(StrictRequests, GraphQL[Context, None]):
         """The caller from ``Authorization: Bearer``, and the channel from the token or the
         ``X-Onestop-Channel`` header. No header: anonymous. A bad token: ``TokenError`` (401)."""
         return await self.principal_from(
-            request.headers.get("authorization"), _channel(request.headers.get(CHANNEL_HEADER))
+            request.headers.get("authorization"),
+            _channel(request.headers.get(CHANNEL_HEADER)),
+            verified_by_rate_limit(request.scope),
         )
 
     async def principal_from(
-        self, header: str | None, channel: ClientChannel
+        self, header: str | None, channel: ClientChannel, verified: Verified | None = None
     ) -> tuple[Principal | None, ClientChannel]:
+        """``verified``: the rate limiter's verdict on this request's token, used if it is the same token."""
         if not header:
             return None, channel
         scheme, _, token = header.partition(" ")
@@ -157,7 +161,11 @@ class GraphQLView(StrictRequests, GraphQL[Context, None]):
             raise TokenError("the Authorization header must be 'Bearer <token>'")
         if self.verifier is None:
             raise TokenError("this gateway accepts no tokens")
-        principal = await self.verifier.verify(token.strip())
+        token = token.strip()
+        if verified is not None and verified.token == token:
+            principal = verified.principal  # verified once per request, by whoever came first
+        else:
+            principal = await self.verifier.verify(token)
         return principal, principal.channel if principal.channel is not ClientChannel.UNKNOWN else channel
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

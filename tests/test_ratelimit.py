@@ -172,3 +172,28 @@ async def test_a_burst_on_redis_is_counted_exactly_not_admitted_by_timeouts(redi
     finally:
         await store.close()
     assert sum(v.admitted for v in verdicts) == 100
+
+
+async def test_a_token_is_verified_once_per_request(
+    make_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from identity.tokens import TokenVerifier
+
+    gateway = await make_gateway(rate_limit_client=100, jwt_secret=SECRET)
+    calls = 0
+    real = TokenVerifier.verify
+
+    async def counting(self: TokenVerifier, token: str) -> Any:
+        nonlocal calls
+        calls += 1
+        return await real(self, token)
+
+    monkeypatch.setattr(TokenVerifier, "verify", counting)
+    token = {"authorization": f"Bearer {mint(SECRET, RESIDENT, Role.RESIDENT)}"}
+    async with await client_for(gateway, "10.0.4.1") as client:
+        assert await statuses(client, 3, **token) == [200, 200, 200]
+        assert calls == 3
+        other_secret = "another-secret-of-at-least-32-bytes!!"
+        forged = {"authorization": f"Bearer {mint(other_secret, RESIDENT, Role.RESIDENT)}"}
+        refused = await client.post("/graphql", json=QUERY, headers=forged)
+        assert refused.status_code == 401  # the limiter's failed check does not let the view skip its own
