@@ -149,8 +149,6 @@ class AccessPolicy:
         principal = check_allowed(principal)
         if principal.role is Role.RESIDENT:
             return self._resident_self(principal, resident, purpose)
-        if resident is None:
-            raise AccessDenied("FORBIDDEN", "staff read a resident's data through resident(id)")
         return await self._staff(principal, resident, purpose)
 
     async def reach(self, principal: Principal | None, resident: str | None) -> Acting:
@@ -159,15 +157,7 @@ class AccessPolicy:
         principal = check_allowed(principal)
         if principal.role is Role.RESIDENT:
             return self._resident_self(principal, resident, Purpose.PROFILE)
-        if resident is None:
-            raise AccessDenied("FORBIDDEN", "staff read a resident's data through resident(id)")
-        id_number = self.open_handle(resident)
-        if id_number is None:
-            raise AccessDenied("FORBIDDEN", "no such resident handle was issued by this gateway")
-        session_id = await self.sessions.active_session(principal, subject_digest(id_number), None)
-        if session_id is None:
-            raise AccessDenied("CONSENT_REQUIRED", "no active assisted session with the resident's consent")
-        return Acting(principal, id_number, session_id, Purpose.PROFILE)
+        return await self._staff(principal, resident, None)
 
     def _resident_self(self, principal: Principal, resident: str | None, purpose: Purpose) -> Acting:
         if not _ID_NUMBER.match(principal.subject):
@@ -176,16 +166,21 @@ class AccessPolicy:
             raise AccessDenied("FORBIDDEN", "a resident may see only their own data")
         return Acting(principal, principal.subject, None, purpose)
 
-    async def _staff(self, principal: Principal, resident: str, purpose: Purpose) -> Acting:
+    async def _staff(self, principal: Principal, resident: str | None, purpose: Purpose | None) -> Acting:
+        """Staff inside an active, consented session covering ``purpose`` (any purpose when None)."""
+        if principal.role is not Role.STAFF:  # a role added later sees nothing until it is decided here
+            raise AccessDenied("FORBIDDEN", f"the {principal.role.value} role sees no personal data")
+        if resident is None:
+            raise AccessDenied("FORBIDDEN", "staff read a resident's data through resident(id)")
         id_number = self.open_handle(resident)
         if id_number is None:
             raise AccessDenied("FORBIDDEN", "no such resident handle was issued by this gateway")
-        if purpose not in STAFF_PURPOSES:
+        if purpose is not None and purpose not in STAFF_PURPOSES:
             raise AccessDenied("FORBIDDEN", f"staff may not read {purpose.value}: only the resident may")
         session_id = await self.sessions.active_session(principal, subject_digest(id_number), purpose)
         if session_id is None:
+            covering = "" if purpose is None else f" covers {purpose.value}"
             raise AccessDenied(
-                "CONSENT_REQUIRED",
-                f"no active assisted session with the resident's consent covers {purpose.value}",
+                "CONSENT_REQUIRED", f"no active assisted session with the resident's consent{covering}"
             )
-        return Acting(principal, id_number, session_id, purpose)
+        return Acting(principal, id_number, session_id, purpose or Purpose.PROFILE)
