@@ -81,7 +81,7 @@ async def department_and_gateways(
         env["ONESTOP_REDIS_URL"] = redis_url
     gateways: list[asyncio.subprocess.Process] = []
     try:
-        started = await asyncio.gather(*(spawn("tests.gateway_process", env) for _ in range(2)))
+        started = await asyncio.gather(*(spawn("tests.gateway_on_free_port", env) for _ in range(2)))
         gateways = [proc for proc, _ in started]
         urls = [f"http://127.0.0.1:{port}" for _, port in started]
         await asyncio.gather(*(wait_healthy(url) for url in urls))
