@@ -15,6 +15,7 @@ from identity.principal import Role, subject_digest
 from identity.tokens import mint
 from observability.logging import JsonFormatter, configure_logging
 from observability.redaction import safe_request_id, scrub
+from observability.requests import new_request_id
 from tests.conftest import Admin, Gateway, GatewayFactory
 
 SECRET = "logging-tests-secret-of-32-bytes-or-more"
@@ -114,6 +115,11 @@ async def test_departments_receive_the_request_id(gateway: Gateway, monkeypatch:
     )
     assert response.status_code == 200
     assert len(sent) >= 5 and set(sent) == {"trace-0123456789"}
+
+
+def test_generated_request_ids_always_pass_the_check() -> None:
+    ids = {new_request_id() for _ in range(2000)}  # a run of 11 digits in 32 hex digits is not rare
+    assert len(ids) == 2000 and all(safe_request_id(i) == i for i in ids)
 
 
 def _record(message: str, *args: object, exc: BaseException | None = None) -> logging.LogRecord:
