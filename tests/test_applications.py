@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from identity.principal import subject_digest
+from access.policy import Acting, Purpose
+from identity.principal import Principal, Role, subject_digest
 from resolvers.applications import (
     ApplicationError,
     ApplicationInput,
@@ -20,6 +22,7 @@ from resolvers.applications import (
     problems,
     upstream_key,
 )
+from resolvers.applications import submit as submit_application
 from store.db import create_engine, migrate, session_factory
 from store.submission_book import Submission, SubmissionBook, SubmissionKey, Wanted
 from tests.access_support import (
@@ -305,5 +308,48 @@ async def test_a_live_claim_is_waited_for_then_refused_in_time(database_url: str
         await book.release(held)  # a failed call: the key is free again, a retry claims it
         again = await claim_or_wait(book, key, wanted, lease_s=60, wait_s=0.4)
         assert not isinstance(again, Submission) and again.token != held.token
+    finally:
+        await engine.dispose()
+
+
+class _SlowAdapter:
+    """A department that never answers (the client gives up first)."""
+
+    def __init__(self) -> None:
+        self.called = asyncio.Event()
+
+    async def submit(self, application: Any) -> Any:
+        self.called.set()
+        await asyncio.sleep(3600)
+
+
+class _Department:
+    """Just what ``submit`` reads of a department: its id, adapter and deadline."""
+
+    id = "education"
+
+    def __init__(self, adapter: _SlowAdapter) -> None:
+        self.adapter = adapter
+        self.spec = SimpleNamespace(policy=SimpleNamespace(deadline_s=1.0))
+
+
+async def test_a_cancelled_submission_keeps_nothing(database_url: str) -> None:
+    """The request is cancelled while the department is being asked (client gone, server stopping):
+    the claim is released, so a retry starts over instead of waiting for a submission nobody makes."""
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        book = SubmissionBook(session_factory(engine))
+        adapter = _SlowAdapter()
+        acting = Acting(Principal(A.id_number, Role.RESIDENT), A.id_number, None, Purpose.APPLICATIONS)
+        form = ApplicationInput("JY-001", "key-cancelled-1", ("居民身份证",), ())
+        task = asyncio.create_task(submit_application(book, _Department(adapter), acting, form))  # type: ignore[arg-type]
+        await asyncio.wait_for(adapter.called.wait(), 5)
+        key = SubmissionKey(subject_digest(A.id_number), "key-cancelled-1")
+        assert await book.get(key) is not None  # claimed while in flight
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await book.get(key) is None
     finally:
         await engine.dispose()
