@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from connectors import spec as spec_module
 from connectors.spec import (
@@ -31,6 +31,16 @@ from connectors.spec import (
 )
 
 _FIELD: TypeAdapter[FieldMap] = TypeAdapter(FieldMap)
+_VARIABLE = re.compile(r"\$\{[^}\n]*\}")
+MASK = "$_"
+
+
+def _masked(text: str) -> str:
+    """The text with each ``${...}`` replaced by as many characters that YAML reads as a plain word, so
+    positions stay those of the file while ``{x: ${A:-b}}`` (valid once substituted) parses."""
+    return _VARIABLE.sub(lambda match: MASK + "_" * (len(match.group(0)) - len(MASK)), text)
+
+
 _UNSET = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _KEY_PATH = re.compile(r"^([^\s:]+): (.*)$", re.DOTALL)
 
@@ -73,7 +83,7 @@ def check_spec(text: str, environ: Mapping[str, str], lenient_variables: bool = 
             warnings.append("not set here (the gateway must have them): " + ", ".join(missing))
             environ = {**environ, **{name: "unset" for name in missing}}
     try:
-        tree = yaml.compose(text)
+        tree = yaml.compose(_masked(text))
     except yaml.YAMLError as exc:
         return SpecCheck(None, (_syntax_problem(exc),))
     department = _department(tree)
@@ -92,7 +102,52 @@ def check_spec(text: str, environ: Mapping[str, str], lenient_variables: bool = 
         problems = _problems(exc, tree)
         problems.extend(_mapping_problems(raw, tree))  # the whole-spec check did not get to run
         return SpecCheck(None, tuple(_sorted(problems)), tuple(warnings), department)
+    literal = _literal_secrets(spec, tree)
+    if literal:
+        return SpecCheck(None, tuple(literal), tuple(warnings), spec.id)
     return SpecCheck(spec, (), tuple(warnings), spec.id)
+
+
+def _literal_secrets(spec: BaseModel, tree: yaml.Node | None) -> list[Problem]:
+    """Secrets must come from the gateways' environment: a spec is stored and shown as written."""
+    problems = []
+    for loc in _secret_locations(spec):
+        node, path = _locate(tree, loc)
+        value = _value_node(tree, loc)
+        if isinstance(value, yaml.ScalarNode) and MASK not in str(value.value):
+            problems.append(
+                Problem(
+                    ".".join(path),
+                    "a secret written into the spec would be stored in the database and shown to admins",
+                    "${NAME} (or ${NAME:-development value}) with NAME set on the gateways",
+                    *_position(node),
+                )
+            )
+    return problems
+
+
+def _secret_locations(model: BaseModel, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    found: list[tuple[str | int, ...]] = []
+    for name, value in model:
+        if isinstance(value, SecretStr):
+            found.append((*prefix, name))
+        elif isinstance(value, BaseModel):
+            found.extend(_secret_locations(value, (*prefix, name)))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, BaseModel):
+                    found.extend(_secret_locations(item, (*prefix, name, key)))
+    return found
+
+
+def _value_node(tree: yaml.Node | None, loc: Sequence[str | int]) -> yaml.Node | None:
+    node = tree
+    for item in loc:
+        found = _child(node, item)
+        if found is None:
+            return None
+        node = found[1]
+    return node
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.spec_check import check_spec
+from tests.conftest import SPECS
 from tests.onboarding_support import EXAMPLE
 
 LINES = EXAMPLE.splitlines()
@@ -46,3 +47,32 @@ def test_a_broken_draft_gets_problems_with_lines_never_a_crash(text: str) -> Non
 def test_any_text_is_answered_with_problems_not_an_exception(text: str) -> None:
     check = check_spec(text, {}, lenient_variables=True)
     assert check.spec is not None or check.problems
+
+
+def test_every_bundled_spec_passes_the_checks_department_it_gets() -> None:
+    for path in sorted(SPECS.glob("*.yaml")):
+        check = check_spec(path.read_text(encoding="utf-8"), {})
+        assert check.ok, (path.name, [str(p) for p in check.problems])
+
+
+def test_a_secret_written_into_a_spec_is_refused_with_its_line() -> None:
+    literal = EXAMPLE.replace("${ARCHIVES_APP_KEY:-archives-dev-key}", "archives-dev-key")
+    check = check_spec(literal, {})
+    assert check.spec is None
+    [problem] = check.problems
+    assert (problem.path, literal.splitlines()[problem.line - 1].strip()) == (
+        "auth.key",
+        "key: archives-dev-key",
+    )
+    assert problem.expected is not None and "${NAME}" in problem.expected
+
+
+def test_variables_inside_flow_mappings_are_located_as_written() -> None:
+    key = "${ARCHIVES_APP_KEY:-archives-dev-key}"
+    block = f"auth:\n  kind: api_key\n  key: {key}\n  header: null\n  query_param: appkey\n"
+    flow = f"auth: {{kind: api_key, key: {key}, header: null, query_param: appkey}}\n"
+    assert block in EXAMPLE
+    broken = EXAMPLE.replace(block, flow).replace("    cache_ttl_s: 300\n", "    cache_ttl: 300\n")
+    [problem] = check_spec(broken, {}).problems
+    assert problem.path == "operations.catalog.cache_ttl"
+    assert problem.line is not None and broken.splitlines()[problem.line - 1] == "    cache_ttl: 300"
