@@ -58,8 +58,7 @@ class SlotRow(Base):
     __table_args__ = (
         UniqueConstraint("station_id", "service_id", "starts_at", name="uq_slot_station_service_start"),
         CheckConstraint("booked >= 0 AND booked <= capacity", name="ck_slot_booked_within_capacity"),
-        Index("ix_slot_station_service_start", "station_id", "service_id", "starts_at"),
-    )
+    )  # the unique constraint's index also serves the look-ups by station, service and time
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     station_id: Mapped[str] = mapped_column(String(80), nullable=False)

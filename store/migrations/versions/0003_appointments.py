@@ -30,9 +30,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("station_id", "service_id", "starts_at", name="uq_slot_station_service_start"),
         sa.CheckConstraint("booked >= 0 AND booked <= capacity", name="ck_slot_booked_within_capacity"),
     )
-    op.create_index(
-        "ix_slot_station_service_start", "appointment_slots", ["station_id", "service_id", "starts_at"]
-    )
     op.create_table(
         "appointments",
         sa.Column("id", sa.String(32), primary_key=True),
@@ -85,5 +82,4 @@ def downgrade() -> None:
     op.drop_index("ix_appointment_resident", table_name="appointments")
     op.drop_index("ix_appointments_slot_id", table_name="appointments")
     op.drop_table("appointments")
-    op.drop_index("ix_slot_station_service_start", table_name="appointment_slots")
     op.drop_table("appointment_slots")
