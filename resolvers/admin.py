@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,6 +36,8 @@ from store.registrations import (
     set_enabled,
     versions,
 )
+
+log = logging.getLogger("onestop.admin")
 
 ADMIN_ROLES = frozenset({Role.OPERATOR, Role.DEPT_ADMIN})
 
@@ -216,7 +219,12 @@ class Admin:
     # -- plumbing ------------------------------------------------------------------------------------
 
     async def _changed(self, department: str) -> None:
-        await self.reloader.sync()  # this process serves the change before the answer goes out
+        """This process serves the change before the answer goes out; the others hear of it. The change
+        is stored either way: a reload that fails here is caught up by the next poll."""
+        try:
+            await self.reloader.sync()
+        except Exception:
+            log.exception("reload after a change to %s failed; the next poll retries", department)
         await self.reloader.announce(department)
 
     async def _conflict(self, principal: Principal, department: str, action: str) -> AdminRefused:
