@@ -101,6 +101,11 @@ class Settings(BaseSettings):
         description="how often each process asks the store which connector versions are active "
         "(with Redis, reloads also arrive at once by pub/sub and polling is the safety net)",
     )
+    connector_hosts: list[str] = Field(
+        default_factory=list,
+        description='JSON list of host patterns registered specs may call, e.g. ["*.pudong.gov.cn"]; '
+        "empty: any (development). Keeps a department admin's spec off the gateway's own network",
+    )
 
     # -- appointments at stations (resolvers/appointments.py) --
     appointment_days: int = Field(

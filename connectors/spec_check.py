@@ -11,10 +11,12 @@ them all.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
@@ -73,9 +75,16 @@ class SpecCheck:
         return self.spec is not None and not self.problems
 
 
-def check_spec(text: str, environ: Mapping[str, str], lenient_variables: bool = False) -> SpecCheck:
+def check_spec(
+    text: str,
+    environ: Mapping[str, str],
+    lenient_variables: bool = False,
+    allowed_hosts: Sequence[str] = (),
+) -> SpecCheck:
     """Check a spec; never raises for a bad one. ``lenient_variables`` stands in a placeholder for
-    variables not set here (checking a file on a laptop without the department's secrets)."""
+    variables not set here (checking a file on a laptop without the department's secrets).
+    ``allowed_hosts`` (host patterns such as ``*.pudong.gov.cn``; empty: any) are the only hosts a spec
+    may make the gateway call: a department admin's spec must not reach the gateway's own network."""
     warnings: list[str] = []
     if lenient_variables:
         missing = sorted({m.group(1) for m in _UNSET.finditer(text)} - set(environ))
@@ -102,9 +111,9 @@ def check_spec(text: str, environ: Mapping[str, str], lenient_variables: bool = 
         problems = _problems(exc, tree)
         problems.extend(_mapping_problems(raw, tree))  # the whole-spec check did not get to run
         return SpecCheck(None, tuple(_sorted(problems)), tuple(warnings), department)
-    literal = _literal_secrets(spec, tree)
-    if literal:
-        return SpecCheck(None, tuple(literal), tuple(warnings), spec.id)
+    refused = _literal_secrets(spec, tree) + _host_problems(spec, tree, allowed_hosts)
+    if refused:
+        return SpecCheck(None, tuple(refused), tuple(warnings), spec.id)
     return SpecCheck(spec, (), tuple(warnings), spec.id)
 
 
@@ -122,6 +131,25 @@ def _literal_secrets(spec: BaseModel, tree: yaml.Node | None) -> list[Problem]:
                     "${NAME} (or ${NAME:-development value}) with NAME set on the gateways",
                     *_position(node),
                 )
+            )
+    return problems
+
+
+def _host_problems(spec: ConnectorSpec, tree: yaml.Node | None, allowed: Sequence[str]) -> list[Problem]:
+    if not allowed:
+        return []
+    urls: list[tuple[tuple[str, ...], str]] = [(("base_url",), spec.base_url)]
+    token_url = getattr(spec.auth, "token_url", None)
+    if isinstance(token_url, str) and "://" in token_url:
+        urls.append((("auth", "token_url"), token_url))
+    problems = []
+    for loc, url in urls:
+        host = (urlsplit(url).hostname or "").lower()
+        if not any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in allowed):
+            node, path = _locate(tree, loc)
+            expected = "a host matching " + ", ".join(allowed)
+            problems.append(
+                Problem(".".join(path), f"host '{host}' is not allowed here", expected, *_position(node))
             )
     return problems
 

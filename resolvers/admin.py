@@ -72,6 +72,7 @@ class Admin:
 
     sessions: async_sessionmaker[AsyncSession]
     reloader: Reloader
+    allowed_hosts: tuple[str, ...] = ()  # hosts specs may call (ONESTOP_CONNECTOR_HOSTS); empty: any
 
     @property
     def environ(self) -> Mapping[str, str]:
@@ -102,11 +103,11 @@ class Admin:
 
     def validate(self, principal: Principal | None, text: str) -> SpecCheck:
         self.require_admin(principal)
-        return check_spec(text, self.environ)
+        return check_spec(text, self.environ, allowed_hosts=self.allowed_hosts)
 
     async def probe(self, principal: Principal | None, text: str) -> tuple[SpecCheck, ProbeReport | None]:
         caller = self.require_admin(principal)
-        check = check_spec(text, self.environ)
+        check = check_spec(text, self.environ, allowed_hosts=self.allowed_hosts)
         if check.department is not None:
             await self.authorize(caller, check.department, "probe")
         if check.spec is None:
@@ -117,7 +118,7 @@ class Admin:
 
     async def register(self, principal: Principal | None, text: str, force: bool = False) -> Registration:
         """Validate, probe, store as a new version; serve it if the probe passed (or ``force``)."""
-        check = check_spec(text, self.environ)
+        check = check_spec(text, self.environ, allowed_hosts=self.allowed_hosts)
         department = check.department or (principal.department if principal else None) or "?"
         caller = await self.authorize(principal, department, "register")
         if check.spec is None:

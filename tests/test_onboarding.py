@@ -222,3 +222,20 @@ async def test_a_change_that_loses_a_race_is_a_typed_conflict(
     assert "try again" in body["errors"][0]["message"]
     sessions = gateway_with_archives.app.state.sessions
     assert [(e.action, e.outcome) for e in await entries(sessions, "archives")] == [("register", "conflict")]
+
+
+async def test_specs_may_call_only_the_hosts_the_operator_allows(
+    make_gateway: GatewayFactory,
+    archives_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ARCHIVES_URL", archives_url)
+    strict = await make_gateway(jwt_secret=SECRET, connector_hosts=["*.pudong.gov.cn"])
+    refused = result(await register(strict, EXAMPLE, operator()))
+    assert refused["outcome"] == "REFUSED"
+    [problem] = refused["validation"]["problems"]
+    assert problem["path"] == "base_url" and problem["message"] == "host '127.0.0.1' is not allowed here"
+    assert EXAMPLE.splitlines()[problem["line"] - 1].startswith("base_url:")
+    assert await versions(strict.app.state.sessions, "archives") == []  # nothing stored, nothing called
+    allowed = await make_gateway(jwt_secret=SECRET, connector_hosts=["*.pudong.gov.cn", "127.0.0.1"])
+    assert result(await register(allowed, EXAMPLE, operator()))["outcome"] == "ACTIVE"
