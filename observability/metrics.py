@@ -57,6 +57,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.operations = OperationNames()
+        self._request_series: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         r = self.registry
         self.requests = Counter(
             "onestop_requests",
@@ -99,9 +100,13 @@ class Metrics:
         )
 
     def request(self, operation: str | None, kind: str, outcome: str, seconds: float) -> None:
-        name = self.operations.label(operation)
-        self.requests.labels(name, kind, outcome).inc()
-        self.request_seconds.labels(name, kind).observe(seconds)
+        key = (self.operations.label(operation), kind, outcome)
+        series = self._request_series.get(key)
+        if series is None:  # labels() takes a lock and builds its key: once per combination, not per request
+            series = (self.requests.labels(*key), self.request_seconds.labels(key[0], kind))
+            self._request_series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def errors(self, codes: list[tuple[str, str]]) -> None:
         for code, department in codes:

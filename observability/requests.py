@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -141,8 +141,11 @@ class RequestObserver:
         started = time.perf_counter()
         self.in_flight += 1
         try:
-            with current(span):
+            if span is None:
                 await self.app(scope, receive, send_with_id)
+            else:
+                with current(span):
+                    await self.app(scope, receive, send_with_id)
         finally:
             self.in_flight -= 1
             self._finish(scope, record, status, time.perf_counter() - started, span)
@@ -180,7 +183,7 @@ def _request_id(scope: Scope) -> str:
 def new_request_id() -> str:
     """128 random bits as four groups of 8 hex digits: no run of digits long enough to look like a
     phone or ID number, so our own ids pass ``safe_request_id`` when a client sends them back."""
-    text = uuid.uuid4().hex
+    text = os.urandom(16).hex()
     return "-".join(text[i : i + 8] for i in range(0, 32, 8))
 
 
