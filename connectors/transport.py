@@ -21,6 +21,10 @@ from connectors.errors import UpstreamCode, UpstreamError
 # ``X-Request-Id`` so one request can be followed through their logs too.
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 REQUEST_ID_HEADER = "X-Request-Id"
+# Headers an observer wants on the calls of the current attempt (W3C ``traceparent`` when tracing).
+TRACE_HEADERS: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "trace_headers", default=None
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,9 @@ class AiohttpTransport:
         request_id = REQUEST_ID.get()
         if request_id is not None:
             headers = {**headers, REQUEST_ID_HEADER: request_id}
+        trace = TRACE_HEADERS.get()
+        if trace:
+            headers = {**headers, **trace}
         try:
             async with asyncio.timeout(timeout):
                 async with self._session.request(

@@ -6,7 +6,8 @@ installed, configured by the standard ``OTEL_EXPORTER_OTLP_*`` variables). Each 
 
 What spans carry is chosen, never copied from the request: operation name and type (names are checked
 to hold no long digit runs), department and capability, HTTP status, upstream error codes. Never a URL
-(department paths can hold an ID number), a variable, the document, a token or a subject.
+(department paths can hold an ID number), a variable, the document, a token or a subject. Each upstream
+call carries its span's W3C ``traceparent`` (``connectors.transport.TRACE_HEADERS``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from connectors.transport import TRACE_HEADERS
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -82,7 +85,11 @@ class Tracing:
             record_exception=False,  # an exception's message is not ours to vet: codes only
             set_status_on_exception=False,
         ) as span:
-            yield span
+            token = TRACE_HEADERS.set(_trace_context(span))
+            try:
+                yield span
+            finally:
+                TRACE_HEADERS.reset(token)
 
     def shutdown(self) -> None:
         if self.provider is not None:
@@ -102,6 +109,15 @@ def current(span: Span | None) -> Iterator[None]:
         yield
     finally:
         context.detach(token)
+
+
+def _trace_context(span: Span) -> dict[str, str]:
+    """W3C ``traceparent`` of ``span``, so a department that traces can continue the trace."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return {}
+    flags = int(context.trace_flags)
+    return {"traceparent": f"00-{context.trace_id:032x}-{context.span_id:016x}-{flags:02x}"}
 
 
 def mark_error(span: Span | None, code: str) -> None:

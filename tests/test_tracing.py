@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -78,6 +79,31 @@ async def test_a_failing_call_is_an_error_span_with_its_code(
     assert request.attributes is not None
     assert request.attributes["onestop.outcome"] == "partial"
     assert list(request.attributes["onestop.error.codes"]) == ["UPSTREAM_BAD_RESPONSE"]  # type: ignore[arg-type]
+
+
+async def test_departments_get_the_trace_context_of_their_call(
+    make_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gateway = await make_gateway(cache_url="none://")
+    sent: list[str | None] = []
+    original = aiohttp.ClientSession._request
+
+    async def recording(self: aiohttp.ClientSession, method: str, url: Any, **kwargs: Any) -> Any:
+        sent.append((kwargs.get("headers") or {}).get("traceparent"))
+        return await original(self, method, url, **kwargs)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "_request", recording)
+    await gateway.query(CATALOGUE)
+    assert sent and set(sent) == {None}  # tracing off: nothing added
+    sent.clear()
+    exporter = traced(gateway)
+    await gateway.query(CATALOGUE)
+    spans = by_name(exporter.get_finished_spans(), "upstream ")
+    expected = {
+        f"00-{s.context.trace_id:032x}-{s.context.span_id:016x}-{int(s.context.trace_flags):02x}"
+        for s in spans
+    }
+    assert None not in sent and set(sent) <= expected and len(set(sent)) == len(spans)
 
 
 def test_tracing_is_off_unless_configured() -> None:
