@@ -99,7 +99,7 @@ def check_spec(
     try:
         raw = yaml.safe_load(interpolate(text, environ))
     except SpecVariableError as exc:
-        return SpecCheck(None, (_variable_problem(text, str(exc)),), tuple(warnings), department)
+        return SpecCheck(None, (_variable_problem(text, str(exc), tree),), tuple(warnings), department)
     except yaml.YAMLError as exc:  # a variable's value broke the YAML
         return SpecCheck(None, (_syntax_problem(exc),), tuple(warnings), department)
     if not isinstance(raw, dict):
@@ -201,13 +201,30 @@ def _syntax_problem(exc: yaml.YAMLError) -> Problem:
     return Problem("", message, "YAML or JSON", mark.line + 1, mark.column + 1)
 
 
-def _variable_problem(text: str, message: str) -> Problem:
+def _variable_problem(text: str, message: str, tree: yaml.Node | None) -> Problem:
     name = message.split("}", 1)[0].removeprefix("${")
+    expected = f"{name} set in the gateway's environment"
     for number, line in enumerate(text.splitlines(), start=1):
         column = line.find("${" + name)
         if column >= 0:
-            return Problem("", message, f"{name} set in the gateway's environment", number, column + 1)
-    return Problem("", message, f"{name} set in the gateway's environment")
+            return Problem(_path_at(tree, number - 1, column), message, expected, number, column + 1)
+    return Problem("", message, expected)
+
+
+def _path_at(node: yaml.Node | None, line: int, column: int, path: str = "") -> str:
+    """The key path of the value written at (line, column), 0-based as YAML marks are."""
+    children: list[tuple[str, yaml.Node]] = []
+    if isinstance(node, yaml.MappingNode):
+        children = [(str(key.value), value) for key, value in node.value]
+    elif isinstance(node, yaml.SequenceNode):
+        children = [(str(index), value) for index, value in enumerate(node.value)]
+    for name, child in children:
+        start, end = child.start_mark, child.end_mark
+        if (start.line, start.column) <= (line, column) < (end.line, end.column) or (
+            (start.line, start.column) == (line, column)
+        ):
+            return _path_at(child, line, column, f"{path}.{name}" if path else name)
+    return path
 
 
 # -- pydantic errors --------------------------------------------------------------------------------

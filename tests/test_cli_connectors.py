@@ -158,3 +158,19 @@ async def test_a_department_admin_is_refused_another_department(
         assert code == 1 and "FORBIDDEN" in err
         code, _, err = await run(capsys, "list", "--url", url)  # no token at all
         assert code == 1 and "UNAUTHENTICATED" in err
+
+
+async def test_the_gateway_refuses_what_only_it_can_judge_naming_the_line(
+    make_gateway: GatewayFactory,
+    spec_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A variable the laptop lacks passes the offline check; the gateway lacks it too and says where."""
+    gateway = await make_gateway(jwt_secret=SECRET)
+    write(spec_file, EXAMPLE.replace("${ARCHIVES_APP_KEY:-archives-dev-key}", "${ARCHIVES_APP_KEY_NEW}"))
+    line = EXAMPLE.splitlines().index("  key: ${ARCHIVES_APP_KEY:-archives-dev-key}") + 1
+    async with served(gateway) as url:
+        code, _, err = await run(capsys, "register", str(spec_file), "--url", url, "--token", token())
+    assert code == 1
+    assert f"line {line}, column 8: auth.key: ${{ARCHIVES_APP_KEY_NEW}} is not set and has no default" in err
+    assert gateway.app.state.registry.get("archives") is None
