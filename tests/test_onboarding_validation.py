@@ -60,6 +60,7 @@ def test_a_secret_written_into_a_spec_is_refused_with_its_line() -> None:
     check = check_spec(literal, {})
     assert check.spec is None
     [problem] = check.problems
+    assert problem.line is not None
     assert (problem.path, literal.splitlines()[problem.line - 1].strip()) == (
         "auth.key",
         "key: archives-dev-key",
