@@ -253,15 +253,26 @@ async def _create_run_database() -> None:
 
     connection = await asyncpg.connect(_asyncpg_dsn(_PG_DEFAULT_DB))
     try:
-        for row in await connection.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'onestop_test_%'"):
+        query = "SELECT datname FROM pg_database WHERE datname LIKE 'onestop_test_%'"
+        for row in await connection.fetch(query):
             name = row["datname"]
             pid = name.rsplit("_", 1)[-1]
-            if name == RUN_DATABASE or (pid.isdigit() and not Path(f"/proc/{pid}").exists()):
+            if name == RUN_DATABASE or (pid.isdigit() and not _alive(int(pid))):
                 await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await connection.execute(f'CREATE DATABASE "{RUN_DATABASE}"')
     finally:
         await connection.close()
     _pg_created = True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def drop_run_database() -> None:

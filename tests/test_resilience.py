@@ -13,8 +13,8 @@ from connectors.cache import Entry, ResponseCache
 from connectors.errors import UpstreamCode, UpstreamError
 from connectors.resilience import CachePolicy, Resilience
 from connectors.singleflight import SingleFlight
-from tests.conftest import TEST_NAMESPACE
 from connectors.spec import Policy
+from tests.conftest import TEST_NAMESPACE
 
 ADAPTER: TypeAdapter[Entry[str]] = TypeAdapter(Entry[str])
 
