@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 ## demo: the mock departments and the gateway on http://127.0.0.1:8000/graphql (Ctrl-C stops both)
 demo: $(STAMP) var/jwt-secret
 	@export ONESTOP_JWT_SECRET="$$(cat var/jwt-secret)" ONESTOP_MOCKS_URL=http://127.0.0.1:$(MOCKS_PORT); \
-	$(BIN)/python -m mocks --port $(MOCKS_PORT) & MOCKS=$$!; \
+	$(BIN)/python -m mocks --port $(MOCKS_PORT) --webhook-url http://127.0.0.1:8000/webhooks & MOCKS=$$!; \
 	trap 'kill $$MOCKS 2>/dev/null' EXIT INT TERM; \
 	sleep 1; \
 	echo; echo "  Open http://127.0.0.1:8000/graphql and try:"; \

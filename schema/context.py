@@ -28,6 +28,9 @@ class Context:
     # access: decisions memoized per request; log rows written when the operation ends (see
     # schema/access_log.py), or at once when no operation batch is open (subscriptions)
     acting_memo: dict[tuple[str | None, Purpose], Acting] = field(default_factory=dict)
+    # a websocket's context lives as long as the connection: every operation on it decides afresh,
+    # so a consent revoked or a session ended mid-connection is honoured by the next operation
+    memoize_access: bool = True
     access_batch: list[AccessRecord] | None = None
 
     def __post_init__(self) -> None:
@@ -46,7 +49,8 @@ class Context:
             if access is None:
                 raise AccessDenied("FORBIDDEN", "personal data is not served by this gateway")
             acting = await access.policy.acting_for(self.principal, resident, purpose)
-            self.acting_memo[key] = acting
+            if self.memoize_access:
+                self.acting_memo[key] = acting
         return acting
 
     async def record_access(self, acting: Acting, data: str, department: str | None) -> None:

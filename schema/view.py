@@ -194,7 +194,9 @@ class GraphQLView(StrictRequests, GraphQL[Context, None]):
                 principal=getattr(request.state, "principal", None),
                 channel=getattr(request.state, "channel", ClientChannel.UNKNOWN),
             )
-        return Context(registry=self.registry(), request=request, state=request.app.state)
+        return Context(
+            registry=self.registry(), request=request, state=request.app.state, memoize_access=False
+        )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = process_result(result)
