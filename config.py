@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         description="key sealing the opaque Resident ids (the same on every replica); "
         "defaults to one derived from ONESTOP_JWT_SECRET",
     )
+    digest_key: SecretStr | None = Field(
+        None,
+        description="key of the HMAC digests that stand for ID numbers in logs, the store, Redis keys and "
+        "topics (the same on every process, kept across restarts); defaults to one derived from "
+        "ONESTOP_RESIDENT_KEY, else ONESTOP_JWT_SECRET; production refuses to start with none",
+    )
 
     # -- coordination between gateway processes --
     redis_url: str | None = Field(

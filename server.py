@@ -27,6 +27,7 @@ from connectors.registry import Registry
 from coordination.bus import make_bus
 from coordination.live import LiveCases
 from coordination.reload import Reloader
+from identity.digest import Digester, DigestKeyMissing
 from identity.tokens import TokenVerifier
 from middleware import hardening
 from middleware.errors import HANDLERS as error_handlers
@@ -50,6 +51,13 @@ def spec_environ(settings: Settings) -> dict[str, str]:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    # ID numbers are named by keyed digests everywhere they are kept (DigestKeyMissing in production
+    # without a key: refused before anything starts)
+    digester = Digester.from_secrets(
+        settings.digest_key.get_secret_value() if settings.digest_key else None,
+        settings.resident_secret(),
+        production=not settings.development,
+    )
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     cache = ResponseCache(settings.cache_url, namespace=settings.namespace)
@@ -57,8 +65,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     observability = Observability(
         Tracing.from_setting(settings.otel, settings.otel_service_name),
         settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+        digester,
     )
-    registry = Registry(cache, observer=observability.upstream)
+    registry = Registry(cache, observer=observability.upstream, digester=digester)
     bus = make_bus(settings.redis_url, settings.namespace)  # messages between gateway processes
     # live case updates: pollers of watched cases and the department webhook, publishing on the bus
     live = LiveCases.build(
@@ -68,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings.case_poll_min_s,
         settings.case_poll_max_s,
         settings.webhook_max_body_bytes,
+        digester,
     )
     # hot reload: serve each department's active connector version (bus messages + store polling)
     reloader = Reloader(registry, sessions, spec_environ(settings), bus, poll_s=settings.reload_poll_s)
@@ -134,7 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # outermost first: each wraps everything below it
     middleware: list[Middleware] = [observability.middleware()]  # request ids, metrics, access log
     # CORS, in-flight limit, rate limits, body size: before any GraphQL work (middleware/stack.py)
-    guards = hardening(settings, verifier)
+    guards = hardening(settings, verifier, digester)
     middleware += guards.middleware
     routes.extend(live.routes)  # POST /webhooks/{department}
     app = Starlette(
@@ -156,7 +166,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.reloader = reloader
     app.state.observability = observability
     observability.watch(app)
-    app.state.access = Access(sessions, settings.resident_secret())  # who may see whose data
+    app.state.digester = digester  # the one way subjects are named in logs, rows and keys
+    app.state.access = Access(sessions, settings.resident_secret(), digester)  # who may see whose data
     return app
 
 
@@ -177,8 +188,12 @@ def tune_gc() -> None:
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
+    try:
+        app = create_app(settings)
+    except DigestKeyMissing as exc:
+        raise SystemExit(f"onestop: not starting: {exc}") from None  # a setting to fix, not a traceback
     print(f"Onestop gateway: http://{settings.host}:{settings.port}/graphql ({settings.mode.value} mode)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
 
 if __name__ == "__main__":

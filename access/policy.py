@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
-from identity.principal import ClientChannel, Principal, Role, subject_digest
+from identity.digest import Digester
+from identity.principal import ClientChannel, Principal, Role
 
 DenialCode = Literal["UNAUTHENTICATED", "FORBIDDEN", "CONSENT_REQUIRED"]
 
@@ -65,11 +66,8 @@ class Acting:
     resident_id: str  # the resident's ID number: for department requests only, never shown or logged
     session_id: str | None  # the assisted session that allows it; None when residents act for themselves
     purpose: Purpose
-
-    @property
-    def resident_digest(self) -> str:
-        """What logs, stored rows and cache keys may carry instead of the ID number."""
-        return subject_digest(self.resident_id)
+    resident_digest: str  # what logs, stored rows and topics carry instead of the ID number (keyed)
+    actor_digest: str  # the principal's subject, keyed likewise (a resident's is their ID number too)
 
     @property
     def on_own_behalf(self) -> bool:
@@ -101,7 +99,7 @@ class AccessRecord:
 def access_record(acting: Acting, data: str, department: str | None, channel: ClientChannel) -> AccessRecord:
     return AccessRecord(
         at=datetime.now(UTC),
-        actor_digest=acting.principal.subject_digest,
+        actor_digest=acting.actor_digest,
         actor_role=acting.principal.role,
         station=acting.principal.station,
         resident_digest=acting.resident_digest,
@@ -137,9 +135,10 @@ HandleOpener = Callable[[str], str | None]
 
 
 class AccessPolicy:
-    def __init__(self, sessions: SessionLookup, open_handle: HandleOpener) -> None:
+    def __init__(self, sessions: SessionLookup, open_handle: HandleOpener, digester: Digester) -> None:
         self.sessions = sessions
         self.open_handle = open_handle
+        self.digester = digester
 
     async def acting_for(self, principal: Principal | None, resident: str | None, purpose: Purpose) -> Acting:
         """May ``principal`` read ``resident``'s data for ``purpose``? An ``Acting`` or ``AccessDenied``.
@@ -164,7 +163,7 @@ class AccessPolicy:
             raise AccessDenied("FORBIDDEN", "this token does not name a resident")
         if resident is not None and self.open_handle(resident) != principal.subject:
             raise AccessDenied("FORBIDDEN", "a resident may see only their own data")
-        return Acting(principal, principal.subject, None, purpose)
+        return self._acting(principal, principal.subject, None, purpose)
 
     async def _staff(self, principal: Principal, resident: str | None, purpose: Purpose | None) -> Acting:
         """Staff inside an active, consented session covering ``purpose`` (any purpose when None)."""
@@ -177,10 +176,16 @@ class AccessPolicy:
             raise AccessDenied("FORBIDDEN", "no such resident handle was issued by this gateway")
         if purpose is not None and purpose not in STAFF_PURPOSES:
             raise AccessDenied("FORBIDDEN", f"staff may not read {purpose.value}: only the resident may")
-        session_id = await self.sessions.active_session(principal, subject_digest(id_number), purpose)
+        session_id = await self.sessions.active_session(principal, self.digester.of(id_number), purpose)
         if session_id is None:
             covering = "" if purpose is None else f" covers {purpose.value}"
             raise AccessDenied(
                 "CONSENT_REQUIRED", f"no active assisted session with the resident's consent{covering}"
             )
-        return Acting(principal, id_number, session_id, purpose or Purpose.PROFILE)
+        return self._acting(principal, id_number, session_id, purpose or Purpose.PROFILE)
+
+    def _acting(
+        self, principal: Principal, id_number: str, session_id: str | None, purpose: Purpose
+    ) -> Acting:
+        of = self.digester.of
+        return Acting(principal, id_number, session_id, purpose, of(id_number), of(principal.subject))

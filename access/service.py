@@ -12,14 +12,17 @@ from access.identifiers import ResidentSeal
 from access.log import AccessLog
 from access.policy import AccessPolicy
 from access.sessions import AssistedSessions
+from identity.digest import Digester
 
 
 class Access:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], secret: str | None) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], secret: str | None, digester: Digester
+    ) -> None:
         self.seal = ResidentSeal(secret)
-        self.sessions = AssistedSessions(sessions)
+        self.sessions = AssistedSessions(sessions, digester)
         self.log = AccessLog(sessions)
-        self.policy = AccessPolicy(self.sessions, self.seal.open)
+        self.policy = AccessPolicy(self.sessions, self.seal.open, digester)
 
     def handle(self, id_number: str) -> str:
         """The opaque ``Resident.id`` of a resident."""

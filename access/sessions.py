@@ -16,7 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from access.policy import AccessDenied, Purpose
-from identity.principal import Principal, Role, subject_digest
+from identity.digest import Digester
+from identity.principal import Principal, Role
 from store.access import AssistedSessionRow
 
 CONSENT_WINDOW_S = 600  # a request for consent the resident did not answer in 10 minutes lapses
@@ -67,8 +68,9 @@ def _view(row: AssistedSessionRow, now: datetime) -> SessionView:
 
 
 class AssistedSessions:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], digester: Digester) -> None:
         self.sessions = sessions
+        self.digest = digester.of  # staff and residents are stored by keyed digest only
 
     async def start(
         self,
@@ -81,9 +83,9 @@ class AssistedSessions:
         now = datetime.now(UTC)
         row = AssistedSessionRow(
             id=secrets.token_hex(16),
-            staff_digest=staff.subject_digest,
+            staff_digest=self.digest(staff.subject),
             station=staff.station or "",
-            resident_digest=subject_digest(id_number),
+            resident_digest=self.digest(id_number),
             resident_ref=resident_ref,
             purposes=",".join(sorted(p.value for p in purposes)),
             duration_s=duration_s,
@@ -119,7 +121,7 @@ class AssistedSessions:
 
     async def end(self, staff: Principal, session_id: str) -> SessionView:
         row = await self._get_row(session_id)
-        if row is None or row.staff_digest != staff.subject_digest:
+        if row is None or row.staff_digest != self.digest(staff.subject):
             raise AccessDenied("FORBIDDEN", "no such session of yours")
         await self._close(session_id, ENDED)
         return await self.get(session_id)
@@ -133,7 +135,7 @@ class AssistedSessions:
         async with self.sessions() as session:
             rows = await session.scalars(
                 select(AssistedSessionRow).where(
-                    AssistedSessionRow.staff_digest == staff.subject_digest,
+                    AssistedSessionRow.staff_digest == self.digest(staff.subject),
                     AssistedSessionRow.resident_digest == resident_digest,
                     AssistedSessionRow.status == ACTIVE,
                 )
@@ -150,7 +152,7 @@ class AssistedSessions:
         async with self.sessions() as session:
             rows = await session.scalars(
                 select(AssistedSessionRow)
-                .where(AssistedSessionRow.resident_digest == resident.subject_digest)
+                .where(AssistedSessionRow.resident_digest == self.digest(resident.subject))
                 .order_by(AssistedSessionRow.created_at.desc())
                 .limit(50)
             )
@@ -170,7 +172,7 @@ class AssistedSessions:
         row = await self._get_row(session_id)
         if row is None or resident.role is not Role.RESIDENT:
             raise AccessDenied("FORBIDDEN", "no such session for you")
-        if row.resident_digest != resident.subject_digest:
+        if row.resident_digest != self.digest(resident.subject):
             raise AccessDenied("FORBIDDEN", "no such session for you")
         return row
 

@@ -97,6 +97,7 @@ async def run(requests: int, rounds: int) -> dict[str, list[float]]:
             cors_origins=["https://app.example"],
             rate_limit_client=1e9,
             rate_limit_channels={"app": 1e9},
+            digest_key="onestop-bench-digest-key",  # production refuses to start without one
         ),
     }
     calls: dict[str, Call] = {}

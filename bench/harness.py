@@ -104,6 +104,7 @@ def start_gateway(
         "ONESTOP_MODE": "production",
         "ONESTOP_RATE_LIMIT_CLIENT": "0",  # every client of the benchmark comes from one address
         "ONESTOP_LOG_LEVEL": "WARNING",  # the access log goes to a file nobody reads here
+        "ONESTOP_DIGEST_KEY": "onestop-bench-digest-key",  # production refuses to start without one
         **env,
     }
     process = processes.start(name, [sys.executable, str(ROOT / "server.py")], settings)

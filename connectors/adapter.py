@@ -48,6 +48,7 @@ from connectors.spec import (
     XmlFormat,
 )
 from connectors.transport import Transport, UpstreamRequest, UpstreamResponse
+from identity.digest import Digester
 
 ENTRY_ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "catalog": TypeAdapter(Entry[OperationResult[ServiceRecord]]),
@@ -93,14 +94,21 @@ def spec_fingerprint(spec: ConnectorSpec) -> str:
 
 class SpecAdapter:
     def __init__(
-        self, spec: ConnectorSpec, transport: Transport, resilience: Resilience, auth: Authenticator
+        self,
+        spec: ConnectorSpec,
+        transport: Transport,
+        resilience: Resilience,
+        auth: Authenticator,
+        digester: Digester | None = None,
     ) -> None:
+        """``digester``: the app's, so every process sharing a Redis cache finds the same keys."""
         self.spec = spec
         self.transport = transport
         self.resilience = resilience
         self.auth = auth
         self.fingerprint = spec_fingerprint(spec)
         self.base_url = spec.base_url.rstrip("/")
+        self.digester = digester or Digester.ephemeral()
 
     @property
     def department(self) -> str:
@@ -197,8 +205,9 @@ class SpecAdapter:
         base = f"{self.department}:{self.fingerprint}:{capability}"
         if resident_id is None:
             return base
-        # a shared cache is no place for ID numbers: the key carries a digest, the value stays personal
-        return f"{base}:{hashlib.sha256(resident_id.encode()).hexdigest()[:24]}"
+        # a shared cache is no place for ID numbers: the key carries a keyed digest (an unkeyed one
+        # is reversed by trying every ID number), the value stays personal
+        return f"{base}:{self.digester.of(resident_id)}"
 
     async def run(self, capability: str, resident_id: str | None = None) -> Fetched[Any]:
         if capability == "applications":  # a submission has side effects: only submit() sends one

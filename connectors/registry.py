@@ -26,6 +26,7 @@ from connectors.cache import ResponseCache
 from connectors.resilience import Resilience, UpstreamObserver
 from connectors.spec import ConnectorSpec
 from connectors.transport import AiohttpTransport, Transport, UpstreamRequest, UpstreamResponse
+from identity.digest import Digester
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,11 @@ def _iso(timestamp: float | None) -> str | None:
 
 
 def build_department(
-    spec: ConnectorSpec, version: int, cache: ResponseCache, observer: UpstreamObserver | None = None
+    spec: ConnectorSpec,
+    version: int,
+    cache: ResponseCache,
+    observer: UpstreamObserver | None = None,
+    digester: Digester | None = None,
 ) -> Department:
     transport = AiohttpTransport(spec.id, spec.policy.concurrency, spec.policy.max_body_bytes)
     resilience = Resilience(spec.id, spec.policy, cache, observer=observer)
@@ -76,13 +81,21 @@ def build_department(
 
     envelope = getattr(spec.format, "envelope", None)
     auth = authenticator_for(spec.auth, spec.base_url, spec.id, send_token_request, envelope)
-    return Department(spec, version, transport, resilience, SpecAdapter(spec, transport, resilience, auth))
+    adapter = SpecAdapter(spec, transport, resilience, auth, digester)
+    return Department(spec, version, transport, resilience, adapter)
 
 
 class Registry:
-    def __init__(self, cache: ResponseCache, observer: UpstreamObserver | None = None) -> None:
+    def __init__(
+        self,
+        cache: ResponseCache,
+        observer: UpstreamObserver | None = None,
+        digester: Digester | None = None,
+    ) -> None:
         self.cache = cache
         self.observer = observer  # metrics and traces of every upstream call
+        # names residents in cache keys; one for all departments and versions, so a reload keeps them
+        self.digester = digester or Digester.ephemeral()
         self._departments: dict[str, Department] = {}
         self._ordered: list[Department] = []
         self._retiring: set[asyncio.Task[None]] = set()
@@ -102,7 +115,7 @@ class Registry:
             replaced = departments.get(spec.id)
             if replaced is not None:
                 old.append(replaced)
-            departments[spec.id] = build_department(spec, version, self.cache, self.observer)
+            departments[spec.id] = build_department(spec, version, self.cache, self.observer, self.digester)
         self._departments = departments
         self._ordered = sorted(departments.values(), key=lambda d: d.id)
         for department in old:

@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from connectors.records import CaseRecord
 from coordination.bus import Bus, Message, RedisBus
-from identity.principal import subject_digest
+from identity.digest import Digester
 
 log = logging.getLogger("onestop.cases.live")
 
@@ -92,11 +92,13 @@ class CaseChange:
             return None
 
 
-def change_of(record: CaseRecord, previous: CaseRecord | None, source: Source) -> CaseChange:
+def change_of(
+    record: CaseRecord, previous: CaseRecord | None, source: Source, digester: Digester
+) -> CaseChange:
     return CaseChange(
         department=record.department,
         ref=record.id,
-        resident_digest=subject_digest(record.resident_id),
+        resident_digest=digester.of(record.resident_id),
         status=record.status.value,
         department_status=record.department_status,
         at=stamp(record),
@@ -162,9 +164,10 @@ def ledger_for(
 class ChangePublisher:
     """Publishes each change once on the bus, whoever saw it first."""
 
-    def __init__(self, bus: Bus, ledger: Ledger) -> None:
+    def __init__(self, bus: Bus, ledger: Ledger, digester: Digester) -> None:
         self.bus = bus
         self.ledger = ledger
+        self.digester = digester  # topics are cases.<keyed digest>: the same on every process
         self.published = 0
         self.suppressed = 0
 

@@ -16,6 +16,7 @@ from coordination.bus import Bus
 from coordination.case_changes import ChangePublisher, ledger_for
 from coordination.watch import CaseWatch
 from coordination.webhook_endpoint import WebhookEndpoint
+from identity.digest import Digester
 
 # a signed call is refused when seen again within this long (the largest allowed max_skew_s, twice)
 REPLAY_MEMORY_S = 7200
@@ -35,8 +36,9 @@ class LiveCases:
         poll_min_s: float,
         poll_max_s: float,
         max_body_bytes: int,
+        digester: Digester,
     ) -> LiveCases:
-        publisher = ChangePublisher(bus, ledger_for(bus, namespace))
+        publisher = ChangePublisher(bus, ledger_for(bus, namespace), digester)
         watch = CaseWatch(registry, publisher, poll_min_s, poll_max_s)
         seen = ledger_for(bus, namespace, "webhook-seen", REPLAY_MEMORY_S)
         return cls(watch, WebhookEndpoint(watch, seen, max_body_bytes))

@@ -160,7 +160,7 @@ class CaseWatch:
             if previous is not None and same_state(previous, record):
                 continue
             changed += 1
-            await self.publisher.publish(change_of(record, previous, source))
+            await self.publisher.publish(change_of(record, previous, source, self.publisher.digester))
         return changed
 
     async def confirm(self, resident_id: str, department: str, ref: str, source: Source) -> bool:
@@ -181,7 +181,7 @@ class CaseWatch:
                     watched.cases = current
         if previous is not None and same_state(previous, record):
             return True  # already known here (and published by whoever saw it first)
-        await self.publisher.publish(change_of(record, previous, source))
+        await self.publisher.publish(change_of(record, previous, source, self.publisher.digester))
         return True
 
     def baseline(self, resident_id: str, department: str, cases: dict[str, CaseRecord]) -> None:

@@ -1,12 +1,12 @@
 """The verified caller of one request: who, in which role, through which channel.
 
 Plain data, no GraphQL and no HTTP: resolvers and policies take a ``Principal`` and decide. A request
-without a token has no principal (``None``) and may read only public data.
+without a token has no principal (``None``) and may read only public data. Logs, stored rows and cache
+keys name a subject by its keyed digest: ``app.state.digester.of(principal.subject)`` (identity/digest.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -38,16 +38,7 @@ class Principal:
     token_id: str | None = None
     expires_at: float | None = None
 
-    @property
-    def subject_digest(self) -> str:
-        """What logs and the access log may carry instead of the subject (an ID number for residents)."""
-        return subject_digest(self.subject)
-
     def __repr__(self) -> str:
-        # never the subject itself: a resident's subject is their ID number
-        return f"Principal({self.role.value}, subject={self.subject_digest}, channel={self.channel.value})"
-
-
-def subject_digest(subject: str) -> str:
-    """A stable, non-reversible name for a subject (16 hex digits of SHA-256)."""
-    return hashlib.sha256(subject.encode()).hexdigest()[:16]
+        # never the subject, not even a digest: a resident's subject is their ID number, and digests
+        # are keyed (identity/digest.py), which a repr has no key for
+        return f"Principal({self.role.value}, channel={self.channel.value})"

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from identity.principal import ClientChannel, Principal, subject_digest
+from identity.digest import Digester
+from identity.principal import ClientChannel, Principal
 from identity.tokens import TokenError, TokenVerifier
 from middleware.buckets import Bucket, Buckets, Verdict
 from middleware.responses import refuse
@@ -55,6 +56,8 @@ class RateLimiter:
     client_burst: float = 40.0
     channel_rates: dict[str, float] = field(default_factory=dict)
     verifier: TokenVerifier | None = None
+    # bucket keys live in Redis: subjects and addresses go in as keyed digests
+    digester: Digester = field(default_factory=Digester.ephemeral)
     refused: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -88,10 +91,10 @@ class RateLimiter:
                 scope.setdefault("state", {})[VERIFIED] = Verified(token.strip(), principal)
                 if principal.channel is not ClientChannel.UNKNOWN:
                     channel = principal.channel
-                return Caller(f"sub-{principal.subject_digest}", channel)
+                return Caller(f"sub-{self.digester.of(principal.subject)}", channel)
         client = scope.get("client")
         address = client[0] if client else "unknown"
-        return Caller(f"ip-{subject_digest(address)}", channel)
+        return Caller(f"ip-{self.digester.of(address)}", channel)
 
     async def check(self, scope: Scope) -> tuple[Verdict, str]:
         buckets, scopes = self.buckets_for(await self.identify(scope))

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from identity.digest import Digester
 from identity.tokens import TokenVerifier
 from middleware.body import BodyLimit
 from middleware.buckets import Buckets, MemoryBuckets, RedisBuckets
@@ -38,8 +39,11 @@ class Guards:
             await self.buckets.close()
 
 
-def hardening(settings: Any, verifier: TokenVerifier | None = None) -> Guards:
-    """The guards for ``settings`` (a ``config.Settings``); ``Guards.close()`` on shutdown."""
+def hardening(
+    settings: Any, verifier: TokenVerifier | None = None, digester: Digester | None = None
+) -> Guards:
+    """The guards for ``settings`` (a ``config.Settings``); ``Guards.close()`` on shutdown. ``digester``
+    names clients in shared (Redis) buckets: the app's, so every process counts a client alike."""
     inflight = InFlight(limit=settings.max_in_flight)
     buckets: Buckets = RedisBuckets(settings.redis_url) if settings.redis_url else MemoryBuckets()
     limiter = RateLimiter(
@@ -49,6 +53,7 @@ def hardening(settings: Any, verifier: TokenVerifier | None = None) -> Guards:
         client_burst=float(settings.rate_limit_client_burst),
         channel_rates=dict(settings.rate_limit_channels),
         verifier=verifier,
+        digester=digester or Digester.ephemeral(),
     )
     middleware: list[Middleware] = []
     if settings.cors_origins:

@@ -29,6 +29,7 @@ from observability.tracing import current
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
+    from identity.digest import Digester
     from observability.wiring import Observability
 
 HEADER = b"x-request-id"
@@ -165,9 +166,8 @@ class RequestObserver:
             _close_span(span, record, status, outcome)
         level = logging.INFO if graphql else logging.DEBUG
         if access_log.isEnabledFor(level):
-            access_log.log(
-                level, "request", extra={"fields": _access_fields(scope, record, status, outcome, seconds)}
-            )
+            fields = _access_fields(scope, record, status, outcome, seconds, self.observability.digester)
+            access_log.log(level, "request", extra={"fields": fields})
 
 
 def _request_id(scope: Scope) -> str:
@@ -188,7 +188,7 @@ def new_request_id() -> str:
 
 
 def _access_fields(
-    scope: Scope, record: RequestRecord, status: int, outcome: str, seconds: float
+    scope: Scope, record: RequestRecord, status: int, outcome: str, seconds: float, digester: Digester
 ) -> dict[str, Any]:
     state = scope.get("state") or {}
     principal = state.get("principal")
@@ -203,7 +203,8 @@ def _access_fields(
         "outcome": outcome,
         "error_codes": sorted({code for code, _ in record.errors}),
         "role": principal.role.value if principal is not None else None,
-        "subject": principal.subject_digest if principal is not None else None,
+        # keyed: a resident's subject is their ID number
+        "subject": digester.of(principal.subject) if principal is not None else None,
         "channel": getattr(channel, "value", None),
     }
 

@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from identity.digest import Digester
 from observability.metrics import Metrics, StateSource
 from observability.requests import RequestObserver
 from observability.tracing import Tracing
@@ -24,8 +25,14 @@ UNAUTHENTICATED = "UNAUTHENTICATED"
 
 
 class Observability:
-    def __init__(self, tracing: Tracing | None = None, metrics_token: str | None = None) -> None:
+    def __init__(
+        self,
+        tracing: Tracing | None = None,
+        metrics_token: str | None = None,
+        digester: Digester | None = None,
+    ) -> None:
         self.metrics = Metrics()
+        self.digester = digester or Digester.ephemeral()  # names subjects in the access log
         self.tracing = tracing or Tracing()
         self.upstream = UpstreamWatch(self.metrics, self.tracing)
         self.metrics_token = metrics_token

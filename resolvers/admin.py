@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from connectors.probe import ProbeReport, probe
 from connectors.spec_check import Problem, SpecCheck, check_spec
 from coordination.reload import Reloader
+from identity.digest import Digester
 from identity.principal import Principal, Role
 from store import audit
 from store.audit import AuditEvent
@@ -72,6 +73,7 @@ class Admin:
 
     sessions: async_sessionmaker[AsyncSession]
     reloader: Reloader
+    digester: Digester  # names a resident who strays here, in the audit trail
     allowed_hosts: tuple[str, ...] = ()  # hosts specs may call (ONESTOP_CONNECTOR_HOSTS); empty: any
 
     @property
@@ -246,7 +248,9 @@ class Admin:
         detail: str = "",
     ) -> None:
         # a resident's subject is their ID number: the audit trail keeps only its digest
-        actor = principal.subject if principal.role in ADMIN_ROLES else f"digest:{principal.subject_digest}"
+        actor = principal.subject
+        if principal.role not in ADMIN_ROLES:
+            actor = f"digest:{self.digester.of(principal.subject)}"
         event = AuditEvent(actor, principal.role.value, department, action, outcome, version, detail)
         await audit.record(self.sessions, event)
 

@@ -159,7 +159,7 @@ async def submit(
     elsewhere: try again shortly), or the department's own ``UPSTREAM_*`` failure — after which
     nothing is kept, so a retry with the same key starts over.
     """
-    key = SubmissionKey(acting.principal.subject_digest, application.idempotency_key)
+    key = SubmissionKey(acting.actor_digest, application.idempotency_key)
     wanted = Wanted(
         fingerprint(application, acting.resident_digest),
         acting.resident_digest,

@@ -106,7 +106,7 @@ async def reserve(
     book: AppointmentBook, acting: Acting, slot_id: str, channel: str, now: datetime
 ) -> Booking:
     """A place in the slot for the resident ``acting`` acts for (themself, or staff with consent)."""
-    booker = Booker(acting.resident_digest, acting.principal.subject_digest, acting.session_id, channel)
+    booker = Booker(acting.resident_digest, acting.actor_digest, acting.session_id, channel)
     return await book.reserve(parse_slot_id(slot_id), booker, now)
 
 

@@ -193,7 +193,7 @@ class ConnectorAuditEntry:
 
 def _admin(info: Info) -> Admin:
     state: Any = info.context.state
-    return Admin(state.sessions, state.reloader, tuple(state.settings.connector_hosts))
+    return Admin(state.sessions, state.reloader, state.digester, tuple(state.settings.connector_hosts))
 
 
 def _refused(exc: AdminRefused) -> GraphQLError:

@@ -318,7 +318,7 @@ class Resident:
 
         async def fetch(acting: Acting) -> list[AccessLogEntry]:
             entries = await info.context.state.access.log.read(acting.resident_digest, first, before_id)
-            own = acting.principal.subject_digest
+            own = acting.actor_digest
             return [AccessLogEntry.from_logged(e, own) for e in entries]
 
         return await self._read(info, Purpose.ACCESS_LOG, "access_log", fetch, lambda _: ())

@@ -30,6 +30,7 @@ from mocks.server import RunningMocks, start
 from server import create_app
 
 HANG_LIMIT_S = 0.3
+TEST_DIGEST_KEY = "onestop-tests-digest-key"  # production gateways refuse to start without a digest key
 SPECS = PROJECT_ROOT / "connectors" / "specs"
 POSTGRES_URL = os.environ.get(
     "ONESTOP_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -166,6 +167,8 @@ async def make_gateway(tmp_path: Path, mocks: RunningMocks) -> AsyncIterator[Gat
             "namespace": TEST_NAMESPACE,
             "specs_dir": write_specs(tmp_path / f"specs{len(stack)}", prepare),
         } | settings
+        if values.get("mode") == "production":
+            values.setdefault("digest_key", TEST_DIGEST_KEY)
         app = create_app(Settings(**values))
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()

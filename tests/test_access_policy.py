@@ -7,10 +7,12 @@ import pytest
 
 from access.identifiers import ResidentSeal
 from access.policy import AccessDenied, AccessPolicy, Purpose
-from identity.principal import Principal, Role, subject_digest
+from identity.digest import Digester
+from identity.principal import Principal, Role
 
 A, B = "310115195601011234", "31011519800202567X"
 SEAL = ResidentSeal("policy-tests-secret")
+DIGESTER = Digester("policy-tests-digest-key")
 
 
 class Sessions:
@@ -19,11 +21,11 @@ class Sessions:
     async def active_session(
         self, staff: Principal, resident_digest: str, purpose: Purpose | None
     ) -> str | None:
-        consented = staff.subject == "s1" and resident_digest == subject_digest(B)
+        consented = staff.subject == "s1" and resident_digest == DIGESTER.of(B)
         return "session-1" if consented and purpose in (None, Purpose.PROFILE, Purpose.CASES) else None
 
 
-POLICY = AccessPolicy(Sessions(), SEAL.open)
+POLICY = AccessPolicy(Sessions(), SEAL.open, DIGESTER)
 RESIDENT_A = Principal(A, Role.RESIDENT)
 STAFF = Principal("s1", Role.STAFF, station="ST-1")
 
@@ -40,7 +42,7 @@ async def test_a_resident_acts_for_themself_only() -> None:
     assert (await POLICY.acting_for(RESIDENT_A, SEAL.seal(A), Purpose.BILLS)).resident_id == A
     assert await denied(RESIDENT_A, SEAL.seal(B), Purpose.PROFILE) == "FORBIDDEN"
     assert await denied(Principal("not-an-id-number", Role.RESIDENT), None, Purpose.PROFILE) == "FORBIDDEN"
-    assert A not in repr(acting) and acting.resident_digest == subject_digest(A)
+    assert A not in repr(acting) and acting.resident_digest == acting.actor_digest == DIGESTER.of(A)
 
 
 async def test_staff_act_within_the_consented_scope() -> None:

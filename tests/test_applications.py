@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from access.policy import Acting, Purpose
-from identity.principal import Principal, Role, subject_digest
+from identity.principal import Principal, Role
 from resolvers.applications import (
     ApplicationError,
     ApplicationInput,
@@ -177,7 +177,7 @@ async def test_department_failure_keeps_nothing(
     assert error_codes(failed) == ["UPSTREAM_UNAVAILABLE"]
     assert failed["errors"][0]["extensions"]["department"] == "housing"
     book = SubmissionBook(gateway.app.state.sessions)
-    key = SubmissionKey(subject_digest(A.id_number), values["idempotencyKey"])
+    key = SubmissionKey(gateway.app.state.digester.of(A.id_number), values["idempotencyKey"])
     assert await book.get(key) is None  # the key points at nothing
     await admin.clear_faults()
     case = case_of(await submit(gateway, token, values))
@@ -227,10 +227,9 @@ async def test_a_claim_left_by_a_dead_process_is_taken_over(make_gateway: Gatewa
         "JY-001", values["idempotencyKey"], tuple(values["documents"]), (("联系电话", "13800000000"),)
     )
     book = SubmissionBook(gateway.app.state.sessions)
-    key = SubmissionKey(subject_digest(A.id_number), values["idempotencyKey"])
-    wanted = Wanted(
-        fingerprint(form, subject_digest(A.id_number)), subject_digest(A.id_number), "JY-001", "education"
-    )
+    digest = gateway.app.state.digester.of(A.id_number)
+    key = SubmissionKey(digest, values["idempotencyKey"])
+    wanted = Wanted(fingerprint(form, digest), digest, "JY-001", "education")
     stale = await book.claim(key, wanted, datetime.now(UTC) - timedelta(minutes=5))
     assert stale is not None
     case = case_of(await submit(gateway, resident_token(A), values))
@@ -341,11 +340,14 @@ async def test_a_cancelled_submission_keeps_nothing(database_url: str) -> None:
         await migrate(engine)
         book = SubmissionBook(session_factory(engine))
         adapter = _SlowAdapter()
-        acting = Acting(Principal(A.id_number, Role.RESIDENT), A.id_number, None, Purpose.APPLICATIONS)
+        digest = "resident-a-digest"
+        acting = Acting(
+            Principal(A.id_number, Role.RESIDENT), A.id_number, None, Purpose.APPLICATIONS, digest, digest
+        )
         form = ApplicationInput("JY-001", "key-cancelled-1", ("居民身份证",), ())
         task = asyncio.create_task(submit_application(book, _Department(adapter), acting, form))  # type: ignore[arg-type]
         await asyncio.wait_for(adapter.called.wait(), 5)
-        key = SubmissionKey(subject_digest(A.id_number), "key-cancelled-1")
+        key = SubmissionKey(digest, "key-cancelled-1")
         assert await book.get(key) is not None  # claimed while in flight
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

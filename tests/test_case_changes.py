@@ -21,7 +21,7 @@ from coordination.case_changes import (
     ledger_for,
     topic_for,
 )
-from identity.principal import subject_digest
+from identity.digest import Digester
 from mocks.server import RunningMocks
 from tests.access_support import SECRET, fixture, resident_token
 from tests.conftest import TEST_NAMESPACE, GatewayFactory
@@ -30,6 +30,7 @@ from tests.live_support import change_status, connect, housing_case, served, unt
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 RESIDENT = fixture("non_pudong_hukou").id_number
+DIGESTER = Digester("case-changes-tests-digest-key")
 
 
 def record(status: CaseStatus, word: str, minute: int) -> CaseRecord:
@@ -50,12 +51,12 @@ def record(status: CaseStatus, word: str, minute: int) -> CaseRecord:
 
 async def test_a_change_has_one_key_whoever_saw_it_and_the_message_carries_no_id_number() -> None:
     before, after = record(CaseStatus.IN_REVIEW, "审核中", 0), record(CaseStatus.APPROVED, "已批准", 5)
-    polled, told = change_of(after, before, "POLL"), change_of(after, None, "WEBHOOK")
+    polled, told = change_of(after, before, "POLL", DIGESTER), change_of(after, None, "WEBHOOK", DIGESTER)
     assert polled.key == told.key
-    assert change_of(record(CaseStatus.APPROVED, "已批准", 6), after, "POLL").key != polled.key
+    assert change_of(record(CaseStatus.APPROVED, "已批准", 6), after, "POLL", DIGESTER).key != polled.key
     message = polled.to_message()
     assert RESIDENT not in str(message)
-    assert message["resident"] == subject_digest(RESIDENT)
+    assert message["resident"] == DIGESTER.of(RESIDENT)
     assert CaseChange.from_message(message) == polled
     assert CaseChange.from_message({"department": "housing"}) is None
     assert CaseChange.from_message({**message, "source": "GOSSIP"}) is None
@@ -85,8 +86,8 @@ async def test_the_redis_ledger_is_shared_by_processes(redis_url: str) -> None:
 async def test_publishers_on_two_buses_publish_a_change_once(redis_url: str) -> None:
     buses = [RedisBus(redis_url, TEST_NAMESPACE), RedisBus(redis_url, TEST_NAMESPACE)]
     try:
-        publishers = [ChangePublisher(b, ledger_for(b, TEST_NAMESPACE)) for b in buses]
-        change = change_of(record(CaseStatus.APPROVED, "已批准", 7), None, "POLL")
+        publishers = [ChangePublisher(b, ledger_for(b, TEST_NAMESPACE), DIGESTER) for b in buses]
+        change = change_of(record(CaseStatus.APPROVED, "已批准", 7), None, "POLL", DIGESTER)
         async with buses[0].subscribe(topic_for(change.resident_digest)) as heard:
             await asyncio.sleep(0.1)
             sent = await asyncio.gather(*(p.publish(change) for p in publishers))

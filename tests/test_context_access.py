@@ -20,7 +20,7 @@ class CountingPolicy:
 
     async def acting_for(self, principal: Any, resident: str | None, purpose: Purpose) -> Acting:
         self.calls += 1
-        return Acting(principal, principal.subject, None, purpose)
+        return Acting(principal, principal.subject, None, purpose, "resident-digest", "actor-digest")
 
 
 def _context(policy: CountingPolicy, **fields: Any) -> Context:

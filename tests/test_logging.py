@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from identity.principal import Role, subject_digest
+from identity.principal import Role
 from identity.tokens import mint
 from observability.logging import JsonFormatter, configure_logging
 from observability.redaction import safe_request_id, scrub
@@ -66,7 +66,7 @@ async def test_one_json_line_per_request_with_who_but_not_their_number(
     assert line["operation"] == "Catalogue" and line["operation_type"] == "query"
     assert line["status"] == 200 and line["outcome"] == "ok" and line["duration_ms"] > 0
     assert line["role"] == "resident" and line["channel"] == "kiosk"
-    assert line["subject"] == subject_digest(ID_NUMBER)
+    assert line["subject"] == gateway.app.state.digester.of(ID_NUMBER)
     text = json_logs.buffer.getvalue()
     assert ID_NUMBER not in text and token not in text
 

@@ -31,6 +31,7 @@ def gateway_proc(mocks: RunningMocks, tmp_path: Path) -> Iterator[GatewayProcess
         "cache_url": "none://",  # every request goes to the department
         "max_in_flight": str(IN_FLIGHT),
         "mode": "production",
+        "digest_key": "overload-tests-digest-key",  # production refuses to start without one
         "rate_limit_client": "0",  # this test is about the in-flight limit alone
     }
     with gateway_process(mocks.url, tmp_path, **settings) as process:
