@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL; postgresql+asyncpg://... for PostgreSQL",
     )
     cache_url: str = Field("memory://", description="memory://, redis://host:port/db, or none:// (no cache)")
+    cache_local_ttl_s: float = Field(
+        5.0,
+        ge=0,
+        description="with a Redis cache, seconds each process keeps decoded public entries in memory; 0: off",
+    )
     specs_dir: Path = Field(
         PROJECT_ROOT / "connectors" / "specs",
         description="connector specs loaded into the registry for departments it does not know yet",

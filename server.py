@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    cache = ResponseCache(settings.cache_url, namespace=settings.namespace)
+    cache = ResponseCache(settings.cache_url, settings.namespace, settings.cache_local_ttl_s)
     # metrics, logs and traces of this app (its own registry and tracer: two apps never share counters)
     observability = Observability(
         Tracing.from_setting(settings.otel, settings.otel_service_name),

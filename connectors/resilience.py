@@ -190,7 +190,7 @@ class Resilience:
         adapter: TypeAdapter[Entry[T]],
         load: Callable[[], Awaitable[T]],
     ) -> Fetched[T]:
-        entry = await self.cache.get(key, adapter)
+        entry = await self.cache.get(key, adapter, _local_fresh_s(policy))
         if entry is not None and entry.age() < policy.ttl_s:
             self.cache_hits += 1
             return Fetched(entry.value, from_cache=True, age_s=entry.age())
@@ -226,5 +226,10 @@ class Resilience:
     ) -> T:
         value = await self.deadline(load)
         keep = max(policy.ttl_s, policy.stale_ttl_s if policy.public else 0.0)
-        await self.cache.set(key, Entry(value, time.time()), keep, adapter)
+        await self.cache.set(key, Entry(value, time.time()), keep, adapter, _local_fresh_s(policy))
         return value
+
+
+def _local_fresh_s(policy: CachePolicy) -> float | None:
+    """Public data may sit in the cache's first level in process memory while fresh; personal never."""
+    return policy.ttl_s if policy.public else None
