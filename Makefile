@@ -32,10 +32,12 @@ var/jwt-secret:
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## bench: throughput and latency, cold and warm cache (see bench/README.md)
+## bench: throughput and latency (see bench/README.md), then the long fuzz/fault/overload suites
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.home
+	@echo "long fuzz, fault-load and overload suites (five times make test's):"
+	ONESTOP_SUITE_SCALE=5 $(BIN)/python -m pytest -q -o timeout=900 tests/test_fuzz.py tests/test_fault_load.py tests/test_overload.py
 
 ## lint: ruff and mypy, as CI runs them
 lint: $(STAMP)

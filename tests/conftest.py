@@ -37,6 +37,9 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("ONESTOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The fuzz, fault-load and overload suites run short in `make test`; `make bench` runs them again with
+# ONESTOP_SUITE_SCALE=5 (five times the examples, requests and burst time; fuzzing then randomized).
+SUITE_SCALE = max(1, int(os.environ.get("ONESTOP_SUITE_SCALE", "1")))
 # every department the mocks serve; each has a bundled spec of the same id
 DEPARTMENT_IDS = frozenset(d.id for d in all_departments())
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEPARTMENT_IDS, Admin, Gateway, GatewayFactory
+from tests.conftest import DEPARTMENT_IDS, SUITE_SCALE, Admin, Gateway, GatewayFactory
 
 CONCURRENCY = 25
-PER_CLIENT = 4
+PER_CLIENT = 4 * SUITE_SCALE
 RECOVERY_S = 5.0
 DEPARTMENTS = sorted(DEPARTMENT_IDS)
 MODES: dict[str, tuple[dict[str, Any], str]] = {

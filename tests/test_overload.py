@@ -16,13 +16,13 @@ import pytest
 
 from middleware.inflight import InFlight, InFlightLimit
 from mocks.server import RunningMocks
-from tests.conftest import Admin
+from tests.conftest import SUITE_SCALE, Admin
 from tests.gateway_process import GatewayProcess, gateway_process, wait_ready
 
 IN_FLIGHT = 8
 UPSTREAM_MS = 200  # each request waits this long on its department: the process sustains ~40/s
 QUERY = {"query": '{ services(first: 1, filter: {departments: ["community"]}) { totalCount } }'}
-BURST_S = 3.0
+BURST_S = 3.0 * SUITE_SCALE
 
 
 @pytest.fixture
