@@ -153,6 +153,15 @@ async def set_faults(
             response.raise_for_status()
 
 
+async def prepare_mocks(mocks_url: str, process: Process, latency_ms: int) -> list[str]:
+    """Wait for the mocks, then give every department the same latency; returns their ids."""
+    async with aiohttp.ClientSession() as session:
+        await wait_ready(session, f"{mocks_url}/_admin/departments", process)
+        departments = await list_departments(session, mocks_url)
+        await set_faults(session, mocks_url, departments, {"latency_ms": latency_ms})
+    return departments
+
+
 async def upstream_stats(session: aiohttp.ClientSession, mocks_url: str) -> dict[str, Counter[str]]:
     """Requests each department has received so far, per path."""
     async with session.get(f"{mocks_url}/_admin/stats") as response:

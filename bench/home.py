@@ -21,28 +21,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
-import os
 import secrets
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
+from bench.harness import (
+    Processes,
+    percentile,
+    prepare_mocks,
+    start_gateway,
+    start_mocks,
+    stats_delta,
+    upstream_stats,
+    wait_ready,
+)
 from identity.principal import ClientChannel, Role
 from identity.tokens import mint
-
-ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
-READY_TIMEOUT_S = 90.0
 
 HOME = """query Home {
   me {
@@ -71,64 +69,6 @@ class Figures:
     upstream_by_department: dict[str, float]
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def process(args: list[str], env: Mapping[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A subprocess that is stopped however the block ends."""
-    with log.open("w") as out:
-        child = subprocess.Popen(
-            args,
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield child
-        finally:
-            if child.poll() is None:
-                child.terminate()
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
-
-
-async def wait_ready(session: aiohttp.ClientSession, url: str, child: subprocess.Popen[bytes]) -> Any:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise RuntimeError(f"{url}: exited with {child.returncode} before it was ready")
-        try:
-            async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
-                if response.status == 200:
-                    return await response.json()
-        except (aiohttp.ClientError, TimeoutError):
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"{url} not ready within {READY_TIMEOUT_S:.0f}s")
-
-
-async def upstream_requests(session: aiohttp.ClientSession, mocks_url: str) -> dict[str, int]:
-    async with session.get(f"{mocks_url}/_admin/stats") as response:
-        stats = await response.json()
-    return {department: int(entry["requests"]) for department, entry in stats.items()}
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
-
-
 async def run(
     session: aiohttp.ClientSession,
     url: str,
@@ -139,7 +79,7 @@ async def run(
     count: int,
 ) -> Figures:
     """``count`` queries one after the other, each with the next token; latency and upstream calls."""
-    before = await upstream_requests(session, mocks_url)
+    before = await upstream_stats(session, mocks_url)
     latencies: list[float] = []
     errors = 0
     for index in range(count):
@@ -150,8 +90,8 @@ async def run(
         latencies.append(time.perf_counter() - sent)
         if response.status != 200 or body.get("errors"):
             errors += 1
-    after = await upstream_requests(session, mocks_url)
-    grown = {d: after.get(d, 0) - before.get(d, 0) for d in after}
+    delta = stats_delta(before, await upstream_stats(session, mocks_url))
+    grown = {department: sum(paths.values()) for department, paths in delta.items()}
     return Figures(
         run=name,
         requests=count,
@@ -176,28 +116,19 @@ async def resident_tokens(
     ]
 
 
-def gateway_env(mocks_url: str, cache_url: str, database: Path, secret: str) -> tuple[str, dict[str, str]]:
-    port = free_port()
-    env = {
-        "ONESTOP_HOST": HOST,
-        "ONESTOP_PORT": str(port),
-        "ONESTOP_MOCKS_URL": mocks_url,
-        "ONESTOP_MODE": "production",
-        "ONESTOP_CACHE_URL": cache_url,
-        "ONESTOP_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "ONESTOP_JWT_SECRET": secret,
-        "ONESTOP_RATE_LIMIT_CLIENT": "0",  # every request of the benchmark comes from one address
-        "ONESTOP_LOG_LEVEL": "WARNING",
-    }
-    return f"http://{HOST}:{port}", env
-
-
-async def bench_gateway(mocks_url: str, cache_url: str, scratch: Path, requests: int) -> list[Figures]:
+async def bench_gateway(
+    processes: Processes, mocks_url: str, cache_url: str, scratch: Path, requests: int
+) -> list[Figures]:
     """One gateway; with no cache: the cold run; with one: first visits, then the same residents warm."""
     secret = secrets.token_urlsafe(32)
     name = "cold" if cache_url == "none://" else "cached"
-    url, env = gateway_env(mocks_url, cache_url, scratch / f"{name}.db", secret)
-    with process([sys.executable, str(ROOT / "server.py")], env, scratch / f"{name}.log") as gateway:
+    env = {
+        "ONESTOP_CACHE_URL": cache_url,
+        "ONESTOP_DATABASE_URL": f"sqlite+aiosqlite:///{scratch / f'{name}.db'}",
+        "ONESTOP_JWT_SECRET": secret,
+    }
+    url, gateway = start_gateway(processes, name, mocks_url, env)
+    try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
             await wait_ready(session, f"{url}/readyz", gateway)
             tokens = await resident_tokens(session, mocks_url, secret, requests + PRIMING)
@@ -215,23 +146,23 @@ async def bench_gateway(mocks_url: str, cache_url: str, scratch: Path, requests:
                 await run(session, url, mocks_url, "first visit: home screen", HOME, measured, requests),
                 await run(session, url, mocks_url, "warm: home screen", HOME, measured, requests),
             ]
+    finally:
+        processes.stop(name)
 
 
 async def main_async(args: argparse.Namespace) -> list[Figures]:
     with tempfile.TemporaryDirectory(prefix="onestop-home-") as directory:
         scratch = Path(directory)
-        mocks_port = free_port()
-        mocks_url = f"http://{HOST}:{mocks_port}"
-        mocks_args = [sys.executable, "-m", "mocks", "--host", HOST, "--port", str(mocks_port)]
-        with process(mocks_args, {}, scratch / "mocks.log") as mocks:
-            async with aiohttp.ClientSession() as session:
-                departments = await wait_ready(session, f"{mocks_url}/_admin/departments", mocks)
-                for department in departments:
-                    fault = {"latency_ms": args.latency_ms}
-                    async with session.put(f"{mocks_url}/_admin/faults/{department['id']}", json=fault) as r:
-                        r.raise_for_status()
-            figures = await bench_gateway(mocks_url, "none://", scratch, args.requests)
-            figures += await bench_gateway(mocks_url, "memory://", scratch, args.requests)
+        with Processes(scratch) as processes:
+            return await _measure(processes, scratch, args)
+
+
+async def _measure(processes: Processes, scratch: Path, args: argparse.Namespace) -> list[Figures]:
+    """Both gateways over one set of mocks."""
+    mocks_url = start_mocks(processes)
+    await prepare_mocks(mocks_url, processes.running["mocks"][0], args.latency_ms)
+    figures = await bench_gateway(processes, mocks_url, "none://", scratch, args.requests)
+    figures += await bench_gateway(processes, mocks_url, "memory://", scratch, args.requests)
     return figures
 
 

@@ -34,9 +34,8 @@ from bench.harness import (
     format_row,
     graphql,
     header,
-    list_departments,
     measure,
-    set_faults,
+    prepare_mocks,
     start_gateway,
     start_mocks,
     wait_ready,
@@ -62,14 +61,6 @@ def one_department_query(department: str) -> str:
 
 
 # -- the cache table ---------------------------------------------------------------------------------
-
-
-async def prepare_mocks(mocks_url: str, process: Any, latency_ms: int) -> list[str]:
-    async with aiohttp.ClientSession() as session:
-        await wait_ready(session, f"{mocks_url}/_admin/departments", process)
-        departments = await list_departments(session, mocks_url)
-        await set_faults(session, mocks_url, departments, {"latency_ms": latency_ms})
-    return departments
 
 
 async def bench_gateway(
