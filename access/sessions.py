@@ -19,6 +19,7 @@ from access.policy import AccessDenied, Purpose
 from identity.digest import Digester
 from identity.principal import Principal, Role
 from store.access import AssistedSessionRow
+from store.db import rowcount
 
 CONSENT_WINDOW_S = 600  # a request for consent the resident did not answer in 10 minutes lapses
 MAX_DURATION_S = 4 * 3600  # no session outlives a working half-day
@@ -188,4 +189,4 @@ class AssistedSessions:
                 .where(AssistedSessionRow.id == session_id, AssistedSessionRow.status == current)
                 .values(**values)
             )
-        return bool(getattr(result, "rowcount", 0))
+        return rowcount(result) > 0

@@ -14,12 +14,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, and_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.appointments import BOOKED, CANCELLED, AppointmentRow, SlotRow
+from store.db import rowcount
 
 
 class BookingError(Exception):
@@ -93,11 +94,6 @@ def _booking(row: AppointmentRow) -> Booking:
         row.created_at,
         row.cancelled_at,
     )
-
-
-def _rowcount(result: object) -> int:
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)
 
 
 class AppointmentBook:
@@ -174,7 +170,7 @@ class AppointmentBook:
             row = await session.get(SlotRow, slot_id, populate_existing=True)
             if row is None:
                 raise BookingError("NOT_FOUND", "no such slot")
-            if _rowcount(result) == 0:
+            if rowcount(result) == 0:
                 raise BookingError(
                     "CAPACITY_BELOW_BOOKED", f"{row.booked} places are booked: capacity cannot go below that"
                 )
@@ -196,7 +192,7 @@ class AppointmentBook:
                     .values(booked=SlotRow.booked + 1)
                 )
                 slot = await session.get(SlotRow, slot_id, populate_existing=True)
-                if _rowcount(taken) == 0:
+                if rowcount(taken) == 0:
                     raise _not_taken(slot, now)
                 assert slot is not None
                 row = AppointmentRow(
@@ -241,7 +237,7 @@ class AppointmentBook:
                 .values(status=CANCELLED, cancelled_at=now)
             )
             row = (await session.scalars(select(AppointmentRow).where(mine))).one()
-            if _rowcount(moved) == 0:
+            if rowcount(moved) == 0:
                 if row.status == CANCELLED:
                     raise BookingError("ALREADY_CANCELLED", "this appointment is already cancelled")
                 raise BookingError(

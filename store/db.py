@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, CursorResult, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -24,6 +24,13 @@ def create_engine(url: str) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def rowcount(result: object) -> int:
+    """Rows an UPDATE or DELETE touched: how conditional writes (``… WHERE booked < capacity``) tell
+    whether they won."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
 
 
 def _upgrade(connection: Connection) -> None:

@@ -15,12 +15,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from connectors.records import CaseRecord
 from store.applications import DONE, PENDING, SubmissionRow
+from store.db import rowcount
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +87,6 @@ def _submission(row: SubmissionRow) -> Submission:
     )
 
 
-def _rowcount(result: object) -> int:
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)
-
-
 class SubmissionBook:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
@@ -143,7 +139,7 @@ class SubmissionBook:
                 )
                 .values(claim=token, claimed_at=now)
             )
-        return Claim(stale.id, token) if _rowcount(moved) == 1 else None
+        return Claim(stale.id, token) if rowcount(moved) == 1 else None
 
     async def complete(self, claim: Claim, case: CaseRecord) -> None:
         """The department made ``case``: the key now answers it."""
