@@ -41,6 +41,7 @@ class AccessDenied(Exception):
     def __init__(self, code: DenialCode, message: str) -> None:
         super().__init__(message)
         self.code: DenialCode = code
+        self.extensions = {"code": code}  # graphql-core puts these on the GraphQL error it raises
 
 
 class Purpose(StrEnum):

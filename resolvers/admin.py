@@ -49,6 +49,7 @@ class AdminRefused(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+        self.extensions = {"code": code}  # graphql-core puts these on the GraphQL error it raises
 
 
 class Outcome(StrEnum):

@@ -13,12 +13,11 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from connectors.probe import OperationProbe, ProbeReport
 from connectors.spec_check import Problem, SpecCheck
-from resolvers.admin import Admin, AdminRefused, Registration
+from resolvers.admin import Admin, Registration
 from schema.context import Info
 from store.audit import AuditRow
 from store.models import ConnectorRegistration
@@ -196,10 +195,6 @@ def _admin(info: Info) -> Admin:
     return Admin(state.sessions, state.reloader, state.digester, tuple(state.settings.connector_hosts))
 
 
-def _refused(exc: AdminRefused) -> GraphQLError:
-    return GraphQLError(str(exc), extensions={"code": exc.code})
-
-
 async def _info(info: Info, department: str) -> ConnectorInfo:
     rows = await _admin(info).versions(info.context.principal, department)
     served = info.context.state.registry.get(department)
@@ -214,36 +209,24 @@ async def _info(info: Info, department: str) -> ConnectorInfo:
 class Query:
     @strawberry.field(description="Connectors you administer (an operator: all). Needs an admin token.")
     async def connectors(self, info: Info) -> list[ConnectorInfo]:
-        try:
-            names = await _admin(info).departments(info.context.principal)
-            return [await _info(info, name) for name in names]
-        except AdminRefused as exc:
-            raise _refused(exc) from exc
+        names = await _admin(info).departments(info.context.principal)
+        return [await _info(info, name) for name in names]
 
     @strawberry.field(description="One department's connector and its versions.")
     async def connector(self, info: Info, department: str) -> ConnectorInfo:
-        try:
-            return await _info(info, department)
-        except AdminRefused as exc:
-            raise _refused(exc) from exc
+        return await _info(info, department)
 
     @strawberry.field(description="A unified diff between two versions (default: previous vs served).")
     async def connector_diff(
         self, info: Info, department: str, from_version: int | None = None, to_version: int | None = None
     ) -> str:
-        try:
-            return await _admin(info).diff(info.context.principal, department, from_version, to_version)
-        except AdminRefused as exc:
-            raise _refused(exc) from exc
+        return await _admin(info).diff(info.context.principal, department, from_version, to_version)
 
     @strawberry.field(description="The audit trail of connector changes, newest first.")
     async def connector_audit(
         self, info: Info, department: str | None = None, first: int = 50
     ) -> list[ConnectorAuditEntry]:
-        try:
-            rows = await _admin(info).audit(info.context.principal, department, max(1, min(first, 500)))
-        except AdminRefused as exc:
-            raise _refused(exc) from exc
+        rows = await _admin(info).audit(info.context.principal, department, max(1, min(first, 500)))
         return [ConnectorAuditEntry.of(r) for r in rows]
 
 
@@ -251,17 +234,11 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="Check a spec: every problem with its line. Stores nothing.")
     def validate_connector(self, info: Info, spec: str) -> SpecValidation:
-        try:
-            return SpecValidation.of(_admin(info).validate(info.context.principal, spec))
-        except AdminRefused as exc:
-            raise _refused(exc) from exc
+        return SpecValidation.of(_admin(info).validate(info.context.principal, spec))
 
     @strawberry.mutation(description="Call the department's live endpoints with a spec. Stores nothing.")
     async def probe_connector(self, info: Info, spec: str) -> ConnectorProbeResult:
-        try:
-            check, report = await _admin(info).probe(info.context.principal, spec)
-        except AdminRefused as exc:
-            raise _refused(exc) from exc
+        check, report = await _admin(info).probe(info.context.principal, spec)
         return ConnectorProbeResult(validation=SpecValidation.of(check), probe=ProbeResult.of(report))
 
     @strawberry.mutation(
@@ -271,10 +248,7 @@ class Mutation:
     async def register_connector(
         self, info: Info, spec: str, force: bool = False
     ) -> ConnectorRegistrationResult:
-        try:
-            result = await _admin(info).register(info.context.principal, spec, force)
-        except AdminRefused as exc:
-            raise _refused(exc) from exc
+        result = await _admin(info).register(info.context.principal, spec, force)
         return ConnectorRegistrationResult.of(result)
 
     @strawberry.mutation(
@@ -282,21 +256,12 @@ class Mutation:
         "that version; no new version is written. Returns the version now served."
     )
     async def rollback_connector(self, info: Info, department: str, to_version: int | None = None) -> int:
-        try:
-            return await _admin(info).rollback(info.context.principal, department, to_version)
-        except AdminRefused as exc:
-            raise _refused(exc) from exc
+        return await _admin(info).rollback(info.context.principal, department, to_version)
 
     @strawberry.mutation(description="Stop serving a department (its version is kept for enableConnector).")
     async def disable_connector(self, info: Info, department: str) -> int:
-        try:
-            return await _admin(info).set_enabled(info.context.principal, department, False)
-        except AdminRefused as exc:
-            raise _refused(exc) from exc
+        return await _admin(info).set_enabled(info.context.principal, department, False)
 
     @strawberry.mutation(description="Serve a disabled department again, at the version it had.")
     async def enable_connector(self, info: Info, department: str) -> int:
-        try:
-            return await _admin(info).set_enabled(info.context.principal, department, True)
-        except AdminRefused as exc:
-            raise _refused(exc) from exc
+        return await _admin(info).set_enabled(info.context.principal, department, True)

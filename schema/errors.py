@@ -17,8 +17,6 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from access.policy import AccessDenied
-from resolvers.errors import InputError
 from resolvers.notices import Notices
 
 log = logging.getLogger("onestop.errors")
@@ -29,13 +27,11 @@ INTERNAL_MESSAGE = "Internal error. It has been logged; the request id helps ope
 def _shape(error: GraphQLError, executing: bool) -> GraphQLError:
     original = error.original_error
     extensions: dict[str, Any] = dict(error.extensions or {})
+    # a typed refusal (InputError, AccessDenied, AdminRefused, BookingError, ...) carries its own
+    # ``extensions`` with a code, which graphql-core copies onto the error it raises: kept as it is
     if "code" in extensions:
         return error
-    if isinstance(original, InputError):
-        extensions.update(code=original.code, argument=original.argument)
-    elif isinstance(original, AccessDenied):
-        extensions["code"] = original.code  # who may see what: never an internal error
-    elif original is not None and not error.path and error.message.startswith("Variable '$"):
+    if original is not None and not error.path and error.message.startswith("Variable '$"):
         # raised while coercing variables (a scalar's parser, a nested GraphQLError): the client's input;
         # any other pathless exception (an extension's hook failing) is internal and masked below
         extensions["code"] = "BAD_USER_INPUT"
