@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from identity.tokens import mint
 from mocks.server import RunningMocks
 from tests.access_support import SECRET, WORLD, ask
 from tests.conftest import TEST_NAMESPACE, Gateway
+from tests.gateway_process import free_port
 
 STATION = "ZD-0001"  # Lujiazui: Mon-Fri 09:00-17:00, Sat 09:00-12:00
 SERVICE = "GH-003"  # offered there
@@ -80,13 +80,6 @@ def error_codes(body: dict[str, Any]) -> list[str]:
 START_TIMEOUT_S = 60.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @asynccontextmanager
 async def gateway_processes(
     mocks: RunningMocks, database_url: str, tmp_path: Path, count: int = 2
@@ -105,7 +98,7 @@ async def gateway_processes(
     urls: list[str] = []
     try:
         for _ in range(count):
-            port = _free_port()
+            port = free_port()
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "server.py",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -21,17 +20,12 @@ from config import PROJECT_ROOT
 from mocks.server import RunningMocks
 from tests.access_support import SECRET, fixture, resident_token
 from tests.conftest import TEST_NAMESPACE, Admin, fresh_postgres
+from tests.gateway_process import free_port
 from tests.live_support import change_status, connect, housing_case, set_webhook, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 START_S = 60.0  # two CPUs shared by six test runs: a cold start can take a while
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.asynccontextmanager
