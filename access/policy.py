@@ -17,19 +17,17 @@ a response, a log line, an error or a cache key (``resident_digest`` is what tho
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
+from connectors.records import RESIDENT_ID
 from identity.digest import Digester
 from identity.principal import ClientChannel, Principal, Role
 
 DenialCode = Literal["UNAUTHENTICATED", "FORBIDDEN", "CONSENT_REQUIRED"]
-
-_ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 
 
 class AccessDenied(Exception):
@@ -160,7 +158,7 @@ class AccessPolicy:
         return await self._staff(principal, resident, None)
 
     def _resident_self(self, principal: Principal, resident: str | None, purpose: Purpose) -> Acting:
-        if not _ID_NUMBER.match(principal.subject):
+        if not RESIDENT_ID.match(principal.subject):
             raise AccessDenied("FORBIDDEN", "this token does not name a resident")
         if resident is not None and self.open_handle(resident) != principal.subject:
             raise AccessDenied("FORBIDDEN", "a resident may see only their own data")

@@ -26,6 +26,7 @@ from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.formats import Page, decode_page, find_soap_fault, reader_for, soap_fault_error
 from connectors.mapping import map_records
 from connectors.records import (
+    RESIDENT_ID,
     AccountRecord,
     BillRecord,
     CaseRecord,
@@ -58,8 +59,6 @@ ENTRY_ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "accounts": TypeAdapter(Entry[OperationResult[AccountRecord]]),
     "bills": TypeAdapter(Entry[OperationResult[BillRecord]]),
 }
-
-RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
 
 
 def check_resident_id(resident_id: str) -> str:

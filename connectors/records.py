@@ -6,10 +6,14 @@ shape. Immutable, so a cached list can be handed to many concurrent requests wit
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
+
+# Residents are known everywhere by the 18-character ID number (17 digits and a digit or X check).
+RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
 
 
 class Channel(StrEnum):

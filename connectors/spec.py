@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from connectors.records import CRITERION_FACTS, CRITERION_OPS, CaseStatus, Category, Channel
+from connectors.records import CRITERION_FACTS, CRITERION_OPS, RESIDENT_ID, CaseStatus, Category, Channel
 
 SLUG = r"^[a-z][a-z0-9-]{1,39}$"
 
@@ -479,7 +479,7 @@ class ProbeSamples(_Model):
 
     resident_id: str | None = Field(
         None,
-        pattern=r"^\d{17}[\dX]$",
+        pattern=RESIDENT_ID.pattern,
         description="a test resident the department knows (facts, cases); without it those are not probed",
     )
 
