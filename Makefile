@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 MOCKS_PORT ?= 8100
 
-.PHONY: demo test bench lint mocks clean
+.PHONY: demo test bench lint mocks clean tools
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,28 @@ demo: $(STAMP) var/jwt-secret
 var/jwt-secret:
 	@mkdir -p var && umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(48))" > $@
 
+## tools: what the conformance tests drive, pinned: the Node clients (tests/js/package-lock.json),
+## Debian's chromium and haproxy (installed with apt-get when missing and we are root; else the tests
+## that need them skip with a message, outside CI only)
+JS_STAMP := tests/js/node_modules/.installed-$(shell cat tests/js/package-lock.json | cksum | cut -d' ' -f1)
+$(JS_STAMP): tests/js/package-lock.json
+	@command -v npm >/dev/null || { echo "tools: npm not found; the Node conformance tests will skip"; exit 0; }; \
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error && rm -f node_modules/.installed-* && touch $(notdir $@)
+
+tools: $(JS_STAMP)
+	@missing=""; test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || missing="$$missing haproxy"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "tools: installing$$missing (Debian packages)"; \
+	    (apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
+	     { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null; }) \
+	     || echo "tools: could not install$$missing; tests that need them skip outside CI"; \
+	  else echo "tools: missing$$missing (apt-get install -y$$missing as root); tests that need them skip outside CI"; fi; \
+	fi
+
 ## test: the whole suite (PostgreSQL/Redis tests skip with a message if those are not running)
-test: $(STAMP)
+test: $(STAMP) tools
 	$(BIN)/python -m pytest -q
 
 ## bench: throughput and latency (see bench/README.md), then the long fuzz/fault/overload suites
