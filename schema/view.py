@@ -7,7 +7,7 @@ every refused request (never a bare text/plain 400), and orjson encoding.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -15,10 +15,11 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
@@ -95,7 +96,25 @@ _HTTP_CODES = {
 }
 
 
+class TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages as text frames, as the protocol says.
+
+    Our ``encode_json`` returns orjson's bytes (cheap for HTTP bodies), and strawberry sends bytes as a
+    binary frame: browsers then hand the page a ``Blob`` and the ``graphql-ws`` client, Apollo's
+    ``GraphQLWsLink``, urql and GraphiQL fail ("Message is missing the 'type' property"); ``gql``
+    refuses binary frames. Decoding here keeps HTTP on bytes and the socket on text.
+    """
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class GraphQLView(StrictRequests, GraphQL[Context, None]):
+    websocket_adapter_class = TextFrames
+
     def __init__(
         self,
         schema: BaseSchema,

@@ -62,7 +62,10 @@ class Socket:
     ws: Any
 
     async def receive(self, timeout: float = WAIT_S) -> dict[str, Any]:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        frame = await asyncio.wait_for(self.ws.recv(), timeout)
+        # graphql-transport-ws is text frames: browsers hand a binary frame to the page as a Blob
+        assert isinstance(frame, str), f"binary frame: {frame[:80]!r}"
+        message: dict[str, Any] = json.loads(frame)
         return message
 
     async def subscribe(self, query: str = UPDATED, op: str = "1", **variables: Any) -> None:
