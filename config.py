@@ -103,7 +103,17 @@ class Settings(BaseSettings):
     )
     ws_allowed_origins: list[str] = Field(
         default_factory=list,
-        description="browser origins (besides the gateway's own) allowed to open the subscription websocket",
+        description="deprecated: use ONESTOP_CORS_ORIGINS, which governs websockets and event streams too; "
+        "origins listed here may still open the websocket and event streams (not call /graphql)",
+    )
+    sse_max_streams: int = Field(
+        1000,
+        ge=1,
+        description="event streams (and reservations) one process holds open on /graphql/stream; "
+        "past it 503 + Retry-After",
+    )
+    sse_heartbeat_s: float = Field(
+        12.0, gt=0, le=300, description="seconds between keep-alive comments on a quiet event stream"
     )
     reload_poll_s: float = Field(
         2.0,
@@ -139,7 +149,9 @@ class Settings(BaseSettings):
     default_list_size: int = Field(10, ge=1, description="items a list without `first` counts for in cost")
     max_body_bytes: int = Field(65536, ge=1024, description="largest /graphql request body (bigger: 413)")
     cors_origins: list[str] = Field(
-        default_factory=list, description='browser origins allowed to call /graphql, JSON: ["https://…"]'
+        default_factory=list,
+        description='browser origins allowed to call /graphql, open its websocket and its event streams, '
+        'JSON: ["https://…"]',
     )
     max_in_flight: int = Field(
         256, ge=1, description="requests one process works on at once; past it 503 + Retry-After at once"
@@ -185,6 +197,12 @@ class Settings(BaseSettings):
         locked = {"app": self.trusted_documents_app, "wechat": self.trusted_documents_wechat}
         locked["kiosk"] = self.trusted_documents_kiosk
         return [channel for channel, on in locked.items() if on]
+
+    @property
+    def stream_origins(self) -> list[str]:
+        """Origins whose pages may open the websocket and event streams: ``cors_origins`` (one setting
+        for a web app's HTTP and live updates) plus the deprecated ``ws_allowed_origins``."""
+        return list(dict.fromkeys([*self.cors_origins, *self.ws_allowed_origins]))
 
     @property
     def client_rate(self) -> float:

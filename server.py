@@ -31,12 +31,14 @@ from identity.digest import Digester, DigestKeyMissing
 from identity.tokens import TokenVerifier
 from middleware import hardening
 from middleware.errors import HANDLERS as error_handlers
+from middleware.stack import STREAM_PATH
 from observability.logging import configure_logging
 from observability.tracing import Tracing
 from observability.wiring import Observability
 from schema import build_schema
 from schema.limits import QueryLimits
 from schema.persisted import Manifests
+from schema.sse import GraphQLOverSSE
 from schema.view import GraphQLView
 from store.db import create_engine, migrate, session_factory
 from store.registrations import active_specs, seed_from_directory
@@ -132,11 +134,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         registry.snapshot,
         graphiql=settings.graphiql_enabled,
         verifier=verifier,
-        allowed_origins=settings.ws_allowed_origins,
+        allowed_origins=settings.stream_origins,  # ONESTOP_CORS_ORIGINS (+ the deprecated WS list)
+    )
+    if settings.ws_allowed_origins:
+        log.warning("ONESTOP_WS_ALLOWED_ORIGINS is deprecated: list the origins in ONESTOP_CORS_ORIGINS")
+    # GraphQL over Server-Sent Events (graphql-sse, both modes), for clients that cannot use websockets
+    streams = GraphQLOverSSE(
+        graphql, settings.stream_origins, settings.sse_max_streams, settings.sse_heartbeat_s
     )
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),  # subscriptions over graphql-transport-ws
+        Route(STREAM_PATH, streams, methods=["GET", "POST", "PUT", "DELETE"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", observability.endpoint),
@@ -156,6 +165,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.persisted = Manifests.load(settings.persisted_dir, settings.trusted_channels)
     app.state.inflight = guards.inflight  # .current, .limit, .refused
     app.state.rate_limits = guards.rate_limits  # .refused: Counter by "client" / "channel"
+    app.state.event_streams = streams.streams  # .current, .limit, .refused
     app.state.registry = registry
     app.state.cache = cache
     app.state.sessions = sessions

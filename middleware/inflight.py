@@ -3,15 +3,22 @@
 A queue in front of a saturated process only adds latency to every request in it and memory to the
 process: clients time out while their requests are still waiting, and then retry. Refusing at once
 keeps the requests admitted fast and tells the others (and the load balancer) to come back.
+
+An event stream (``text/event-stream``, GraphQL over SSE) holds its slot only until its headers are
+sent: the work of admitting it (token, parsing, validation) is a request, but the hours it may stay
+open are not, or a few hundred idle subscribers would starve every query. Open streams have their own
+bound (``ONESTOP_SSE_MAX_STREAMS``), as websockets have theirs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from middleware.responses import refuse
+
+EVENT_STREAM = b"text/event-stream"
 
 
 @dataclass(slots=True)
@@ -48,7 +55,24 @@ class InFlightLimit:
             )
             return
         gauge.current += 1
+        held = True
+
+        async def send_and_release_streams(message: Message) -> None:
+            nonlocal held
+            if held and message["type"] == "http.response.start" and _is_event_stream(message):
+                held = False
+                gauge.current -= 1
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_and_release_streams)
         finally:
-            gauge.current -= 1
+            if held:
+                gauge.current -= 1
+
+
+def _is_event_stream(message: Message) -> bool:
+    for name, value in message.get("headers", ()):
+        if name.lower() == b"content-type":
+            return bool(value.startswith(EVENT_STREAM))
+    return False

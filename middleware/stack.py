@@ -4,6 +4,10 @@ Outermost first: CORS (so that every refusal below still carries the CORS header
 read it), the in-flight limit (the cheapest refusal, and the one that matters most under overload:
 nothing else runs for a refused request), rate limits (may verify a token and ask Redis), the body
 limit (reads the body, bounded). Probes (/healthz, /readyz, /metrics) pass every guard but CORS.
+
+``/graphql/stream`` (GraphQL over Server-Sent Events) is guarded like ``/graphql``: each request is
+rate limited and its body bounded; it holds an in-flight slot only until its event stream starts
+(``middleware/inflight.py``), after which the stream counts against ``ONESTOP_SSE_MAX_STREAMS``.
 """
 
 from __future__ import annotations
@@ -21,8 +25,20 @@ from middleware.buckets import Buckets, MemoryBuckets, RedisBuckets
 from middleware.inflight import InFlight, InFlightLimit
 from middleware.ratelimit import RateLimit, RateLimiter
 
-GUARDED = frozenset({"/graphql"})
-CORS_HEADERS = ["authorization", "content-type", "accept", "x-onestop-channel", "x-request-id"]
+GRAPHQL_PATH = "/graphql"
+STREAM_PATH = "/graphql/stream"  # GraphQL over Server-Sent Events (schema/sse.py)
+GUARDED = frozenset({GRAPHQL_PATH, STREAM_PATH})
+STREAM_TOKEN_HEADER = "x-graphql-event-stream-token"  # graphql-sse's single-connection mode
+CORS_HEADERS = [
+    "authorization",
+    "content-type",
+    "accept",
+    "x-onestop-channel",
+    "x-request-id",
+    STREAM_TOKEN_HEADER,
+]
+# PUT reserves an event stream and DELETE stops one of its operations (graphql-sse)
+CORS_METHODS = ["GET", "POST", "PUT", "DELETE"]
 
 
 @dataclass(slots=True)
@@ -61,7 +77,7 @@ def hardening(
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST"],
+                allow_methods=CORS_METHODS,
                 allow_headers=CORS_HEADERS,
                 expose_headers=["retry-after", "x-request-id"],
                 max_age=600,

@@ -1,0 +1,201 @@
+"""What the real-client conformance tests share: a gateway on a real port that can be restarted on the
+same port, a department's signed webhook with its timing, and a driver for the Node / Chromium client
+scripts in tests/js (one JSON object a line each way)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import uvicorn
+from starlette.applications import Starlette
+
+from mocks.world import Case
+from tests.live_support import HOUSING_SECRET, WAIT_S, change_status, signed_headers, until
+
+JS = os.path.join(os.path.dirname(__file__), "js")
+NO_POLL = {"case_poll_min_s": 60.0, "case_poll_max_s": 60.0}  # only the webhook can tell in time
+STATUSES = ("IN_REVIEW", "APPROVED", "WITHDRAWN", "SUBMITTED")  # a change each round
+
+
+class LiveServer:
+    """``app`` (lifespan running) under uvicorn on loopback; ``restart()`` keeps the port, as a
+    redeployed gateway behind the same address would."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.port = 0
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            lifespan="off",
+            log_level="warning",
+            timeout_graceful_shutdown=1,  # open event streams end then, as server.py's do
+        )
+        server = uvicorn.Server(config)
+        self._server, self._task = server, asyncio.create_task(server.serve())
+        await until(lambda: server.started or (self._task is not None and self._task.done()))
+        assert server.started, "uvicorn did not start"
+        self.port = server.servers[0].sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await asyncio.wait_for(self._task, WAIT_S)
+            self._server = self._task = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+
+@contextlib.asynccontextmanager
+async def live(app: Starlette) -> AsyncIterator[LiveServer]:
+    server = LiveServer(app)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@dataclass
+class Webhooks:
+    """A department telling the gateway a case changed: the status moves at the (mock) department, then
+    the department's signed call arrives. Returns when the call left, for latency."""
+
+    http: aiohttp.ClientSession
+    mocks_url: str
+    case: Case
+    sent: int = 0
+
+    async def change(self, gateway_url: str) -> float:
+        status = STATUSES[self.sent % len(STATUSES)]
+        self.sent += 1
+        await change_status(self.http, self.mocks_url, "housing", self.case.ref, status)
+        body = json.dumps(
+            {
+                "event": "case.status_changed",
+                "ref": self.case.ref,
+                "resident_id": self.case.resident,
+                "status": status,  # informational (not trusted); keeps each call's signature distinct
+                "updated_at": datetime.now(UTC).isoformat(),
+            }
+        ).encode()
+        started = time.time()
+        async with self.http.post(
+            f"{gateway_url}/webhooks/housing", data=body, headers=signed_headers(HOUSING_SECRET, body)
+        ) as response:
+            assert response.status == 202, await response.text()
+        return started
+
+
+@dataclass
+class Latencies:
+    """Webhook call sent -> event handed to the client's code, in ms, per transport."""
+
+    by_transport: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, transport: str, sent_s: float, received_ms: float) -> float:
+        latency = received_ms - sent_s * 1000
+        self.by_transport.setdefault(transport, []).append(latency)
+        return latency
+
+    def report(self) -> str:
+        return "; ".join(
+            f"{name}: median {statistics.median(v):.1f} ms, max {max(v):.1f} ms (n={len(v)})"
+            for name, v in sorted(self.by_transport.items())
+        )
+
+
+LATENCIES = Latencies()
+
+
+class ClientProcess:
+    """A client script (tests/js/*.mjs) driven by commands on stdin; its events come on stdout."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.seen: list[dict[str, Any]] = []
+        self.stderr: list[str] = []
+        self._readers = [
+            asyncio.create_task(self._read_events()),
+            asyncio.create_task(self._read_stderr()),
+        ]
+
+    @classmethod
+    async def start(cls, *argv: str) -> ClientProcess:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=JS,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        return cls(process)
+
+    async def _read_events(self) -> None:
+        assert self.process.stdout is not None
+        async for line in self.process.stdout:
+            with contextlib.suppress(ValueError):
+                await self.events.put(json.loads(line))
+
+    async def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        async for line in self.process.stderr:
+            self.stderr.append(line.decode(errors="replace").rstrip())
+
+    async def send(self, cmd: str, **fields: Any) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"cmd": cmd, **fields}).encode() + b"\n")
+        await self.process.stdin.drain()
+
+    async def expect(self, event: str, timeout: float = WAIT_S, **match: Any) -> dict[str, Any]:
+        """The next event named ``event`` (with ``match``ing fields); others are kept in ``seen``."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    message = await self.events.get()
+                    self.seen.append(message)
+                    if message.get("event") == event and all(message.get(k) == v for k, v in match.items()):
+                        return message
+                    if message.get("event") == "fatal":
+                        raise AssertionError(f"client failed: {message}")
+        except TimeoutError:
+            tail = "\n".join(self.stderr[-20:])
+            raise AssertionError(f"no {event} {match} in {timeout}s; seen {self.seen[-8:]}; {tail}") from None
+
+    def count(self, event: str) -> int:
+        return sum(1 for m in self.seen if m.get("event") == event)
+
+    async def close(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ConnectionError, AssertionError):
+                await self.send("exit")
+            try:
+                await asyncio.wait_for(self.process.wait(), WAIT_S)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        for reader in self._readers:
+            reader.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)
