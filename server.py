@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -38,7 +39,7 @@ from observability.wiring import Observability
 from schema import build_schema
 from schema.limits import QueryLimits
 from schema.persisted import Manifests
-from schema.sse import GraphQLOverSSE
+from schema.sse import EventStreams, GraphQLOverSSE
 from schema.view import GraphQLView
 from store.db import create_engine, migrate, session_factory
 from store.registrations import active_specs, seed_from_directory
@@ -195,6 +196,26 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+class GatewayServer(uvicorn.Server):
+    """uvicorn, ending open event streams when it shuts down. uvicorn closes websockets itself (1012,
+    clients reconnect) but waits for HTTP responses in progress, and an event stream never finishes
+    by itself: without this a restart waits for every SSE client to leave."""
+
+    def __init__(self, config: uvicorn.Config, streams: EventStreams) -> None:
+        super().__init__(config)
+        self.streams = streams
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # first stop accepting, so clients reconnect elsewhere (or to our successor)
+        await self.streams.close()
+        await super().shutdown(sockets)
+
+
+# responses still in progress after this long are cancelled on shutdown (a safety net: streams end first)
+SHUTDOWN_GRACE_S = 10
+
+
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -203,7 +224,14 @@ def main() -> None:
     except DigestKeyMissing as exc:
         raise SystemExit(f"onestop: not starting: {exc}") from None  # a setting to fix, not a traceback
     print(f"Onestop gateway: http://{settings.host}:{settings.port}/graphql ({settings.mode.value} mode)")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
+    GatewayServer(config, app.state.event_streams).run()
 
 
 if __name__ == "__main__":

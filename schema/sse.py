@@ -112,6 +112,7 @@ class EventStreams:
     reservations: dict[str, Reservation] = field(default_factory=dict)
     distinct: int = 0  # open distinct-connection streams
     refused: int = 0
+    stopping: set[asyncio.Future[None]] = field(default_factory=set)  # one per stream being sent
 
     @property
     def current(self) -> int:
@@ -129,9 +130,21 @@ class EventStreams:
             raise StreamRefused(404, "NOT_FOUND", "no such event stream; reserve one with PUT")
         return found
 
+    async def close(self, timeout_s: float = 2.0) -> None:
+        """End every stream being sent (the server is shutting down): each ends its response, so the
+        server need not wait for clients that never leave, and clients reconnect, elsewhere or later."""
+        for stop in tuple(self.stopping):
+            if not stop.done():
+                stop.set_result(None)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while self.stopping:
+                    await asyncio.sleep(0.01)
+
 
 class EventStream:
-    """An ASGI response that sends ``events`` as Server-Sent Events until they end or the client leaves.
+    """An ASGI response that sends ``events`` as Server-Sent Events until they end, the client leaves
+    or the server shuts down (``EventStreams.close``).
 
     The client leaving is heard at once (``http.disconnect``), not at the next write: the source is then
     cancelled, which closes the subscription generators behind it, and ``on_close`` runs.
@@ -139,10 +152,12 @@ class EventStream:
 
     def __init__(
         self,
+        streams: EventStreams,
         events: Callable[[], AsyncGenerator[str, None]],
         heartbeat_s: float,
         on_close: Callable[[], Awaitable[None]],
     ) -> None:
+        self.streams = streams
         self.events = merge_stream_with_heartbeat(
             events, lambda: SSE.encode_comment("ping"), heartbeat_s, send_initial_heartbeat=False
         )
@@ -150,6 +165,8 @@ class EventStream:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(k.lower().encode(), v.encode()) for k, v in SSE.headers.items()]
+        stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.streams.stopping.add(stop)
         try:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             # some browsers and proxies only pass the headers on with the first bytes
@@ -157,12 +174,17 @@ class EventStream:
             writer = asyncio.create_task(self._write(send))
             listener = asyncio.create_task(_disconnected(receive))
             try:
-                await asyncio.wait({writer, listener}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({writer, listener, stop}, return_when=asyncio.FIRST_COMPLETED)
+                left = listener.done()
             finally:
                 for task in (writer, listener):
                     task.cancel()
                 await asyncio.gather(writer, listener, return_exceptions=True)
+            if not left:  # the events ended or the server is closing: end the body
+                with contextlib.suppress(OSError):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
+            self.streams.stopping.discard(stop)
             await self.on_close()
 
     async def _write(self, send: Send) -> None:
@@ -170,7 +192,6 @@ class EventStream:
         try:
             async for chunk in stream:
                 await send({"type": "http.response.body", "body": chunk.encode(), "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             pass  # the client left while we wrote; the listener hears it too
         finally:
@@ -274,7 +295,7 @@ class GraphQLOverSSE:
         async def closed() -> None:
             self.streams.distinct -= 1
 
-        return EventStream(events, self.heartbeat_s, closed)
+        return EventStream(self.streams, events, self.heartbeat_s, closed)
 
     # -- single connection ------------------------------------------------------------------------
 
@@ -307,7 +328,7 @@ class GraphQLOverSSE:
             self.streams.reservations.pop(reservation.token, None)
             await reservation.stop()
 
-        return EventStream(events, self.heartbeat_s, closed)
+        return EventStream(self.streams, events, self.heartbeat_s, closed)
 
     async def _start(
         self,

@@ -20,6 +20,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from mocks.world import Case
+from server import SHUTDOWN_GRACE_S, GatewayServer
 from tests.live_support import HOUSING_SECRET, WAIT_S, change_status, signed_headers, until
 
 JS = os.path.join(os.path.dirname(__file__), "js")
@@ -48,9 +49,9 @@ class LiveServer:
             port=self.port,
             lifespan="off",
             log_level="warning",
-            timeout_graceful_shutdown=1,  # open event streams end then, as server.py's do
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
-        server = uvicorn.Server(config)
+        server = GatewayServer(config, self.app.state.event_streams)
         self._server, self._task = server, asyncio.create_task(server.serve())
         await until(lambda: server.started or (self._task is not None and self._task.done()))
         assert server.started, "uvicorn did not start"
