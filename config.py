@@ -150,7 +150,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(65536, ge=1024, description="largest /graphql request body (bigger: 413)")
     cors_origins: list[str] = Field(
         default_factory=list,
-        description='browser origins allowed to call /graphql, open its websocket and its event streams, '
+        description="browser origins allowed to call /graphql, open its websocket and its event streams, "
         'JSON: ["https://…"]',
     )
     max_in_flight: int = Field(

@@ -28,14 +28,14 @@ from middleware.ratelimit import RateLimit, RateLimiter
 GRAPHQL_PATH = "/graphql"
 STREAM_PATH = "/graphql/stream"  # GraphQL over Server-Sent Events (schema/sse.py)
 GUARDED = frozenset({GRAPHQL_PATH, STREAM_PATH})
-STREAM_TOKEN_HEADER = "x-graphql-event-stream-token"  # graphql-sse's single-connection mode
+RESERVATION_HEADER = "x-graphql-event-stream-token"  # graphql-sse's single-connection mode
 CORS_HEADERS = [
     "authorization",
     "content-type",
     "accept",
     "x-onestop-channel",
     "x-request-id",
-    STREAM_TOKEN_HEADER,
+    RESERVATION_HEADER,
 ]
 # PUT reserves an event stream and DELETE stops one of its operations (graphql-sse)
 CORS_METHODS = ["GET", "POST", "PUT", "DELETE"]

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -45,6 +45,7 @@ from strawberry.http.websocket_origin import is_same_origin, normalize_allowed_o
 
 from identity.principal import ClientChannel, Principal
 from identity.tokens import TokenError
+from middleware.stack import RESERVATION_HEADER
 from schema.http_body import (
     NO_MANIFESTS,
     RequestData,
@@ -58,8 +59,7 @@ from schema.view import GraphQLView, error_body
 
 log = logging.getLogger("onestop.sse")
 
-TOKEN_HEADER = "x-graphql-event-stream-token"
-TOKEN_PARAM = "token"
+RESERVATION_PARAM = "token"  # the reservation in the URL, for a browser's EventSource
 MAX_OPERATIONS = 100  # per single-connection stream, as strawberry allows per websocket
 RESERVATION_S = 30.0  # a reservation no event stream claims within this long is dropped
 QUEUE_SIZE = 64  # events waiting for a slow reader; operations then wait (backpressure, bounded memory)
@@ -112,7 +112,8 @@ class EventStreams:
     reservations: dict[str, Reservation] = field(default_factory=dict)
     distinct: int = 0  # open distinct-connection streams
     refused: int = 0
-    stopping: set[asyncio.Future[None]] = field(default_factory=set)  # one per stream being sent
+    # per stream being sent: a future that tells it to stop, and one it sets when it has
+    sending: dict[asyncio.Future[None], asyncio.Future[None]] = field(default_factory=dict)
 
     @property
     def current(self) -> int:
@@ -133,13 +134,12 @@ class EventStreams:
     async def close(self, timeout_s: float = 2.0) -> None:
         """End every stream being sent (the server is shutting down): each ends its response, so the
         server need not wait for clients that never leave, and clients reconnect, elsewhere or later."""
-        for stop in tuple(self.stopping):
+        sending = dict(self.sending)
+        for stop in sending:
             if not stop.done():
                 stop.set_result(None)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout_s):
-                while self.stopping:
-                    await asyncio.sleep(0.01)
+        if sending:
+            await asyncio.wait(sending.values(), timeout=timeout_s)
 
 
 class EventStream:
@@ -165,8 +165,9 @@ class EventStream:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(k.lower().encode(), v.encode()) for k, v in SSE.headers.items()]
-        stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.streams.stopping.add(stop)
+        loop = asyncio.get_running_loop()
+        stop, stopped = loop.create_future(), loop.create_future()
+        self.streams.sending[stop] = stopped
         try:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             # some browsers and proxies only pass the headers on with the first bytes
@@ -184,8 +185,11 @@ class EventStream:
                 with contextlib.suppress(OSError):
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
-            self.streams.stopping.discard(stop)
-            await self.on_close()
+            try:
+                await self.on_close()
+            finally:
+                del self.streams.sending[stop]
+                stopped.set_result(None)
 
     async def _write(self, send: Send) -> None:
         stream = self.events()
@@ -255,7 +259,7 @@ class GraphQLOverSSE:
         raise StreamRefused(403, "FORBIDDEN_ORIGIN", "pages of this origin may not open event streams")
 
     async def _answer(self, request: Request, principal: Principal | None, channel: ClientChannel) -> ASGIApp:
-        token = request.headers.get(TOKEN_HEADER) or request.query_params.get(TOKEN_PARAM)
+        token = request.headers.get(RESERVATION_HEADER) or request.query_params.get(RESERVATION_PARAM)
         wants_events = SSE.accepts(request.headers.get("accept", ""))
         method = request.method
         if method == "PUT":

@@ -138,6 +138,7 @@ class ClientProcess:
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.seen: list[dict[str, Any]] = []
         self.stderr: list[str] = []
+        self.hello: dict[str, Any] = {}  # the script's `ready` event
         self._readers = [
             asyncio.create_task(self._read_events()),
             asyncio.create_task(self._read_stderr()),
@@ -153,6 +154,9 @@ class ClientProcess:
             stderr=asyncio.subprocess.PIPE,
         )
         return cls(process)
+
+    async def ready(self, timeout: float = WAIT_S) -> None:
+        self.hello = await self.expect("ready", timeout)
 
     async def _read_events(self) -> None:
         assert self.process.stdout is not None

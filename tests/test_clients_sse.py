@@ -17,7 +17,7 @@ import pytest_asyncio
 
 from mocks.server import RunningMocks
 from tests.access_support import SECRET, fixture, resident_token
-from tests.clients_support import NO_POLL, ClientProcess, LiveServer, Webhooks, live
+from tests.clients_support import NO_POLL, ClientProcess, Webhooks, live
 from tests.conftest import Gateway, GatewayFactory
 from tests.live_support import UPDATED, housing_case, until
 from tests.test_clients_ws import conformance
@@ -36,7 +36,7 @@ SUBSCRIBE = {"query": UPDATED, "variables": {"ids": [f"housing:{CASE.ref}"]}}
 async def node_client() -> AsyncIterator[ClientProcess]:
     client = await ClientProcess.start(node(), "live_client.mjs")
     try:
-        await client.expect("ready")
+        await client.ready()
         yield client
     finally:
         await client.close()
@@ -157,7 +157,9 @@ async def test_errors_are_typed_next_events_and_bad_tokens_a_typed_401(
             assert (await response.json())["errors"][0]["extensions"]["code"] == "NOT_ACCEPTABLE"
 
 
-async def test_single_connection_mode_by_hand(make_gateway: GatewayFactory, http: aiohttp.ClientSession) -> None:
+async def test_single_connection_mode_by_hand(
+    make_gateway: GatewayFactory, http: aiohttp.ClientSession
+) -> None:
     gateway = await live_gateway(make_gateway, sse_heartbeat_s=0.2)
     async with live(gateway.app) as server:
         url = f"{server.url}/graphql/stream"
@@ -179,17 +181,24 @@ async def test_single_connection_mode_by_hand(make_gateway: GatewayFactory, http
             await until(lambda: watched(gateway))
             async with http.post(url, json=body, headers=reserved | bearer()) as response:
                 assert response.status == 409  # the id is taken
-            async with http.post(url, json={"query": "{ __typename }"}, headers=reserved | bearer()) as response:
+            async with http.post(
+                url, json={"query": "{ __typename }"}, headers=reserved | bearer()
+            ) as response:
                 assert response.status == 400  # no operationId
             query = {"query": "{ __typename }", "extensions": {"operationId": "op2"}}
             async with http.post(url, json=query, headers=reserved | bearer()) as response:
                 assert response.status == 202
-            assert await next_event(events) == ("next", {"id": "op2", "payload": {"data": {"__typename": "Query"}}})
+            assert await next_event(events) == (
+                "next",
+                {"id": "op2", "payload": {"data": {"__typename": "Query"}}},
+            )
             assert await next_event(events) == ("complete", {"id": "op2"})
             # a quiet stream carries heartbeats
             comments = [data async for event, data in _first(events, 2) if event == "comment"]
             assert comments == ["ping", "ping"]
-            async with http.delete(url, params={"operationId": "op1"}, headers=reserved | bearer()) as response:
+            async with http.delete(
+                url, params={"operationId": "op1"}, headers=reserved | bearer()
+            ) as response:
                 assert response.status == 200
             await until(lambda: not watched(gateway))  # DELETE closed the subscription's generator
         # the client left: the reservation is gone with it

@@ -41,7 +41,7 @@ async def test_preflight(make_gateway: GatewayFactory) -> None:
     refused = await gateway.client.options("/graphql", headers={"origin": OTHER, **request})
     assert refused.status_code == 400 and "access-control-allow-origin" not in refused.headers
     wrong_method = await gateway.client.options(
-        "/graphql", headers={"origin": ALLOWED, "access-control-request-method": "DELETE"}
+        "/graphql", headers={"origin": ALLOWED, "access-control-request-method": "PATCH"}
     )
     assert wrong_method.status_code == 400
 

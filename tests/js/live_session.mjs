@@ -13,12 +13,13 @@ function describe(error) {
   if (error === null || error === undefined) return null;
   if (Array.isArray(error)) return { graphql: error }; // GraphQL errors (graphql-ws)
   if (typeof error.code === 'number') return { code: error.code, reason: error.reason }; // CloseEvent
+  if (typeof error.type === 'string') return { type: error.type }; // the socket's `error` Event
   const status = error.response?.status; // graphql-sse's NetworkError wraps a Response
   return { message: String(error.message ?? error), status };
 }
 
 export function liveSession(config, createClient, emit) {
-  const { kind, url, token, retryMs = 100, retryAttempts = 20 } = config;
+  const { kind, url, token, retryMs = 100, retryAttempts = 100 } = config;
   const auth = token ? { Authorization: `Bearer ${token}` } : {};
   const retry = async () => pause(retryMs);
   const client =
