@@ -1,6 +1,9 @@
 """What the real-client conformance tests share: a gateway on a real port that can be restarted on the
-same port, a department's signed webhook with its timing, and a driver for the Node / Chromium client
-scripts in tests/js (one JSON object a line each way)."""
+same port, a department's signed webhook with its timing, a driver for the Node / Chromium client
+scripts in tests/js (one JSON object a line each way), and the scenario every client goes through.
+
+Latency is measured from the department's webhook call leaving to the event reaching the client's
+code (in the page, for Chromium): ``pytest -rP tests/test_clients_*.py | grep webhook``."""
 
 from __future__ import annotations
 
@@ -21,7 +24,17 @@ from starlette.applications import Starlette
 
 from mocks.world import Case
 from server import SHUTDOWN_GRACE_S, GatewayServer
-from tests.live_support import HOUSING_SECRET, WAIT_S, change_status, signed_headers, until
+from tests.access_support import SECRET, fixture, resident_token
+from tests.conftest import Gateway, GatewayFactory
+from tests.live_support import (
+    HOUSING_SECRET,
+    UPDATED,
+    WAIT_S,
+    change_status,
+    housing_case,
+    signed_headers,
+    until,
+)
 
 JS = os.path.join(os.path.dirname(__file__), "js")
 NO_POLL = {"case_poll_min_s": 60.0, "case_poll_max_s": 60.0}  # only the webhook can tell in time
@@ -189,6 +202,12 @@ class ClientProcess:
             tail = "\n".join(self.stderr[-20:])
             raise AssertionError(f"no {event} {match} in {timeout}s; seen {self.seen[-8:]}; {tail}") from None
 
+    def drain(self) -> list[dict[str, Any]]:
+        """``seen`` with every event received so far (for a failure's message)."""
+        while not self.events.empty():
+            self.seen.append(self.events.get_nowait())
+        return self.seen
+
     def count(self, event: str) -> int:
         return sum(1 for m in self.seen if m.get("event") == event)
 
@@ -204,3 +223,85 @@ class ClientProcess:
         for reader in self._readers:
             reader.cancel()
         await asyncio.gather(*self._readers, return_exceptions=True)
+
+
+# -- the scenario every client goes through --------------------------------------------------------
+
+CASE = housing_case()
+CASE_ID = f"housing:{CASE.ref}"
+TOKEN = resident_token(fixture("non_pudong_hukou"))  # the case's applicant
+BOUND_MS = 1000.0  # every event, even on a loaded CI machine; the figures are in the report
+
+
+async def live_gateway(make_gateway: GatewayFactory, **settings: Any) -> Gateway:
+    """A gateway taking the tests' tokens, where only a webhook can tell of a change in time."""
+    return await make_gateway(jwt_secret=SECRET, **NO_POLL | settings)
+
+
+def watched(gateway: Gateway) -> bool:
+    """The gateway watches the resident's housing cases: a subscription is running for them."""
+    return gateway.app.state.case_watch.seen(CASE.resident, "housing") is not None
+
+
+def url_for(kind: str, base: str) -> str:
+    return base.replace("http://", "ws://") + "/graphql" if kind == "graphql-ws" else base + "/graphql/stream"
+
+
+async def update_arrives(
+    client: ClientProcess, op: str, webhooks: Webhooks, server: LiveServer, transport: str
+) -> float:
+    """A department's webhook, and the update it triggers in the client; the latency in ms."""
+    sent = await webhooks.change(server.url)
+    event = await client.expect("next", id=op)
+    assert not event["payload"].get("errors"), event
+    update = event["payload"]["data"]["caseUpdated"]
+    assert update["case"]["id"] == CASE_ID and update["source"] == "WEBHOOK", update
+    latency = LATENCIES.add(transport, sent, event["at"])
+    print(f"{transport}: webhook -> event {latency:.1f} ms")
+    assert 0 < latency < BOUND_MS
+    return latency
+
+
+async def conformance(
+    client: ClientProcess,
+    gateway: Gateway,
+    server: LiveServer,
+    webhooks: Webhooks,
+    kind: str,
+    token: str,
+    transport: str | None = None,
+) -> list[float]:
+    """Connect with the token, subscribe, an update; complete; reconnect, an update; the gateway
+    restarts on the same address, the client reconnects and resubscribes by itself, an update."""
+    transport = transport or kind
+    client.seen.clear()
+    await client.send("open", config={"kind": kind, "url": url_for(kind, server.url), "token": token})
+    await client.expect("opened")
+    subscription = {"query": UPDATED, "variables": {"ids": [CASE_ID]}}
+    await client.send("subscribe", id="1", **subscription)
+    await until(lambda: watched(gateway))
+    latencies = [await update_arrives(client, "1", webhooks, server, transport)]
+    await client.send("unsubscribe", id="1")
+    await until(lambda: not watched(gateway))  # complete reached the gateway: nothing left running
+
+    await client.send("subscribe", id="2", **subscription)
+    await until(lambda: watched(gateway))
+    latencies.append(await update_arrives(client, "2", webhooks, server, transport))
+
+    stopping = time.monotonic()
+    await server.stop()
+    assert not watched(gateway)  # the connection's subscriptions ended with it
+    await server.start()
+    print(f"{transport}: gateway restarted in {time.monotonic() - stopping:.2f} s")
+    try:
+        await until(lambda: watched(gateway))  # the client came back and subscribed again, unasked
+    except TimeoutError:
+        raise AssertionError(f"not back after the restart: {client.drain()[-6:]}") from None
+    latencies.append(await update_arrives(client, "2", webhooks, server, transport))
+    await client.send("unsubscribe", id="2")
+    await until(lambda: not watched(gateway))
+    await client.send("close")
+    await client.expect("disposed")
+    assert client.count("connected") >= 3, client.seen  # first, after complete, after the restart
+    assert client.count("error") == 0, client.seen
+    return latencies

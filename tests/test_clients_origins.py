@@ -66,19 +66,7 @@ async def test_the_cors_origins_govern_http_websocket_and_event_streams(
         # the gateway's own pages (same origin) and non-browser clients (no Origin) always may
         assert await opens_websocket(url, url)
         assert await opens_stream(http, url, url)
-
-
-async def test_without_cors_origins_other_sites_get_no_websocket(
-    make_gateway: GatewayFactory, http: aiohttp.ClientSession
-) -> None:
-    gateway = await make_gateway(jwt_secret=SECRET)
-    async with live(gateway.app) as server:
-        assert not await opens_websocket(server.url, APP)
-        assert not await opens_stream(http, server.url, APP)
-
-
-async def test_a_browser_may_preflight_the_single_connection_requests(make_gateway: GatewayFactory) -> None:
-    gateway = await make_gateway(cors_origins=[APP])
+    # a browser may preflight graphql-sse's single-connection requests (PUT, DELETE, the token header)
     for method in ("PUT", "DELETE"):
         preflight = {
             "origin": APP,
@@ -91,3 +79,12 @@ async def test_a_browser_may_preflight_the_single_connection_requests(make_gatew
         assert "x-graphql-event-stream-token" in allowed.headers["access-control-allow-headers"].lower()
         refused = await gateway.client.options("/graphql/stream", headers=preflight | {"origin": EVIL})
         assert refused.status_code == 400
+
+
+async def test_without_cors_origins_other_sites_get_no_websocket(
+    make_gateway: GatewayFactory, http: aiohttp.ClientSession
+) -> None:
+    gateway = await make_gateway(jwt_secret=SECRET)
+    async with live(gateway.app) as server:
+        assert not await opens_websocket(server.url, APP)
+        assert not await opens_stream(http, server.url, APP)

@@ -16,17 +16,23 @@ import pytest
 import pytest_asyncio
 
 from mocks.server import RunningMocks
-from tests.access_support import SECRET, fixture, resident_token
-from tests.clients_support import NO_POLL, ClientProcess, Webhooks, live
+from tests.access_support import fixture, resident_token
+from tests.clients_support import (
+    CASE,
+    TOKEN,
+    ClientProcess,
+    Webhooks,
+    conformance,
+    live,
+    live_gateway,
+    watched,
+)
 from tests.conftest import Gateway, GatewayFactory
-from tests.live_support import UPDATED, housing_case, until
-from tests.test_clients_ws import conformance
+from tests.live_support import UPDATED, until
 from tests.tools import node
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-CASE = housing_case()
-TOKEN = resident_token(fixture("non_pudong_hukou"))
 OTHER_TOKEN = resident_token(fixture("senior_pudong"))
 EVENTS = {"accept": "text/event-stream"}
 SUBSCRIBE = {"query": UPDATED, "variables": {"ids": [f"housing:{CASE.ref}"]}}
@@ -40,14 +46,6 @@ async def node_client() -> AsyncIterator[ClientProcess]:
         yield client
     finally:
         await client.close()
-
-
-async def live_gateway(make_gateway: GatewayFactory, **settings: Any) -> Gateway:
-    return await make_gateway(jwt_secret=SECRET, **NO_POLL | settings)
-
-
-def watched(gateway: Gateway) -> bool:
-    return gateway.app.state.case_watch.seen(CASE.resident, "housing") is not None
 
 
 def bearer(token: str = TOKEN) -> dict[str, str]:
@@ -103,16 +101,19 @@ async def next_event(events: AsyncIterator[tuple[str, str]], timeout: float = 10
 
 @contextlib.asynccontextmanager
 async def stream(
-    http: aiohttp.ClientSession, url: str, body: dict[str, Any] | None = None, **headers: str
+    http: aiohttp.ClientSession,
+    url: str,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> AsyncIterator[AsyncIterator[tuple[str, str]]]:
     method = "POST" if body is not None else "GET"
-    async with http.request(method, url, json=body, headers=EVENTS | headers) as response:
+    async with http.request(method, url, json=body, headers=EVENTS | (headers or {})) as response:
         assert response.status == 200, await response.text()
         assert response.headers["content-type"].startswith("text/event-stream")
         yield read_events(response)
 
 
-async def test_distinct_mode_runs_one_operation_and_completes(
+async def test_distinct_mode_runs_one_operation_errors_are_typed_next_events_bad_tokens_a_401(
     make_gateway: GatewayFactory, http: aiohttp.ClientSession
 ) -> None:
     gateway = await live_gateway(make_gateway)
@@ -125,25 +126,17 @@ async def test_distinct_mode_runs_one_operation_and_completes(
         # GET, as a browser's EventSource would (query in the URL)
         async with stream(http, f"{url}?query={{__typename}}") as events:
             assert await next_event(events) == ("next", {"data": {"__typename": "Query"}})
-
-
-async def test_errors_are_typed_next_events_and_bad_tokens_a_typed_401(
-    make_gateway: GatewayFactory, http: aiohttp.ClientSession
-) -> None:
-    gateway = await live_gateway(make_gateway)
-    async with live(gateway.app) as server:
-        url = f"{server.url}/graphql/stream"
         forged = TOKEN.rsplit(".", 1)[0] + ".AAAA"
         async with http.post(url, json=SUBSCRIBE, headers=EVENTS | bearer(forged)) as response:
             assert response.status == 401
             assert (await response.json())["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-        cases = [
+        cases: list[tuple[dict[str, Any], dict[str, str], str]] = [
             ({**SUBSCRIBE}, {}, "UNAUTHENTICATED"),  # anonymous: public data only
             ({**SUBSCRIBE}, bearer(OTHER_TOKEN), "FORBIDDEN"),  # someone else's case
             ({"query": "{ nope }"}, {}, "GRAPHQL_VALIDATION_FAILED"),
         ]
         for body, headers, code in cases:
-            async with stream(http, url, body, **headers) as events:
+            async with stream(http, url, body, headers) as events:
                 event, data = await next_event(events)
                 assert event == "next" and data["data"] is None, data
                 assert [e["extensions"]["code"] for e in data["errors"]] == [code]
@@ -172,7 +165,7 @@ async def test_single_connection_mode_by_hand(
             async with http.get(url, headers=EVENTS | reserved | headers) as response:
                 assert response.status == 404
                 assert (await response.json())["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-        async with stream(http, url, **reserved, **bearer()) as events:
+        async with stream(http, url, headers=reserved | bearer()) as events:
             async with http.get(url, headers=EVENTS | reserved | bearer()) as second:
                 assert second.status == 409  # one stream per reservation
             body = {**SUBSCRIBE, "extensions": {"operationId": "op1"}}
@@ -211,29 +204,33 @@ async def _first(events: AsyncIterator[tuple[str, str]], n: int) -> AsyncIterato
             yield await anext(events)
 
 
-@pytest.mark.parametrize("mode", ["single", "distinct"])
 async def test_a_client_that_leaves_closes_its_subscription(
-    mode: str, make_gateway: GatewayFactory, http: aiohttp.ClientSession
+    make_gateway: GatewayFactory, http: aiohttp.ClientSession
 ) -> None:
     gateway = await live_gateway(make_gateway)
     async with live(gateway.app) as server:
-        url = f"{server.url}/graphql/stream"
-        reserved: dict[str, str] = {}
+        for mode in ("single", "distinct"):
+            await leave(gateway, http, f"{server.url}/graphql/stream", mode)
+
+
+async def leave(gateway: Gateway, http: aiohttp.ClientSession, url: str, mode: str) -> None:
+    """Subscribe in ``mode``, then drop the connection without a word."""
+    reserved: dict[str, str] = {}
+    if mode == "single":
+        async with http.put(url, headers=bearer()) as response:
+            reserved = {"x-graphql-event-stream-token": await response.text()}
+    async with contextlib.AsyncExitStack() as exits:
+        body = SUBSCRIBE if mode == "distinct" else None
+        await exits.enter_async_context(stream(http, url, body, reserved | bearer()))
         if mode == "single":
-            async with http.put(url, headers=bearer()) as response:
-                reserved = {"x-graphql-event-stream-token": await response.text()}
-        async with contextlib.AsyncExitStack() as exits:
-            body = SUBSCRIBE if mode == "distinct" else None
-            await exits.enter_async_context(stream(http, url, body, **reserved, **bearer()))
-            if mode == "single":
-                with_id = {**SUBSCRIBE, "extensions": {"operationId": "op"}}
-                async with http.post(url, json=with_id, headers=reserved | bearer()) as response:
-                    assert response.status == 202
-            await until(lambda: watched(gateway))
-            assert gateway.app.state.event_streams.current == 1
-        # the connection closed (the client went away), no request to say so
-        await until(lambda: not watched(gateway))
-        await until(lambda: gateway.app.state.event_streams.current == 0)
+            with_id = {**SUBSCRIBE, "extensions": {"operationId": "op"}}
+            async with http.post(url, json=with_id, headers=reserved | bearer()) as response:
+                assert response.status == 202
+        await until(lambda: watched(gateway))
+        assert gateway.app.state.event_streams.current == 1
+    # the connection closed (the client went away): the generator is closed, nothing left watching
+    await until(lambda: not watched(gateway))
+    await until(lambda: gateway.app.state.event_streams.current == 0)
 
 
 async def test_open_streams_do_not_hold_the_in_flight_limit_and_are_bounded_themselves(
@@ -242,7 +239,7 @@ async def test_open_streams_do_not_hold_the_in_flight_limit_and_are_bounded_them
     gateway = await live_gateway(make_gateway, max_in_flight=1, sse_max_streams=1)
     async with live(gateway.app) as server:
         url = f"{server.url}/graphql/stream"
-        async with stream(http, url, SUBSCRIBE, **bearer()):
+        async with stream(http, url, SUBSCRIBE, bearer()):
             await until(lambda: watched(gateway))
             assert gateway.app.state.inflight.current == 0
             async with http.post(f"{server.url}/graphql", json={"query": "{ __typename }"}) as response:
@@ -255,3 +252,23 @@ async def test_open_streams_do_not_hold_the_in_flight_limit_and_are_bounded_them
         big = {"query": "{ __typename }", "variables": {"pad": "x" * 70_000}}
         async with http.post(url, json=big, headers=EVENTS) as response:
             assert response.status == 413  # the body limit guards the stream route too
+
+
+async def test_a_reservation_no_stream_claims_expires_with_its_operations(
+    make_gateway: GatewayFactory, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("schema.sse.RESERVATION_S", 0.3)
+    gateway = await live_gateway(make_gateway)
+    async with live(gateway.app) as server:
+        url = f"{server.url}/graphql/stream"
+        async with http.put(url, headers=bearer()) as response:
+            reserved = {"x-graphql-event-stream-token": await response.text()}
+        body = {**SUBSCRIBE, "extensions": {"operationId": "op"}}
+        async with http.post(url, json=body, headers=reserved | bearer()) as response:
+            assert response.status == 202  # runs, its events wait for the stream
+        await until(lambda: watched(gateway))
+        # nobody opens the stream: PUTs cannot pile up reservations, nor their operations run on
+        await until(lambda: gateway.app.state.event_streams.current == 0)
+        await until(lambda: not watched(gateway))
+        async with http.get(url, headers=EVENTS | reserved | bearer()) as response:
+            assert response.status == 404

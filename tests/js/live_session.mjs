@@ -30,6 +30,9 @@ export function liveSession(config, createClient, emit) {
           connectionParams: auth, // browsers cannot set websocket headers: the token goes here
           retryAttempts,
           retryWait: retry,
+          // graphql-ws retries only after a CloseEvent by default; a browser reports a refused
+          // connection (the gateway restarting) as an `error` Event first: retry that too
+          shouldRetry: () => true,
           on: {
             connected: () => emit({ event: 'connected' }),
             closed: (event) => emit({ event: 'closed', code: event?.code }),
