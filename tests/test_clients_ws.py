@@ -90,3 +90,38 @@ async def test_gql_over_graphql_transport_ws(
                 assert latency < BOUND_MS
                 await updates.aclose()  # gql sends `complete`
                 await until(lambda: not watched(gateway))
+
+
+# -- Apollo Client, as docs/front-end.md sets it up -------------------------------------------------
+
+
+async def test_apollo_client_as_the_docs_set_it_up(
+    make_gateway: GatewayFactory, mocks: RunningMocks, http: aiohttp.ClientSession
+) -> None:
+    gateway = await live_gateway(make_gateway)
+    client = await ClientProcess.start(node(), "apollo_client.mjs")
+    try:
+        await client.ready()
+        async with live(gateway.app) as server:
+            config = {
+                "url": f"{server.url}/graphql",
+                "wsUrl": url_for("graphql-ws", server.url),
+                "token": TOKEN,
+            }
+            await client.send("open", config=config)
+            await client.expect("opened")
+            await client.send("query", query="{ me { cases { id } } }")  # HttpLink, with the token
+            result = await client.expect("result")
+            assert result["error"] is None, result
+            assert CASE_ID in [c["id"] for c in result["data"]["me"]["cases"]]
+            await client.send("subscribe", id="a", query=UPDATED, variables={"ids": [CASE_ID]})
+            await until(lambda: watched(gateway))  # GraphQLWsLink, the token in connection_init
+            sent = await Webhooks(http, mocks.url, CASE).change(server.url)
+            event = await client.expect("next", id="a")
+            assert event["payload"]["data"]["caseUpdated"]["case"]["id"] == CASE_ID, event
+            latency = LATENCIES.add("apollo", sent, event["at"])
+            print(f"apollo: webhook -> event {latency:.1f} ms")
+            await client.send("unsubscribe", id="a")
+            await until(lambda: not watched(gateway))
+    finally:
+        await client.close()
