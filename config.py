@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from strawberry.http.websocket_origin import normalize_allowed_origins
 
 from identity.principal import ClientChannel
 from identity.tokens import TokenSettings
@@ -169,6 +170,14 @@ class Settings(BaseSettings):
     trusted_documents_app: bool = Field(False, description="the app channel may send persisted queries only")
     trusted_documents_wechat: bool = Field(False, description="WeChat may send persisted queries only")
     trusted_documents_kiosk: bool = Field(False, description="kiosks may send persisted queries only")
+
+    @field_validator("cors_origins", "ws_allowed_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        """Origins as browsers send them (``https://app.example``, lower case, no default port), so the
+        CORS and websocket checks match; a URL with a path is refused at start, not silently useless."""
+        normalized = normalize_allowed_origins(origins)  # ValueError names the bad entry
+        return sorted(normalized)
 
     @field_validator("rate_limit_channels")
     @classmethod

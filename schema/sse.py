@@ -180,7 +180,10 @@ class EventStream:
             finally:
                 for task in (writer, listener):
                     task.cancel()
-                await asyncio.gather(writer, listener, return_exceptions=True)
+                ended = await asyncio.gather(writer, listener, return_exceptions=True)
+            for failure in ended:
+                if isinstance(failure, Exception):  # not the client leaving: a bug, for the log
+                    log.error("event stream failed", exc_info=failure)
             if not left:  # the events ended or the server is closing: end the body
                 with contextlib.suppress(OSError):
                     await send({"type": "http.response.body", "body": b"", "more_body": False})

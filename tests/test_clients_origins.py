@@ -7,7 +7,9 @@ from __future__ import annotations
 import aiohttp
 import pytest
 import websockets
+from pydantic import ValidationError
 
+from config import Settings
 from tests.access_support import SECRET
 from tests.clients_support import live
 from tests.conftest import GatewayFactory
@@ -81,10 +83,9 @@ async def test_the_cors_origins_govern_http_websocket_and_event_streams(
         assert refused.status_code == 400
 
 
-async def test_without_cors_origins_other_sites_get_no_websocket(
-    make_gateway: GatewayFactory, http: aiohttp.ClientSession
-) -> None:
-    gateway = await make_gateway(jwt_secret=SECRET)
-    async with live(gateway.app) as server:
-        assert not await opens_websocket(server.url, APP)
-        assert not await opens_stream(http, server.url, APP)
+async def test_origins_are_read_as_browsers_send_them_and_a_url_is_refused_at_start() -> None:
+    settings = Settings(cors_origins=["HTTPS://App.Pudong.gov.cn:443"], ws_allowed_origins=[LEGACY])
+    assert settings.cors_origins == [APP]  # what a browser's Origin header says, so the checks match
+    assert settings.stream_origins == [APP, LEGACY]
+    with pytest.raises(ValidationError, match="without a path"):
+        Settings(cors_origins=["https://app.pudong.gov.cn/home"])
