@@ -1,6 +1,8 @@
 """The GraphQL schema: one module per domain, merged into one ``Query`` (and ``Mutation``, ``Subscription``).
 
 A domain module exports ``Query`` / ``Mutation`` / ``Subscription`` classes; add them to the tuples below.
+The schema is also an Apollo Federation v2 subgraph (``schema/federation.py``); its client-facing SDL,
+the contract front-ends code against, is ``schema.graphql`` (see ``schema/contract.py``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,20 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from observability.requests import OperationObserver
-from schema import admin, applications, appointments, case_updates, departments, residents, services, stations
+from schema import (
+    admin,
+    applications,
+    appointments,
+    case_updates,
+    departments,
+    federation,
+    residents,
+    services,
+    stations,
+)
 from schema.access_log import AccessLogging
-from schema.errors import ErrorShaping, Schema
+from schema.errors import ErrorShaping
+from schema.federation import Subgraph
 from schema.limits import QueryLimits, query_limiter
 
 QUERIES: tuple[type, ...] = (
@@ -24,6 +37,7 @@ QUERIES: tuple[type, ...] = (
     residents.Query,
     admin.Query,
     appointments.Query,
+    federation.Query,  # _service, gated (``_entities`` is added by the federation schema itself)
 )
 MUTATIONS: tuple[type, ...] = (
     residents.Mutation,
@@ -39,13 +53,15 @@ def _merged(name: str, types: tuple[type, ...]) -> Any:
 
 
 def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
-    return Schema(
+    limits = limits or QueryLimits()
+    return Subgraph(
+        introspection=limits.introspection,  # also decides who may read ``_service { sdl }``
         query=merge_types("Query", QUERIES),
         mutation=_merged("Mutation", MUTATIONS),
         subscription=_merged("Subscription", SUBSCRIPTIONS),
         extensions=[
             # first: a document over the limits is refused before it is parsed in full or validated
-            query_limiter(limits or QueryLimits()),
+            query_limiter(limits),
             # parsing and validating the same document again is most of a small request's cost
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),

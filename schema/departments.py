@@ -25,7 +25,9 @@ _STATUS = {
 }
 
 
-@strawberry.type(description="A government department connected to Onestop.")
+@strawberry.federation.type(
+    keys=["id"], description="部门 / Department: a government department connected to Onestop."
+)
 class Department:
     id: strawberry.ID
     name: str = strawberry.field(description="Chinese name")
@@ -33,6 +35,11 @@ class Department:
     capabilities: list[str] = strawberry.field(description="catalog, stations, ...")
     status: DepartmentStatus
     connector_version: int
+
+    @classmethod
+    def resolve_reference(cls, info: Info, id: strawberry.ID) -> Department | None:
+        """A federation router's reference (``_entities``): answered from the registry, no upstream call."""
+        return department_by_id(info, str(id))
 
     @classmethod
     def from_connector(cls, connector: DepartmentConnector) -> Department:

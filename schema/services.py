@@ -25,7 +25,9 @@ class Criterion:
     text: str = strawberry.field(description="the department's own words (Chinese)")
 
 
-@strawberry.type(description="A government service a resident can use.")
+@strawberry.federation.type(
+    keys=["id"], description="服务 / Service: a government service a resident can use."
+)
 class Service:
     id: strawberry.ID = strawberry.field(description="District-wide catalogue code, e.g. MZ-001")
     name: str = strawberry.field(description="Chinese name")
@@ -43,6 +45,13 @@ class Service:
     @strawberry.field(description="The department that provides it")
     def department(self, info: Info) -> Department | None:
         return department_by_id(info, self.department_id)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Service | None:
+        """A federation router's reference (``_entities``): every reference of a request shares one
+        catalogue index, so each department is asked once however many services the router sends."""
+        record = await get_service(info.context.loaders, str(id), path_of(info))
+        return None if record is None else cls.from_record(record)
 
     @classmethod
     def from_record(cls, record: ServiceRecord) -> Service:

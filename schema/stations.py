@@ -10,7 +10,7 @@ import strawberry
 from connectors.records import StationRecord
 from resolvers.catalog import services_by_ids
 from resolvers.stations import StationHit as StationHitRecord
-from resolvers.stations import nearby_stations
+from resolvers.stations import get_station, nearby_stations
 from schema.context import Info, path_of
 from schema.services import Service
 
@@ -40,7 +40,7 @@ def _clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-@strawberry.type(description="A one-stop service station.")
+@strawberry.federation.type(keys=["id"], description="服务站 / Station: a one-stop service station.")
 class Station:
     id: strawberry.ID
     name: str
@@ -55,6 +55,12 @@ class Station:
     async def services(self, info: Info) -> list[Service]:
         records = await services_by_ids(info.context.loaders, self.service_ids, path_of(info))
         return [Service.from_record(r) for r in records]
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Station | None:
+        """A federation router's reference (``_entities``): one station index per request."""
+        record = await get_station(info.context.loaders, str(id), path_of(info))
+        return None if record is None else cls.from_record(record)
 
     @classmethod
     def from_record(cls, record: StationRecord) -> Station:
