@@ -56,6 +56,9 @@ def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
     limits = limits or QueryLimits()
     return Subgraph(
         introspection=limits.introspection,  # also decides who may read ``_service { sdl }``
+        # only @key is used, which every v2 has; 2.3 is what routers and composers of every vendor read
+        # (strawberry's default 2.11 is refused by The Guild's composition, used by mesh-compose and Hive)
+        federation_version="2.3",
         query=merge_types("Query", QUERIES),
         mutation=_merged("Mutation", MUTATIONS),
         subscription=_merged("Subscription", SUBSCRIPTIONS),

@@ -4,13 +4,25 @@ and Department — in process here; composed with mesh-compose behind Hive Gatew
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import IO, Any
 
+import httpx
 from graphql import build_schema
 
 from identity.principal import Role
+from mocks.server import RunningMocks
+from tests.appointments_support import gateway_processes
 from tests.conftest import Admin, Gateway, GatewayFactory
+from tests.gateway_process import free_port
+from tests.live_support import until
 from tests.onboarding_support import SECRET, bearer, token
+from tests.tools import JS_DIR, node, node_bin
 
 ENTITIES = """query($representations: [_Any!]!) { _entities(representations: $representations) {
   __typename
@@ -108,9 +120,11 @@ async def test_service_sdl_in_production_only_for_an_operator(make_gateway: Gate
     refused = await production.query("{ _service { sdl } }")
     assert codes(refused) == ["INTROSPECTION_DISABLED"] and refused["data"] is None
 
-    staff = await production.query("{ _service { sdl } }", **bearer(token(Role.STAFF, station="ZD-0001")))
+    staff = await production.query(
+        "{ _service { sdl } }", None, **bearer(token(Role.STAFF, station="ZD-0001"))
+    )
     assert codes(staff) == ["INTROSPECTION_DISABLED"]
-    allowed = await production.query("{ _service { sdl } }", **bearer(token()))
+    allowed = await production.query("{ _service { sdl } }", None, **bearer(token()))
     assert "type Service @key" in allowed["data"]["_service"]["sdl"]
     # entities are public data: a router needs no token for them, and introspection stays off
     entities = await production.query(ENTITIES, {"representations": [ref("Service", "MZ-001")]})
@@ -122,3 +136,101 @@ async def test_service_sdl_in_production_only_for_an_operator(make_gateway: Gate
 async def test_federation_fields_leave_existing_queries_alone(gateway: Gateway) -> None:
     body = await gateway.query('{ service(id: "MZ-001") { id name department { id } } departments { id } }')
     assert "errors" not in body and body["data"]["service"]["department"]["id"] == "civil-affairs"
+
+
+# -- composed with an off-the-shelf composer, behind Hive Gateway -------------------------------------
+
+EVENTS = "{ events { id title service { id name nameEn department { id name } } } }"
+START_S = 60.0
+
+
+async def test_hive_gateway_resolves_onestop_services_in_a_composed_graph(
+    mocks: RunningMocks, tmp_path: Path
+) -> None:
+    """A city-level graph: mesh-compose composes Onestop with a second district's subgraph whose events
+    name services by id only; Hive Gateway (npm) in front of a real gateway process answers the events
+    with each service's names and department, which only Onestop's ``_entities`` can give."""
+    services = ["MZ-001", "GH-003", "JY-001"]
+    events_script = [node(), str(JS_DIR / "district-events.mjs")]
+    database = f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}"
+    async with (
+        gateway_processes(mocks, database, tmp_path, count=1) as (onestop,),
+        node_process(events_script, {"EVENT_SERVICES": ",".join(services)}) as events,
+    ):
+        assert events.stdout is not None
+        port = json.loads(await asyncio.wait_for(events.stdout.readline(), START_S))["port"]
+        supergraph = await compose(tmp_path, f"{onestop}/graphql", f"http://127.0.0.1:{port}/graphql")
+        router_port = free_port()
+        hive = [node_bin("hive-gateway"), "supergraph", str(supergraph), "--host", "127.0.0.1"]
+        with (tmp_path / "hive-gateway.log").open("wb") as log:
+            async with (
+                node_process([*hive, "--port", str(router_port)], {}, cwd=tmp_path, stdout=log),
+                httpx.AsyncClient(timeout=10) as client,
+            ):
+                router = f"http://127.0.0.1:{router_port}"
+                await ready(client, f"{router}/readiness")
+                await ready(client, f"{onestop}/readyz")
+                body = (await client.post(f"{router}/graphql", json={"query": EVENTS})).json()
+                direct = (await client.post(f"{router}/graphql", json={"query": SERVICE})).json()
+    assert "errors" not in body, body
+    resolved = {e["service"]["id"]: e["service"] for e in body["data"]["events"]}
+    assert list(resolved) == services
+    for service in resolved.values():
+        assert service["name"] and service["nameEn"] and service["department"]["name"]
+    assert resolved["MZ-001"]["department"]["id"] == "civil-affairs"
+    assert direct == {"data": {"service": {"id": "MZ-001", "name": resolved["MZ-001"]["name"]}}}
+
+
+async def compose(directory: Path, onestop: str, events: str) -> Path:
+    """mesh-compose (tests/js/mesh.config.mjs) over both subgraphs' ``_service { sdl }``: the supergraph."""
+    supergraph = directory / "supergraph.graphql"
+    config = str(JS_DIR / "mesh.config.mjs")
+    composing = await asyncio.create_subprocess_exec(
+        node_bin("mesh-compose"),
+        *("-c", config, "-o", str(supergraph)),
+        cwd=JS_DIR,
+        env=os.environ | {"ONESTOP_SUBGRAPH_URL": onestop, "EVENTS_SUBGRAPH_URL": events},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(composing.communicate(), START_S)
+    assert composing.returncode == 0, output.decode(errors="replace")[-3000:]
+    text = supergraph.read_text(encoding="utf-8")
+    assert 'type Service @join__type(graph: EVENTS, key: "id", resolvable: false)' in text
+    return supergraph
+
+
+SERVICE = '{ service(id: "MZ-001") { id name } }'
+
+
+@asynccontextmanager
+async def node_process(
+    argv: list[str],
+    environ: dict[str, str],
+    cwd: Path = JS_DIR,
+    stdout: IO[bytes] | int = asyncio.subprocess.PIPE,
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A Node process of this test, stopped by its pid (SIGTERM, then SIGKILL after 10 s)."""
+    process = await asyncio.create_subprocess_exec(
+        *argv, cwd=cwd, env=os.environ | environ, stdout=stdout, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def ready(client: httpx.AsyncClient, url: str) -> None:
+    async def answers() -> bool:
+        try:
+            return (await client.get(url)).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await until(answers, timeout=START_S, every=0.2)
