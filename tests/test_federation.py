@@ -231,3 +231,19 @@ async def ready(client: httpx.AsyncClient, url: str) -> None:
             return False
 
     await until(answers, timeout=START_S, every=0.2)
+
+
+async def test_the_cost_limit_counts_every_reference(make_gateway: GatewayFactory) -> None:
+    limited = await make_gateway(max_complexity=200)
+    few = await limited.query(ENTITIES, {"representations": [ref("Service", "MZ-001")] * 5})
+    assert "errors" not in few
+    many = await limited.client.post(
+        "/graphql",
+        json={"query": ENTITIES, "variables": {"representations": [ref("Service", "MZ-001")] * 60}},
+    )
+    error = many.json()["errors"][0]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX" and error["extensions"]["actual"] > 200
+    references = ", ".join(['{__typename: "Service", id: "MZ-001"}'] * 80)
+    inline = "{ _entities(representations: [" + references + "]) { ... on Service { id name } } }"
+    refused = await limited.client.post("/graphql", json={"query": inline})
+    assert refused.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
