@@ -74,8 +74,8 @@ def run_print(args: argparse.Namespace) -> int:
         verdict = _verdict(schema, args)
         if verdict is None:
             return 1
+        _report(verdict, sys.stdout if verdict.ok else sys.stderr)
         if not verdict.ok:
-            _report(verdict, sys.stderr)
             print(f"onestop: {args.schema.name} left as it is", file=sys.stderr)
             return 1
         if verdict.current:

@@ -99,7 +99,7 @@ def subgraph_sdl(schema: strawberry.Schema) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Acknowledged:
-    change: str  # graphql-core's description, e.g. "Service.feeFen was removed."
+    change: str  # graphql-core's description, e.g. "Field Service.feeFen was removed."
     reason: str
 
 
