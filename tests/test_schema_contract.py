@@ -116,7 +116,9 @@ def test_dangerous_changes_are_reported_not_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     committed = tmp_path / "schema.graphql"
-    committed.write_text(COMMITTED.replace("  SUBMITTED\n", "", 1), "utf-8")  # the code added SUBMITTED
+    submitted = '\n  """已提交 / Submitted, not yet taken up"""\n  SUBMITTED\n'
+    assert submitted in COMMITTED
+    committed.write_text(COMMITTED.replace(submitted, "\n", 1), "utf-8")  # as if the code added SUBMITTED
     paths = ["--schema", str(committed), "--changes", str(changes_file(tmp_path))]
     assert main(["schema", "print", "--write", *paths]) == 0
     assert (
