@@ -73,12 +73,12 @@ class Loaders:
 
     async def service_index(self, path: Path) -> dict[str, ServiceRecord]:
         if self._catalog_index is None:
-            self._catalog_index = asyncio.ensure_future(_index(self.all_services(path)))
+            self._catalog_index = _shared(_index(self.all_services(path)))
         return await asyncio.shield(self._catalog_index)  # one caller cancelled cancels no other
 
     async def station_index(self, path: Path) -> dict[str, StationRecord]:
         if self._station_index is None:
-            self._station_index = asyncio.ensure_future(_index(self.all_stations(path)))
+            self._station_index = _shared(_index(self.all_stations(path)))
         return await asyncio.shield(self._station_index)
 
     def ids_with(self, capability: str) -> list[str]:
@@ -87,6 +87,13 @@ class Loaders:
 
 async def _index(records: Awaitable[list[Any]]) -> dict[str, Any]:
     return {r.id: r for r in await records}
+
+
+def _shared(index: Awaitable[dict[str, Any]]) -> asyncio.Task[dict[str, Any]]:
+    """A task every caller awaits (shielded); its outcome is retrieved even if all of them went away."""
+    task = asyncio.ensure_future(index)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
 
 
 async def _load(
