@@ -112,6 +112,17 @@ def test_an_acknowledged_break_is_written_and_then_checks_clean(
     assert main(["schema", "check", *paths]) == 0
 
 
+def test_a_release_baseline_catches_a_break_written_without_acknowledgement(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    release = committed_with_fee_elsewhere(tmp_path)  # the last release still had Service.feeYuan
+    args = ["schema", "check", "--breaking-only", "--schema", str(release)]
+    assert main([*args, "--changes", str(changes_file(tmp_path))]) == 1
+    assert "Field Service.feeYuan was removed." in capsys.readouterr().err
+    assert main([*args, "--changes", str(changes_file(tmp_path, "Field Service.feeYuan was removed."))]) == 0
+    assert "has no unacknowledged break from the code" in capsys.readouterr().out
+
+
 def test_dangerous_changes_are_reported_not_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
