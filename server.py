@@ -35,6 +35,8 @@ from observability.logging import configure_logging
 from observability.tracing import Tracing
 from observability.wiring import Observability
 from schema import build_schema
+from schema.graphiql import ROUTE as GRAPHIQL_ROUTE
+from schema.graphiql import GraphiQLAssets
 from schema.limits import QueryLimits
 from schema.persisted import Manifests
 from schema.view import GraphQLView
@@ -126,11 +128,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
 
     verifier = TokenVerifier(settings.token_settings())
+    # GraphiQL's page and bundle come with the project (no CDN: intranets and kiosks reach none)
+    graphiql_assets = GraphiQLAssets.load() if settings.graphiql_enabled else None
     # registry.snapshot: each request works on the connector versions served when it began
     graphql = GraphQLView(
         build_schema(QueryLimits.from_settings(settings)),
         registry.snapshot,
-        graphiql=settings.graphiql_enabled,
+        graphiql=graphiql_assets,
         verifier=verifier,
         allowed_origins=settings.ws_allowed_origins,
     )
@@ -147,6 +151,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     guards = hardening(settings, verifier, digester)
     middleware += guards.middleware
     routes.extend(live.routes)  # POST /webhooks/{department}
+    if graphiql_assets is not None:
+        routes.append(Route(GRAPHIQL_ROUTE, graphiql_assets.endpoint, methods=["GET"]))
     app = Starlette(
         routes=routes,
         middleware=middleware,
