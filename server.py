@@ -35,6 +35,7 @@ from observability.logging import configure_logging
 from observability.tracing import Tracing
 from observability.wiring import Observability
 from schema import build_schema
+from schema.apq import Bounds, documents_for
 from schema.graphiql import ROUTE as GRAPHIQL_ROUTE
 from schema.graphiql import GraphiQLAssets
 from schema.limits import QueryLimits
@@ -71,6 +72,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     registry = Registry(cache, observer=observability.upstream, digester=digester)
     bus = make_bus(settings.redis_url, settings.namespace)  # messages between gateway processes
+    # documents APQ clients register, shared by every process when there is Redis
+    documents = documents_for(
+        settings.redis_url,
+        settings.cache_url,
+        settings.namespace,
+        Bounds(settings.apq_max_documents, settings.apq_max_document_bytes, settings.apq_ttl_s),
+    )
     # live case updates: pollers of watched cases and the department webhook, publishing on the bus
     live = LiveCases.build(
         lambda: registry,
@@ -103,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await live.close()
             await registry.close()
             await bus.close()
+            await documents.close()
             await cache.close()
             observability.shutdown()
             await guards.close()
@@ -160,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers=dict(error_handlers),  # typed JSON: 404, 405, and a 500 never a traceback
     )
     app.state.persisted = Manifests.load(settings.persisted_dir, settings.trusted_channels)
+    app.state.documents = documents  # registered by APQ clients (schema/apq.py)
     app.state.inflight = guards.inflight  # .current, .limit, .refused
     app.state.rate_limits = guards.rate_limits  # .refused: Counter by "client" / "channel"
     app.state.registry = registry
