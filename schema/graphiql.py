@@ -21,6 +21,13 @@ from starlette.responses import Response
 STATIC_DIR = Path(__file__).parent / "static" / "graphiql"
 ROUTE = "/graphiql/{version}/{name}"
 CACHE_FOREVER = "public, max-age=31536000, immutable"
+# The page may load and connect to its own origin only (the browser enforces what the tests check);
+# styles inline because React and CodeMirror set them; fonts and icons come as data: URLs in the CSS.
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "font-src 'self' data:; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 MEDIA_TYPES = {
     "graphiql.js": "text/javascript; charset=utf-8",
     "graphiql.css": "text/css; charset=utf-8",

@@ -29,7 +29,7 @@ from identity.principal import ClientChannel, Principal
 from identity.tokens import TokenError, TokenVerifier
 from middleware.ratelimit import Verified, verified_by_rate_limit
 from schema.context import Context
-from schema.graphiql import GraphiQLAssets
+from schema.graphiql import PAGE_POLICY, GraphiQLAssets
 from schema.http_body import StrictRequests
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -177,7 +177,8 @@ class GraphQLView(StrictRequests, GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> Response:
         if self.graphiql is None:  # strawberry only calls this with an IDE configured
             raise HTTPException(404, "Not Found")
-        return HTMLResponse(self.graphiql.page(), headers={"Cache-Control": "no-cache"})
+        headers = {"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_POLICY, "Vary": "Accept"}
+        return HTMLResponse(self.graphiql.page(), headers=headers)
 
     @staticmethod
     def _refuse(status: int, reason: str, media: str, code: str | None = None) -> Response:

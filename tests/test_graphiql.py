@@ -23,7 +23,7 @@ import pytest
 
 from config import PROJECT_ROOT
 from mocks.server import RunningMocks
-from schema.graphiql import CACHE_FOREVER, GraphiQLAssets
+from schema.graphiql import CACHE_FOREVER, PAGE_POLICY, GraphiQLAssets
 from tests import tools
 from tests.access_support import SECRET, fixture, resident_token
 from tests.conftest import DEPARTMENT_IDS, Admin, GatewayFactory
@@ -133,6 +133,8 @@ async def test_the_page_is_for_browsers_and_a_hash_only_get_is_json(make_gateway
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "unpkg" not in page.text and "cdn" not in page.text.lower() and "https://" not in page.text
     assert "/graphiql/" in page.text and "<script>" not in page.text  # no inline script
+    # and the browser itself holds the page to its own origin
+    assert page.headers["content-security-policy"] == PAGE_POLICY and "connect-src 'self'" in PAGE_POLICY
     persisted = json.dumps({"persistedQuery": {"version": 1, "sha256Hash": "a" * 64}})
     for headers in (HTML, {"accept": "*/*"}, {}):
         hashed = await gateway.client.get("/graphql", params={"extensions": persisted}, headers=headers)
@@ -141,6 +143,9 @@ async def test_the_page_is_for_browsers_and_a_hash_only_get_is_json(make_gateway
     bare = await gateway.client.get("/graphql", headers={"accept": "*/*"})  # curl: JSON, not the page
     assert bare.headers["content-type"].startswith("application/json")
     assert bare.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    production = await make_gateway(mode="production")  # no GraphiQL: a hash-only GET is still JSON
+    hashed = await production.client.get("/graphql", params={"extensions": persisted}, headers=HTML)
+    assert hashed.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
 
 
 async def test_assets_are_served_under_their_content_hash_and_cached(make_gateway: GatewayFactory) -> None:
