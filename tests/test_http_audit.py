@@ -13,17 +13,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from mocks.server import RunningMocks
 from tests import tools
+from tests.conftest import GatewayFactory
 from tests.gateway_process import gateway_process, wait_ready
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 AUDIT_SCRIPT = tools.JS_DIR / "http_audit.mjs"
-AUDITS = 61  # graphql-http 1.23.1's serverAudits
+AUDITS = 61
+GRAPHQL_RESPONSE = "application/graphql-response+json"  # graphql-http 1.23.1's serverAudits
 
 
 async def run_audit(url: str) -> dict[str, Any]:
@@ -54,22 +55,18 @@ async def test_graphql_http_audit_passes_all_61(mocks: RunningMocks, tmp_path: P
 
 
 async def test_curl_and_fetch_defaults_get_json_with_200_for_a_validation_error(
-    mocks: RunningMocks, tmp_path: Path
+    make_gateway: GatewayFactory,
 ) -> None:
-    """What the two failing audits stood for, with the headers curl and ``fetch`` really send."""
-    with gateway_process(mocks.url, tmp_path, tune_gc="false") as gateway:
-        await asyncio.to_thread(wait_ready, gateway.url)
-        async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as client:
-            invalid = {"query": "{ noSuchField }"}
-            for accept in ("*/*", "application/*", None):
-                headers = {"accept": accept} if accept else {}
-                response = await client.post("/graphql", json=invalid, headers=headers)
-                assert response.status_code == 200, accept
-                assert response.headers["content-type"].startswith("application/json"), accept
-                assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
-            # asked for by name, the new type keeps its status codes
-            named = await client.post(
-                "/graphql", json=invalid, headers={"accept": "application/graphql-response+json"}
-            )
-            assert named.status_code == 400
-            assert named.headers["content-type"].startswith("application/graphql-response+json")
+    """What the two audits that failed stood for, with the headers curl and ``fetch`` really send."""
+    client = (await make_gateway()).client
+    invalid = {"query": "{ noSuchField }"}
+    for accept in ("*/*", "application/*", None):
+        headers = {"accept": accept} if accept else {}
+        response = await client.post("/graphql", json=invalid, headers=headers)
+        assert response.status_code == 200, accept
+        assert response.headers["content-type"].startswith("application/json"), accept
+        assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    # asked for by name, the new type keeps its status codes
+    named = await client.post("/graphql", json=invalid, headers={"accept": GRAPHQL_RESPONSE})
+    assert named.status_code == 400
+    assert named.headers["content-type"].startswith(GRAPHQL_RESPONSE)
