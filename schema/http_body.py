@@ -85,11 +85,11 @@ async def resolve(
     the hash to register once the document has run (an APQ client sent hash and text on an unlocked
     channel), else None."""
     digest = requested_hash(data.extensions, data.document_id)
-    open_to_apq = documents is not None and bool(digest) and channel not in manifests.locked
+    apq = documents if digest and channel not in manifests.locked else None  # locked: manifests only
     sent_text = data.query is not None
     registered = None
-    if documents is not None and digest and open_to_apq and not sent_text:
-        registered = await documents.get(digest)
+    if apq is not None and digest and not sent_text:
+        registered = await apq.get(digest)
     try:
         data.query = manifests.resolve(channel, data.query, data.extensions, data.document_id, registered)
     except PersistedQueryError as exc:
@@ -97,7 +97,7 @@ async def resolve(
         raise RequestRefused(400 if media_type == GRAPHQL_RESPONSE else 200, exc.code, exc.message) from None
     if data.query is None:
         raise RequestRefused(400, "BAD_REQUEST", "no `query` and no persisted document")
-    if open_to_apq and sent_text and digest and not manifests.knows(channel, digest):
+    if apq is not None and digest and sent_text and not manifests.knows(channel, digest):
         return digest
     return None
 

@@ -165,7 +165,8 @@ class GraphQLView(StrictRequests, GraphQL[Context, None]):
     def should_render_graphql_ide(self, request: Any) -> bool:
         """A browser opening ``/graphql``: GET, ``text/html`` asked for by name, and no GraphQL request
         in the query string. A hash-only persisted query (``?extensions=...``) or ``documentId`` is a
-        GraphQL request and gets JSON, whatever its ``Accept``; so does any client that accepts ``*/*``."""
+        GraphQL request and gets JSON, whatever its ``Accept``; so does a client that does not name
+        ``text/html`` (curl's and ``fetch``'s ``*/*``)."""
         params = request.query_params
         if request.method != "GET" or any(p in params for p in ("query", "extensions", "documentId")):
             return False
