@@ -170,6 +170,18 @@ class Settings(BaseSettings):
     trusted_documents_app: bool = Field(False, description="the app channel may send persisted queries only")
     trusted_documents_wechat: bool = Field(False, description="WeChat may send persisted queries only")
     trusted_documents_kiosk: bool = Field(False, description="kiosks may send persisted queries only")
+    apq_max_documents: int = Field(
+        10000,
+        ge=0,
+        description="documents APQ clients may register at run time (unlocked channels; in Redis when "
+        "there is one, else per process); the oldest go first; 0: no registration",
+    )
+    apq_max_document_bytes: int = Field(
+        16384, ge=256, description="longest document registered (longer ones run, unregistered)"
+    )
+    apq_ttl_s: float = Field(
+        86400.0, gt=0, description="seconds a registered document is kept (then the client registers again)"
+    )
 
     @field_validator("cors_origins", "ws_allowed_origins")
     @classmethod

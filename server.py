@@ -37,6 +37,9 @@ from observability.logging import configure_logging
 from observability.tracing import Tracing
 from observability.wiring import Observability
 from schema import build_schema
+from schema.apq import Bounds, documents_for
+from schema.graphiql import ROUTE as GRAPHIQL_ROUTE
+from schema.graphiql import GraphiQLAssets
 from schema.limits import QueryLimits
 from schema.persisted import Manifests
 from schema.sse import EventStreams, GraphQLOverSSE
@@ -72,6 +75,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     registry = Registry(cache, observer=observability.upstream, digester=digester)
     bus = make_bus(settings.redis_url, settings.namespace)  # messages between gateway processes
+    # documents APQ clients register, shared by every process when there is Redis
+    documents = documents_for(
+        settings.redis_url,
+        settings.cache_url,
+        settings.namespace,
+        Bounds(settings.apq_max_documents, settings.apq_max_document_bytes, settings.apq_ttl_s),
+    )
     # live case updates: pollers of watched cases and the department webhook, publishing on the bus
     live = LiveCases.build(
         lambda: registry,
@@ -104,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await live.close()
             await registry.close()
             await bus.close()
+            await documents.close()
             await cache.close()
             observability.shutdown()
             await guards.close()
@@ -129,11 +140,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
 
     verifier = TokenVerifier(settings.token_settings())
+    # GraphiQL's page and bundle come with the project (no CDN: intranets and kiosks reach none)
+    graphiql_assets = GraphiQLAssets.load() if settings.graphiql_enabled else None
     # registry.snapshot: each request works on the connector versions served when it began
     graphql = GraphQLView(
         build_schema(QueryLimits.from_settings(settings)),
         registry.snapshot,
-        graphiql=settings.graphiql_enabled,
+        graphiql=graphiql_assets,
         verifier=verifier,
         allowed_origins=settings.stream_origins,  # ONESTOP_CORS_ORIGINS (+ the deprecated WS list)
     )
@@ -157,6 +170,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     guards = hardening(settings, verifier, digester)
     middleware += guards.middleware
     routes.extend(live.routes)  # POST /webhooks/{department}
+    if graphiql_assets is not None:
+        routes.append(Route(GRAPHIQL_ROUTE, graphiql_assets.endpoint, methods=["GET"]))
     app = Starlette(
         routes=routes,
         middleware=middleware,
@@ -164,6 +179,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers=dict(error_handlers),  # typed JSON: 404, 405, and a 500 never a traceback
     )
     app.state.persisted = Manifests.load(settings.persisted_dir, settings.trusted_channels)
+    app.state.documents = documents  # registered by APQ clients (schema/apq.py)
     app.state.inflight = guards.inflight  # .current, .limit, .refused
     app.state.rate_limits = guards.rate_limits  # .refused: Counter by "client" / "channel"
     app.state.event_streams = streams.streams  # .current, .limit, .refused

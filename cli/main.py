@@ -9,9 +9,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import connectors, tokens
+from cli import connectors, schema, tokens
 
-GROUPS = (tokens, connectors)
+GROUPS = (tokens, connectors, schema)
 
 
 def parser() -> argparse.ArgumentParser:

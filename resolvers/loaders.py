@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -33,7 +33,10 @@ class Loaders:
         # partial, not a lambda over self: no reference cycle per request for the GC to chase
         self.catalog: DataLoader[str, Result] = DataLoader(partial(_load, registry, "catalog"))
         self.stations: DataLoader[str, Result] = DataLoader(partial(_load, registry, "stations"))
-        self._catalog_index: dict[str, ServiceRecord] | None = None
+        # one index build per request, shared by every field that asks at once (``_entities`` resolves
+        # hundreds of references concurrently; each would otherwise walk the whole catalogue)
+        self._catalog_index: asyncio.Task[dict[str, ServiceRecord]] | None = None
+        self._station_index: asyncio.Task[dict[str, StationRecord]] | None = None
 
     async def gather(
         self, loader: DataLoader[str, Result], capability: str, department_ids: Iterable[str], path: Path
@@ -70,11 +73,27 @@ class Loaders:
 
     async def service_index(self, path: Path) -> dict[str, ServiceRecord]:
         if self._catalog_index is None:
-            self._catalog_index = {s.id: s for s in await self.all_services(path)}
-        return self._catalog_index
+            self._catalog_index = _shared(_index(self.all_services(path)))
+        return await asyncio.shield(self._catalog_index)  # one caller cancelled cancels no other
+
+    async def station_index(self, path: Path) -> dict[str, StationRecord]:
+        if self._station_index is None:
+            self._station_index = _shared(_index(self.all_stations(path)))
+        return await asyncio.shield(self._station_index)
 
     def ids_with(self, capability: str) -> list[str]:
         return [d.id for d in self.registry.with_capability(capability)]
+
+
+async def _index(records: Awaitable[list[Any]]) -> dict[str, Any]:
+    return {r.id: r for r in await records}
+
+
+def _shared(index: Awaitable[dict[str, Any]]) -> asyncio.Task[dict[str, Any]]:
+    """A task every caller awaits (shielded); its outcome is retrieved even if all of them went away."""
+    task = asyncio.ensure_future(index)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
 
 
 async def _load(

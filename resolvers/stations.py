@@ -84,3 +84,8 @@ async def nearby_stations(
         hits.append(StationHit(station, round(walk_m), max(1, math.ceil(walk_m / WALK_M_PER_MIN))))
     hits.sort(key=lambda h: (h.distance_m, h.station.id))
     return hits[:limit]
+
+
+async def get_station(loaders: Loaders, station_id: str, path: Path) -> StationRecord | None:
+    """One station by id (a federation router's reference); every station department asked once."""
+    return (await loaders.station_index(path)).get(station_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -25,21 +25,25 @@ from store.models import ConnectorRegistration
 
 @strawberry.enum(description="What became of a registered spec.")
 class RegistrationOutcome(Enum):
-    ACTIVE = "ACTIVE"
-    DRAFT = "DRAFT"
-    REFUSED = "REFUSED"
-    UNCHANGED = "UNCHANGED"
+    ACTIVE = strawberry.enum_value("ACTIVE", description="Stored as the new version and served")
+    DRAFT = strawberry.enum_value("DRAFT", description="Stored, not served: the probe failed")
+    REFUSED = strawberry.enum_value("REFUSED", description="Not stored: the spec is not valid")
+    UNCHANGED = strawberry.enum_value(
+        "UNCHANGED", description="The same as the served version: nothing stored"
+    )
 
 
 @strawberry.type(
     description="One problem of a spec: where (line, key path), what is wrong, what was expected."
 )
 class SpecProblem:
-    line: int | None
-    column: int | None
-    path: str
-    message: str
-    expected: str | None
+    line: int | None = strawberry.field(
+        description="Line in the spec file (1-based); null when the problem has no place"
+    )
+    column: int | None = strawberry.field(description="Column on that line (1-based)")
+    path: str = strawberry.field(description="Key path, e.g. operations.catalog.mapping.name_zh")
+    message: str = strawberry.field(description="What is wrong")
+    expected: str | None = strawberry.field(description="What was expected there, when it can be said")
     text: str = strawberry.field(description="the whole problem in one line, as the CLI prints it")
 
     @classmethod
@@ -56,10 +60,14 @@ class SpecProblem:
 
 @strawberry.type(description="A spec checked without storing anything.")
 class SpecValidation:
-    ok: bool
-    department: str | None
-    problems: list[SpecProblem]
-    warnings: list[str]
+    ok: bool = strawberry.field(description="True when the spec has no problem")
+    department: str | None = strawberry.field(
+        description="The department the spec is for, when it could be read"
+    )
+    problems: list[SpecProblem] = strawberry.field(
+        description="Every problem; the spec is refused if there is one"
+    )
+    warnings: list[str] = strawberry.field(description="Things that work but are probably not meant")
 
     @classmethod
     def of(cls, check: SpecCheck) -> SpecValidation:
@@ -73,13 +81,15 @@ class SpecValidation:
 
 @strawberry.type(description="One operation called against the department's live endpoint.")
 class OperationProbeResult:
-    capability: str
-    ok: bool
-    records: int
+    capability: str = strawberry.field(description="The operation: catalog, stations, facts, ...")
+    ok: bool = strawberry.field(description="It answered, and its answer mapped onto canonical records")
+    records: int = strawberry.field(description="Records it returned")
     samples: list[JSON] = strawberry.field(description="a few canonical records (public data only)")
-    problems: list[str]
-    skipped: bool
-    elapsed_ms: int
+    problems: list[str] = strawberry.field(description="What went wrong, per record or for the call")
+    skipped: bool = strawberry.field(
+        description="Not called (a personal operation needs a resident to ask about)"
+    )
+    elapsed_ms: int = strawberry.field(description="How long the call took")
 
     @classmethod
     def of(cls, result: OperationProbe) -> OperationProbeResult:
@@ -96,9 +106,9 @@ class OperationProbeResult:
 
 @strawberry.type(description="What the gateway would serve from a spec, as its live endpoints answered.")
 class ProbeResult:
-    department: str
-    ok: bool
-    operations: list[OperationProbeResult]
+    department: str = strawberry.field(description="The department probed")
+    ok: bool = strawberry.field(description="Every operation called passed")
+    operations: list[OperationProbeResult] = strawberry.field(description="Each operation of the spec")
 
     @classmethod
     def of(cls, report: ProbeReport | None) -> ProbeResult | None:
@@ -110,17 +120,21 @@ class ProbeResult:
 
 @strawberry.type(description="The answer to probeConnector: the probe runs only for a valid spec.")
 class ConnectorProbeResult:
-    validation: SpecValidation
-    probe: ProbeResult | None
+    validation: SpecValidation = strawberry.field(description="The spec's check")
+    probe: ProbeResult | None = strawberry.field(
+        description="The live calls; null when the spec is not valid"
+    )
 
 
 @strawberry.type(description="The answer to registerConnector.")
 class ConnectorRegistrationResult:
-    outcome: RegistrationOutcome
-    department: str | None
-    version: int | None
-    validation: SpecValidation
-    probe: ProbeResult | None
+    outcome: RegistrationOutcome = strawberry.field(description="What became of the spec")
+    department: str | None = strawberry.field(description="The department, when the spec could be read")
+    version: int | None = strawberry.field(description="The version stored; null when nothing was")
+    validation: SpecValidation = strawberry.field(description="The spec's check")
+    probe: ProbeResult | None = strawberry.field(
+        description="The live calls; null when the spec is not valid"
+    )
 
     @classmethod
     def of(cls, result: Registration) -> ConnectorRegistrationResult:
@@ -135,13 +149,15 @@ class ConnectorRegistrationResult:
 
 @strawberry.type(description="One version of a department's connector spec.")
 class ConnectorVersion:
-    department: str
-    version: int
+    department: str = strawberry.field(description="The department")
+    version: int = strawberry.field(description="1, 2, ... in the order registered")
     status: str = strawberry.field(description="draft, active, inactive or disabled")
-    active: bool
-    registered_by: str
-    registered_at: datetime
-    fingerprint: str
+    active: bool = strawberry.field(description="The version served")
+    registered_by: str = strawberry.field(description="Who registered it (a digest of the token's subject)")
+    registered_at: datetime = strawberry.field(description="When it was registered")
+    fingerprint: str = strawberry.field(
+        description="SHA-256 of the spec text: equal specs, equal fingerprints"
+    )
     spec: str = strawberry.field(description="the spec as registered, ${VARIABLES} unexpanded (no secrets)")
 
     @classmethod
@@ -160,21 +176,21 @@ class ConnectorVersion:
 
 @strawberry.type(description="A department's connector: its versions and what this process serves.")
 class ConnectorInfo:
-    department: str
+    department: str = strawberry.field(description="The department")
     versions: list[ConnectorVersion] = strawberry.field(description="oldest first")
     served_version: int | None = strawberry.field(description="the version this gateway process serves")
 
 
 @strawberry.type(description="One entry of the audit trail of connector changes.")
 class ConnectorAuditEntry:
-    at: datetime
-    actor: str
-    role: str
-    department: str
-    action: str
-    version: int | None
+    at: datetime = strawberry.field(description="When")
+    actor: str = strawberry.field(description="Who (a digest of the token's subject)")
+    role: str = strawberry.field(description="Their role: dept_admin or operator")
+    department: str = strawberry.field(description="The department concerned")
+    action: str = strawberry.field(description="register, rollback, disable, enable, ...")
+    version: int | None = strawberry.field(description="The version concerned, if any")
     outcome: str = strawberry.field(description="ok, active, draft, refused or forbidden")
-    detail: str
+    detail: str = strawberry.field(description="What else there is to say (why it was refused, ...)")
 
     @classmethod
     def of(cls, row: AuditRow) -> ConnectorAuditEntry:
@@ -188,6 +204,10 @@ class ConnectorAuditEntry:
             outcome=row.outcome,
             detail=row.detail,
         )
+
+
+DepartmentArg = Annotated[str, strawberry.argument(description="the department's id, e.g. civil-affairs")]
+SpecArg = Annotated[str, strawberry.argument(description="the spec's text, YAML or JSON")]
 
 
 def _admin(info: Info) -> Admin:
@@ -213,18 +233,27 @@ class Query:
         return [await _info(info, name) for name in names]
 
     @strawberry.field(description="One department's connector and its versions.")
-    async def connector(self, info: Info, department: str) -> ConnectorInfo:
+    async def connector(self, info: Info, department: DepartmentArg) -> ConnectorInfo:
         return await _info(info, department)
 
     @strawberry.field(description="A unified diff between two versions (default: previous vs served).")
     async def connector_diff(
-        self, info: Info, department: str, from_version: int | None = None, to_version: int | None = None
+        self,
+        info: Info,
+        department: DepartmentArg,
+        from_version: Annotated[
+            int | None, strawberry.argument(description="default: the one before")
+        ] = None,
+        to_version: Annotated[int | None, strawberry.argument(description="default: the served one")] = None,
     ) -> str:
         return await _admin(info).diff(info.context.principal, department, from_version, to_version)
 
     @strawberry.field(description="The audit trail of connector changes, newest first.")
     async def connector_audit(
-        self, info: Info, department: str | None = None, first: int = 50
+        self,
+        info: Info,
+        department: Annotated[str | None, strawberry.argument(description="only this department's")] = None,
+        first: Annotated[int, strawberry.argument(description="at most this many, 1..500")] = 50,
     ) -> list[ConnectorAuditEntry]:
         rows = await _admin(info).audit(info.context.principal, department, max(1, min(first, 500)))
         return [ConnectorAuditEntry.of(r) for r in rows]
@@ -233,11 +262,11 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Check a spec: every problem with its line. Stores nothing.")
-    def validate_connector(self, info: Info, spec: str) -> SpecValidation:
+    def validate_connector(self, info: Info, spec: SpecArg) -> SpecValidation:
         return SpecValidation.of(_admin(info).validate(info.context.principal, spec))
 
     @strawberry.mutation(description="Call the department's live endpoints with a spec. Stores nothing.")
-    async def probe_connector(self, info: Info, spec: str) -> ConnectorProbeResult:
+    async def probe_connector(self, info: Info, spec: SpecArg) -> ConnectorProbeResult:
         check, report = await _admin(info).probe(info.context.principal, spec)
         return ConnectorProbeResult(validation=SpecValidation.of(check), probe=ProbeResult.of(report))
 
@@ -246,7 +275,10 @@ class Mutation:
         "gateway process within seconds if the probe passed (or `force`), kept as a draft otherwise."
     )
     async def register_connector(
-        self, info: Info, spec: str, force: bool = False
+        self,
+        info: Info,
+        spec: SpecArg,
+        force: Annotated[bool, strawberry.argument(description="serve it even if the probe fails")] = False,
     ) -> ConnectorRegistrationResult:
         result = await _admin(info).register(info.context.principal, spec, force)
         return ConnectorRegistrationResult.of(result)
@@ -255,13 +287,18 @@ class Mutation:
         description="Serve an earlier version again (default: the one before the served one). Re-activates "
         "that version; no new version is written. Returns the version now served."
     )
-    async def rollback_connector(self, info: Info, department: str, to_version: int | None = None) -> int:
+    async def rollback_connector(
+        self,
+        info: Info,
+        department: DepartmentArg,
+        to_version: Annotated[int | None, strawberry.argument(description="default: the one before")] = None,
+    ) -> int:
         return await _admin(info).rollback(info.context.principal, department, to_version)
 
     @strawberry.mutation(description="Stop serving a department (its version is kept for enableConnector).")
-    async def disable_connector(self, info: Info, department: str) -> int:
+    async def disable_connector(self, info: Info, department: DepartmentArg) -> int:
         return await _admin(info).set_enabled(info.context.principal, department, False)
 
     @strawberry.mutation(description="Serve a disabled department again, at the version it had.")
-    async def enable_connector(self, info: Info, department: str) -> int:
+    async def enable_connector(self, info: Info, department: DepartmentArg) -> int:
         return await _admin(info).set_enabled(info.context.principal, department, True)

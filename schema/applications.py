@@ -7,6 +7,8 @@ that comes back is personal data and is written to the resident's access log.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from access.policy import Purpose
@@ -18,13 +20,13 @@ from store.submission_book import SubmissionBook
 
 @strawberry.input(description="One question of the application form and the resident's answer.")
 class ApplicationAnswerInput:
-    name: str
-    value: str
+    name: str = strawberry.field(description="The question, as the service's form names it (e.g. 联系电话)")
+    value: str = strawberry.field(description="The resident's answer")
 
 
 @strawberry.input(description="An application to one service.")
 class SubmitApplicationInput:
-    service_id: strawberry.ID
+    service_id: strawberry.ID = strawberry.field(description="The catalogue code of the service, e.g. JY-001")
     idempotency_key: str = strawberry.field(
         description="8-64 letters, digits, '-' or '_', new for each application (a UUID). Sending the "
         "same application again with the same key answers the same case: retry freely."
@@ -35,7 +37,9 @@ class SubmitApplicationInput:
     documents: list[str] = strawberry.field(
         default_factory=list, description="the documents provided, by the names the service lists"
     )
-    answers: list[ApplicationAnswerInput] = strawberry.field(default_factory=list)
+    answers: list[ApplicationAnswerInput] = strawberry.field(
+        default_factory=list, description="answers to the service's form questions"
+    )
 
 
 @strawberry.type
@@ -45,7 +49,11 @@ class Mutation:
         "problem in `extensions.problems`; IDEMPOTENCY_KEY_REUSED, SUBMISSION_IN_PROGRESS; a "
         "department's failure is UPSTREAM_* and nothing is kept (retry with the same key)."
     )
-    async def submit_application(self, info: Info, input: SubmitApplicationInput) -> Case:
+    async def submit_application(
+        self,
+        info: Info,
+        input: Annotated[SubmitApplicationInput, strawberry.argument(description="the application")],
+    ) -> Case:
         context = info.context
         resident = None if input.resident_id is None else str(input.resident_id)
         acting = await context.acting_for(resident, Purpose.APPLICATIONS)

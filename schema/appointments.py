@@ -26,8 +26,8 @@ ACCESS_DATA = "appointments"
 
 @strawberry.enum(description="Whether an appointment still holds its place.")
 class AppointmentStatus(Enum):
-    BOOKED = "BOOKED"
-    CANCELLED = "CANCELLED"
+    BOOKED = strawberry.enum_value("BOOKED", description="已预约 / Booked: the place is held")
+    CANCELLED = strawberry.enum_value("CANCELLED", description="已取消 / Cancelled: the place was freed")
 
 
 async def _station(info: Info, station_id: str) -> Station | None:
@@ -43,11 +43,11 @@ async def _service(info: Info, service_id: str) -> Service | None:
 
 @strawberry.type(description="A time at a station when some residents can be served for one service.")
 class AppointmentSlot:
-    id: strawberry.ID
-    station_id: strawberry.ID
-    service_id: strawberry.ID
-    starts_at: datetime
-    ends_at: datetime
+    id: strawberry.ID = strawberry.field(description="Slot id, for `reserveAppointment`")
+    station_id: strawberry.ID = strawberry.field(description="The station's id")
+    service_id: strawberry.ID = strawberry.field(description="The service's catalogue code")
+    starts_at: datetime = strawberry.field(description="开始 / Starts")
+    ends_at: datetime = strawberry.field(description="结束 / Ends")
     capacity: int = strawberry.field(description="places in this slot")
     booked: int = strawberry.field(description="places taken")
     available: int = strawberry.field(description="places still free")
@@ -76,15 +76,15 @@ class AppointmentSlot:
 
 @strawberry.type(description="A resident's booking of a slot.")
 class Appointment:
-    id: strawberry.ID
-    slot_id: strawberry.ID
-    station_id: strawberry.ID
-    service_id: strawberry.ID
-    starts_at: datetime
-    ends_at: datetime
-    status: AppointmentStatus
-    booked_at: datetime
-    cancelled_at: datetime | None
+    id: strawberry.ID = strawberry.field(description="Appointment id, for `cancelAppointment`")
+    slot_id: strawberry.ID = strawberry.field(description="The slot it holds a place in")
+    station_id: strawberry.ID = strawberry.field(description="The station's id")
+    service_id: strawberry.ID = strawberry.field(description="The service's catalogue code")
+    starts_at: datetime = strawberry.field(description="开始 / Starts")
+    ends_at: datetime = strawberry.field(description="结束 / Ends")
+    status: AppointmentStatus = strawberry.field(description="预约状态 / Booked or cancelled")
+    booked_at: datetime = strawberry.field(description="When it was booked")
+    cancelled_at: datetime | None = strawberry.field(description="When it was cancelled; null while booked")
 
     @strawberry.field(description="The station; null when its department cannot be reached")
     async def station(self, info: Info) -> Station | None:
@@ -111,7 +111,7 @@ class Appointment:
 
 @strawberry.input(description="A place in a slot for the signed-in resident, or (staff) for `residentId`.")
 class ReserveAppointmentInput:
-    slot_id: strawberry.ID
+    slot_id: strawberry.ID = strawberry.field(description="The slot, from `appointmentSlots`")
     resident_id: strawberry.ID | None = strawberry.field(
         default=None, description="staff in an assisted session: the resident's `Resident.id`"
     )
@@ -152,10 +152,14 @@ class Query:
     async def appointment_slots(
         self,
         info: Info,
-        station_id: strawberry.ID,
-        service_id: strawberry.ID,
-        first: Annotated[date | None, strawberry.argument(name="from")] = None,
-        last: Annotated[date | None, strawberry.argument(name="to")] = None,
+        station_id: Annotated[strawberry.ID, strawberry.argument(description="the station, e.g. ZD-0001")],
+        service_id: Annotated[strawberry.ID, strawberry.argument(description="the service's catalogue code")],
+        first: Annotated[
+            date | None, strawberry.argument(name="from", description="first day (default today)")
+        ] = None,
+        last: Annotated[
+            date | None, strawberry.argument(name="to", description="last day (default a week on)")
+        ] = None,
     ) -> list[AppointmentSlot]:
         now = datetime.now(UTC)
         first_day, last_day = logic.days_asked(now, first, last)
@@ -172,7 +176,10 @@ class Query:
 
     @strawberry.field(description="The signed-in resident's appointments, soonest first")
     async def my_appointments(
-        self, info: Info, include_past: bool = False, include_cancelled: bool = False
+        self,
+        info: Info,
+        include_past: Annotated[bool, strawberry.argument(description="also those already started")] = False,
+        include_cancelled: Annotated[bool, strawberry.argument(description="also cancelled ones")] = False,
     ) -> list[Appointment]:
         acting = await info.context.acting_for(None, Purpose.APPOINTMENTS)
         appointments = await appointments_for(info, acting, include_past, include_cancelled)
@@ -186,7 +193,11 @@ class Mutation:
         description="Take a place in a slot. SLOT_FULL, ALREADY_BOOKED (an appointment at that time "
         "already), SLOT_PAST, NOT_FOUND; staff need the resident's consent (CONSENT_REQUIRED)."
     )
-    async def reserve_appointment(self, info: Info, input: ReserveAppointmentInput) -> Appointment:
+    async def reserve_appointment(
+        self,
+        info: Info,
+        input: Annotated[ReserveAppointmentInput, strawberry.argument(description="the slot")],
+    ) -> Appointment:
         acting = await info.context.acting_for(
             None if input.resident_id is None else str(input.resident_id), Purpose.APPOINTMENTS
         )
@@ -199,7 +210,13 @@ class Mutation:
         "ALREADY_CANCELLED, APPOINTMENT_STARTED."
     )
     async def cancel_appointment(
-        self, info: Info, id: strawberry.ID, resident_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="the appointment's id")],
+        resident_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="staff in an assisted session: the resident's `Resident.id`"),
+        ] = None,
     ) -> Appointment:
         acting = await info.context.acting_for(
             None if resident_id is None else str(resident_id), Purpose.APPOINTMENTS
@@ -211,6 +228,11 @@ class Mutation:
         description="Staff of the slot's station, or an operator: how many may book it (0-500; never "
         "below the places booked: CAPACITY_BELOW_BOOKED)."
     )
-    async def set_slot_capacity(self, info: Info, slot_id: strawberry.ID, capacity: int) -> AppointmentSlot:
+    async def set_slot_capacity(
+        self,
+        info: Info,
+        slot_id: Annotated[strawberry.ID, strawberry.argument(description="the slot's id")],
+        capacity: Annotated[int, strawberry.argument(description="places in the slot, 0..500")],
+    ) -> AppointmentSlot:
         slot = await logic.set_capacity(_book(info), info.context.principal, str(slot_id), capacity)
         return AppointmentSlot.from_slot(slot)

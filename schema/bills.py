@@ -18,9 +18,9 @@ class Bill:
     utility: str = strawberry.field(description="WATER, POWER or GAS")
     period: str = strawberry.field(description="the month billed, e.g. 2026-10")
     amount_fen: int = strawberry.field(description="in fen (1/100 yuan)")
-    due_date: date | None
-    paid: bool
-    paid_at: datetime | None
+    due_date: date | None = strawberry.field(description="缴费截止 / Pay by this day")
+    paid: bool = strawberry.field(description="已缴 / Paid")
+    paid_at: datetime | None = strawberry.field(description="When it was paid; null while unpaid")
     department_id: strawberry.Private[str]
 
     @strawberry.field(description="The department that bills it")

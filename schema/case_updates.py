@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -20,18 +21,20 @@ from schema.context import Info
 
 @strawberry.enum(description="Who noticed the change")
 class CaseUpdateSource(Enum):
-    POLL = "POLL"  # the gateway asked the department
-    WEBHOOK = "WEBHOOK"  # the department told the gateway (signed call, then confirmed with it)
+    POLL = strawberry.enum_value("POLL", description="The gateway asked the department")
+    WEBHOOK = strawberry.enum_value(
+        "WEBHOOK", description="The department told the gateway (a signed call, then confirmed with it)"
+    )
 
 
 @strawberry.type(description="A case that changed, as the department now tracks it.")
 class CaseUpdate:
-    case: Case
+    case: Case = strawberry.field(description="The case as it is now")
     previous_status: CaseStatus | None = strawberry.field(
         description="the status before, as this subscriber last saw it; null for a new case"
     )
     changed_at: datetime | None = strawberry.field(description="when the department says it changed")
-    source: CaseUpdateSource
+    source: CaseUpdateSource = strawberry.field(description="How the gateway learned of it")
 
 
 @strawberry.type
@@ -44,8 +47,14 @@ class Subscription:
     async def case_updated(
         self,
         info: Info,
-        case_ids: list[strawberry.ID] | None = None,
-        resident: strawberry.ID | None = None,
+        case_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="only these cases (`Case.id`); default: all of them"),
+        ] = None,
+        resident: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="staff: the `Resident.id` of a consented assisted session"),
+        ] = None,
     ) -> AsyncGenerator[CaseUpdate, None]:
         ids = None if case_ids is None else [str(i) for i in case_ids]
         async for event in case_updates(info.context, ids, None if resident is None else str(resident)):

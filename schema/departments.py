@@ -13,9 +13,13 @@ from schema.context import Info
 
 @strawberry.enum(description="How a department's connector is doing, from its circuit breaker.")
 class DepartmentStatus(Enum):
-    UP = "UP"
-    RECOVERING = "RECOVERING"  # paused after failures, one probe call allowed
-    DOWN = "DOWN"  # failing: calls paused, its data is missing or served stale
+    UP = strawberry.enum_value("UP", description="正常 / Answering")
+    RECOVERING = strawberry.enum_value(
+        "RECOVERING", description="恢复中 / Paused after failures; one probe call allowed"
+    )
+    DOWN = strawberry.enum_value(
+        "DOWN", description="暂不可用 / Failing: calls paused, its data is missing or served stale"
+    )
 
 
 _STATUS = {
@@ -25,14 +29,21 @@ _STATUS = {
 }
 
 
-@strawberry.type(description="A government department connected to Onestop.")
+@strawberry.federation.type(
+    keys=["id"], description="部门 / Department: a government department connected to Onestop."
+)
 class Department:
-    id: strawberry.ID
-    name: str = strawberry.field(description="Chinese name")
-    name_en: str
-    capabilities: list[str] = strawberry.field(description="catalog, stations, ...")
-    status: DepartmentStatus
-    connector_version: int
+    id: strawberry.ID = strawberry.field(description="Department id, e.g. civil-affairs")
+    name: str = strawberry.field(description="部门名称 / Name, in Chinese")
+    name_en: str = strawberry.field(description="Name in English")
+    capabilities: list[str] = strawberry.field(description="What Onestop asks it for: catalog, stations, ...")
+    status: DepartmentStatus = strawberry.field(description="运行状态 / How its connector is doing right now")
+    connector_version: int = strawberry.field(description="Version of its connector spec being served")
+
+    @classmethod
+    def resolve_reference(cls, info: Info, id: strawberry.ID) -> Department | None:
+        """A federation router's reference (``_entities``): answered from the registry, no upstream call."""
+        return department_by_id(info, str(id))
 
     @classmethod
     def from_connector(cls, connector: DepartmentConnector) -> Department:

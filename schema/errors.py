@@ -101,7 +101,7 @@ class ErrorShaping(SchemaExtension):
         return getattr(self.execution_context.context, "notices", None)
 
 
-class Schema(strawberry.Schema):
+class Schema(strawberry.federation.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Strawberry logs every error at ERROR; a client's typo is not an operator's problem.
         Unexpected exceptions are logged with their traceback by ``_shape``."""

@@ -6,7 +6,8 @@ are refused with ``BATCH_NOT_SUPPORTED``: a JSON array of operations would multi
 past every per-request limit (rate, in-flight, complexity). One document may ask for several root
 fields instead, and its cost is checked as a whole.
 
-Then, knowing the caller's channel, the persisted-query manifests decide which document runs.
+Then, knowing the caller's channel, the persisted-query manifests decide which document runs, and an
+APQ client's hash and text register the document once it has run (``schema/apq.py``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from cross_web import HTTPException
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.http.types import QueryParams
+from strawberry.types import ExecutionResult
 
-from schema.persisted import Manifests, PersistedQueryError
+from schema.apq import Documents
+from schema.persisted import Manifests, PersistedQueryError, requested_hash
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -75,15 +78,35 @@ def query_params(params: QueryParams) -> dict[str, Any]:
     return data
 
 
-def resolve(manifests: Manifests, data: RequestData, channel: str, media_type: str) -> None:
-    """Put the query the manifests allow into ``data`` (a typed refusal when they allow none)."""
+async def resolve(
+    manifests: Manifests, documents: Documents | None, data: RequestData, channel: str, media_type: str
+) -> str | None:
+    """Put the query the manifests allow into ``data`` (a typed refusal when they allow none). Returns
+    the hash to register once the document has run (an APQ client sent hash and text on an unlocked
+    channel), else None."""
+    digest = requested_hash(data.extensions, data.document_id)
+    apq = documents if digest and channel not in manifests.locked else None  # locked: manifests only
+    sent_text = data.query is not None
+    registered = None
+    if apq is not None and digest and not sent_text:
+        registered = await apq.get(digest)
     try:
-        data.query = manifests.resolve(channel, data.query, data.extensions, data.document_id)
+        data.query = manifests.resolve(channel, data.query, data.extensions, data.document_id, registered)
     except PersistedQueryError as exc:
         # the request could not run: 400 under the new media type, 200 under application/json
         raise RequestRefused(400 if media_type == GRAPHQL_RESPONSE else 200, exc.code, exc.message) from None
     if data.query is None:
         raise RequestRefused(400, "BAD_REQUEST", "no `query` and no persisted document")
+    if apq is not None and digest and sent_text and not manifests.knows(channel, digest):
+        return digest
+    return None
+
+
+def ran(result: Any) -> bool:
+    """Whether the operation ran (its document parsed, validated and passed the limits)."""
+    if not isinstance(result, ExecutionResult):
+        return False
+    return not (result.data is None and result.errors and all(not e.path for e in result.errors))
 
 
 class StrictRequests:
@@ -101,12 +124,18 @@ class StrictRequests:
     async def execute_operation(
         self, request: Any, request_adapter: Any, request_data: Any, *args: Any, **kwargs: Any
     ) -> Any:
+        register = None
+        documents: Documents | None = getattr(request.app.state, "documents", None)
         if isinstance(request_data, RequestData):
             manifests = getattr(request.app.state, "persisted", None) or NO_MANIFESTS
             channel = getattr(request.state, "channel", None)
             media_type = getattr(request.state, "media_type", "application/json")
-            resolve(manifests, request_data, channel.value if channel else "unknown", media_type)
-        return await super().execute_operation(request, request_adapter, request_data, *args, **kwargs)  # type: ignore[misc]
+            channel_name = channel.value if channel else "unknown"
+            register = await resolve(manifests, documents, request_data, channel_name, media_type)
+        result = await super().execute_operation(request, request_adapter, request_data, *args, **kwargs)  # type: ignore[misc]
+        if register is not None and documents is not None and ran(result):
+            await documents.put(register, request_data.query)
+        return result
 
 
 NO_MANIFESTS = Manifests()

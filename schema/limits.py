@@ -10,7 +10,8 @@ typed error carrying the limit and the document's actual value:
   checked on the parsed document before validation, in one walk.
 
 Cost: every field costs 1, times the size of each list it sits in. A list's size is its ``first`` /
-``last`` / ``limit`` argument (literal, variable, or the argument's default), else ``default_list_size``.
+``last`` / ``limit`` argument (literal, variable, or the argument's default), the length of the
+``representations`` a federation router sends to ``_entities``, else ``default_list_size``.
 A size argument on a field that returns a connection object applies to the next list below it
 (``services(first: 20) { edges { … } }`` counts ``edges`` as 20). Fragments are walked once each and
 reused, so a fragment spread many times costs nothing extra to analyse.
@@ -40,6 +41,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
@@ -50,7 +52,7 @@ from graphql.error import GraphQLSyntaxError
 from graphql.language import Lexer, Source, TokenKind
 from strawberry.extensions import SchemaExtension
 
-SIZE_ARGUMENTS = ("first", "last", "limit")
+SIZE_ARGUMENTS = ("first", "last", "limit", "representations")
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 CACHE_SIZE = 1024
 TOKEN_COUNT_CAP = 8  # a document over the limit is counted up to this many times the limit, no further
@@ -200,6 +202,8 @@ class Walk:
             value = argument.value
             if isinstance(value, IntValueNode):
                 return _positive(value.value)
+            if isinstance(value, ListValueNode):
+                return len(value.values)
             if isinstance(value, VariableNode):
                 name = value.name.value
                 return _positive(self.variables.get(name, self.defaults.get(name)))
@@ -221,6 +225,8 @@ def _positive(value: object) -> int | None:
             return None
     if isinstance(value, int) and not isinstance(value, bool):
         return max(value, 0)
+    if isinstance(value, list):
+        return len(value)  # _entities' representations
     return None
 
 
@@ -366,6 +372,8 @@ _MISSING = object()
 
 
 def _hashable(value: object) -> object:
+    if isinstance(value, list):
+        return ("length", len(value))  # only a list's length counts as a size
     return value if isinstance(value, (int, str, float, bool, type(None))) else repr(value)[:64]
 
 

@@ -9,8 +9,9 @@ A request names a document by ``extensions.persistedQuery.sha256Hash`` (Apollo's
 ``documentId`` (``"sha256:<hex>"`` or bare hex; the GraphQL-over-HTTP proposal). A channel locked to its
 manifest (``ONESTOP_TRUSTED_DOCUMENTS_APP`` …) runs only documents in it: a raw query is
 ``PERSISTED_QUERY_REQUIRED``, an unknown hash ``PERSISTED_QUERY_NOT_FOUND``. On an unlocked channel a
-known hash runs its document, an unknown one is ``PERSISTED_QUERY_NOT_FOUND`` (an APQ client then sends
-the full text, which runs; nothing is registered: documents come from manifests only).
+known hash runs its document, a hash registered at run time (``schema/apq.py``) its text, an unknown one
+is ``PERSISTED_QUERY_NOT_FOUND`` with the message Apollo clients look for (``PersistedQueryNotFound``):
+the client then sends the text with the hash, which runs and registers it.
 """
 
 from __future__ import annotations
@@ -81,9 +82,17 @@ class Manifests:
             log.warning("channel %s is locked to trusted documents but has no manifest: all refused", channel)
         return cls(documents, locked_set)
 
-    def resolve(self, channel: str, query: str | None, extensions: Any, document_id: Any) -> str | None:
-        """The query to run for this request, or ``PersistedQueryError``."""
-        digest = _requested_hash(extensions, document_id)
+    def resolve(
+        self,
+        channel: str,
+        query: str | None,
+        extensions: Any,
+        document_id: Any,
+        registered: str | None = None,
+    ) -> str | None:
+        """The query to run for this request, or ``PersistedQueryError``. ``registered``: the text an
+        APQ client registered under the requested hash, if any (used on unlocked channels only)."""
+        digest = requested_hash(extensions, document_id)
         if digest is None:
             if channel in self.locked:
                 raise PersistedQueryError(
@@ -97,12 +106,23 @@ class Manifests:
             )
         if known is not None:
             return known
-        if query is not None and channel not in self.locked:
-            return query
+        if channel not in self.locked:
+            if query is not None:
+                return query
+            if registered is not None and sha256_hex(registered) == digest:
+                return registered
+            raise PersistedQueryError("PERSISTED_QUERY_NOT_FOUND", NOT_FOUND_MESSAGE)
         raise PersistedQueryError("PERSISTED_QUERY_NOT_FOUND", "no trusted document has this hash")
 
+    def knows(self, channel: str, digest: str) -> bool:
+        return digest in self.documents.get(channel, {})
 
-def _requested_hash(extensions: Any, document_id: Any) -> str | None:
+
+# Apollo Client's persisted-query link retries with the full text on this message or on the code
+NOT_FOUND_MESSAGE = "PersistedQueryNotFound"
+
+
+def requested_hash(extensions: Any, document_id: Any) -> str | None:
     """The hash a request names, normalised to lower-case hex; None when it names none."""
     named: Any = None
     if isinstance(extensions, dict):

@@ -32,12 +32,29 @@ from schema.appointments import Appointment, appointments_for
 from schema.bills import Bill
 from schema.cases import Case
 from schema.context import Context, Info, path_of
+from schema.described import described_enum
 from schema.eligibility import Eligibility
 from schema.stations import GeoPointInput
 
 T = TypeVar("T")
 
-strawberry.enum(Purpose, name="AccessPurpose", description="Why a resident's data is read.")
+described_enum(
+    Purpose,
+    "查询目的 / Purpose: why a resident's data is read.",
+    {
+        "PROFILE": "基本信息 / Profile: name, age, household, address",
+        "ELIGIBILITY": "资格核验 / Eligibility for services",
+        "CASES": "办件进度 / Cases and their progress",
+        "APPLICATIONS": "提交申请 / Submitting applications",
+        "APPOINTMENTS": "预约 / Appointments at stations",
+        "BILLS": "账单 / Utility bills",
+        "ACCESS_LOG": "查询记录 / The resident's own access log (never in staff's scope)",
+    },
+    name="AccessPurpose",
+)
+
+CaseIdArg = Annotated[strawberry.ID, strawberry.argument(description="`<department>:<reference>`")]
+SessionIdArg = Annotated[strawberry.ID, strawberry.argument(description="the assisted session's id")]
 
 PROFILE_FACTS = ("name", "birth_date", "age", "hukou_district", "household_id", "household_type", "address")
 MAX_LOG_PAGE = 100
@@ -58,23 +75,25 @@ def handle_of(context: Context, id_number: str) -> strawberry.ID:
 
 @strawberry.type(description="Where one profile value came from.")
 class FactSource:
-    fact: str
-    department_id: strawberry.ID | None
-    fetched_at: datetime | None
+    fact: str = strawberry.field(description="The profile value: name, birth_date, age, ...")
+    department_id: strawberry.ID | None = strawberry.field(description="The department that reported it")
+    fetched_at: datetime | None = strawberry.field(description="When that department said so")
     unknown: str | None = strawberry.field(description="why the value could not be fetched")
 
 
 @strawberry.type(description="A resident as the departments report them; null where none could say.")
 class Profile:
-    name: str | None
+    name: str | None = strawberry.field(description="姓名 / Name")
     id_number_masked: str = strawberry.field(description="like 310***********1234")
-    birth_date: date | None
-    age: int | None
-    hukou_district: str | None
-    household_id: str | None
+    birth_date: date | None = strawberry.field(description="出生日期 / Date of birth")
+    age: int | None = strawberry.field(description="年龄 / Age in years, from the date of birth")
+    hukou_district: str | None = strawberry.field(
+        description="户籍区 / District of household registration (hukou)"
+    )
+    household_id: str | None = strawberry.field(description="户号 / Household number")
     household_type: str | None = strawberry.field(description="urban or rural")
-    address: str | None
-    sources: list[FactSource]
+    address: str | None = strawberry.field(description="住址 / Address")
+    sources: list[FactSource] = strawberry.field(description="Where each value came from")
 
     @classmethod
     def from_readings(cls, id_number: str, readings: dict[str, FactReading]) -> Profile:
@@ -104,22 +123,24 @@ class Profile:
 
 @strawberry.type(description="A department's own number for the resident (e.g. a utility account).")
 class DepartmentAccount:
-    department_id: strawberry.ID
+    department_id: strawberry.ID = strawberry.field(description="The department")
     number: str = strawberry.field(description="what the department keys the resident's records by")
     kind: str | None = strawberry.field(description="e.g. WATER, POWER, GAS")
 
 
 @strawberry.type(description="One read of the resident's data: who, for what, from which department.")
 class AccessLogEntry:
-    id: strawberry.ID
-    at: datetime
+    id: strawberry.ID = strawberry.field(description="Entry id, for `accessLog(before:)`")
+    at: datetime = strawberry.field(description="查询时间 / When it was read")
     by_you: bool = strawberry.field(description="true when the resident read it themself")
     actor_role: str = strawberry.field(description="resident or staff")
     station: str | None = strawberry.field(description="the staff member's station")
     data: str = strawberry.field(description="profile, eligibility, cases, case, bills, ...")
     department_id: strawberry.ID | None = strawberry.field(description="the department it came from")
-    purpose: Purpose
-    channel: str
+    purpose: Purpose = strawberry.field(description="查询目的 / Why")
+    channel: str = strawberry.field(
+        description="Through which channel: app, wechat, kiosk, counter or unknown"
+    )
     session_id: strawberry.ID | None = strawberry.field(description="the assisted session that allowed it")
 
     @classmethod
@@ -140,14 +161,16 @@ class AccessLogEntry:
 
 @strawberry.type(description="Station staff acting for a resident who consented, for some purposes.")
 class AssistedSession:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Session id")
     resident_id: strawberry.ID = strawberry.field(description="pass to resident(id) once consented")
-    station: str
-    purposes: list[Purpose]
+    station: str = strawberry.field(description="服务站 / The staff member's station")
+    purposes: list[Purpose] = strawberry.field(description="授权范围 / What the staff member may read or do")
     status: str = strawberry.field(description="PENDING, ACTIVE, REVOKED, ENDED or EXPIRED")
     minutes: int = strawberry.field(description="how long the consent lasts once given")
-    created_at: datetime
-    consented_at: datetime | None
+    created_at: datetime = strawberry.field(description="When staff asked")
+    consented_at: datetime | None = strawberry.field(
+        description="When the resident consented; null until then"
+    )
     expires_at: datetime = strawberry.field(description="pending: the consent deadline; active: the end")
 
     @classmethod
@@ -206,7 +229,10 @@ class Resident:
     async def eligibility(
         self,
         info: Info,
-        service_ids: list[strawberry.ID] | None = None,
+        service_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="catalogue codes; default: every service"),
+        ] = None,
         near: Annotated[
             GeoPointInput | None, strawberry.argument(description="to name the nearest station to go to")
         ] = None,
@@ -236,8 +262,10 @@ class Resident:
     async def cases(
         self,
         info: Info,
-        status: list[CaseStatus] | None = None,
-        departments: list[strawberry.ID] | None = None,
+        status: Annotated[list[CaseStatus] | None, strawberry.argument(description="any of these")] = None,
+        departments: Annotated[
+            list[strawberry.ID] | None, strawberry.argument(description="at any of these departments")
+        ] = None,
     ) -> list[Case]:
         async def fetch(acting: Acting) -> list[Case]:
             records = await resident_cases(
@@ -252,7 +280,7 @@ class Resident:
         return await self._read(info, Purpose.CASES, "cases", fetch, lambda cs: (c.department_id for c in cs))
 
     @strawberry.field(description="One case by its id; FORBIDDEN when it is not this resident's")
-    async def case(self, info: Info, id: strawberry.ID) -> Case | None:
+    async def case(self, info: Info, id: CaseIdArg) -> Case | None:
         return await self.read_case(info, str(id))
 
     async def read_case(self, info: Info, case_id: str) -> Case | None:
@@ -309,7 +337,7 @@ class Resident:
     async def access_log(
         self,
         info: Info,
-        first: int = 20,
+        first: Annotated[int, strawberry.argument(description="at most this many, 0..100")] = 20,
         before: Annotated[strawberry.ID | None, strawberry.argument(description="an entry's id")] = None,
     ) -> list[AccessLogEntry]:
         if not 0 <= first <= MAX_LOG_PAGE:
@@ -333,7 +361,10 @@ class Resident:
 
     @strawberry.field(description="Appointments at stations, soonest first; upcoming ones unless told")
     async def appointments(
-        self, info: Info, include_past: bool = False, include_cancelled: bool = False
+        self,
+        info: Info,
+        include_past: Annotated[bool, strawberry.argument(description="also those already started")] = False,
+        include_cancelled: Annotated[bool, strawberry.argument(description="also cancelled ones")] = False,
     ) -> list[Appointment]:
         async def fetch(acting: Acting) -> list[Appointment]:
             return await appointments_for(info, acting, include_past, include_cancelled)
@@ -366,11 +397,13 @@ class Query:
         description="A resident by their opaque id: the resident themself, or station staff inside an "
         "active assisted session the resident consented to"
     )
-    async def resident(self, info: Info, id: strawberry.ID) -> Resident:
+    async def resident(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="a `Resident.id`")]
+    ) -> Resident:
         return await _resident(info, str(id))
 
     @strawberry.field(description="One of the signed-in resident's cases by its id (`<department>:<ref>`)")
-    async def case(self, info: Info, id: strawberry.ID) -> Case | None:
+    async def case(self, info: Info, id: CaseIdArg) -> Case | None:
         resident = await _resident(info, None)
         return await resident.read_case(info, str(id))
 
@@ -399,8 +432,8 @@ class Mutation:
     async def start_assisted_session(
         self,
         info: Info,
-        id_number: str,
-        purposes: list[Purpose],
+        id_number: Annotated[str, strawberry.argument(description="the 18-character ID number on the card")],
+        purposes: Annotated[list[Purpose], strawberry.argument(description="what the staff member may do")],
         minutes: Annotated[int, strawberry.argument(description="how long the consent lasts, 1..240")] = 30,
     ) -> AssistedSession:
         _staff(info)
@@ -419,17 +452,17 @@ class Mutation:
         return AssistedSession.from_view(view)
 
     @strawberry.mutation(description="The resident consents: the staff member may act until it expires")
-    async def consent_to_assisted_session(self, info: Info, id: strawberry.ID) -> AssistedSession:
+    async def consent_to_assisted_session(self, info: Info, id: SessionIdArg) -> AssistedSession:
         principal = await _resident_principal(info)
         return AssistedSession.from_view(await info.context.state.access.sessions.consent(principal, str(id)))
 
     @strawberry.mutation(description="The resident withdraws consent (or declines); reads stop at once")
-    async def revoke_assisted_session(self, info: Info, id: strawberry.ID) -> AssistedSession:
+    async def revoke_assisted_session(self, info: Info, id: SessionIdArg) -> AssistedSession:
         principal = await _resident_principal(info)
         return AssistedSession.from_view(await info.context.state.access.sessions.revoke(principal, str(id)))
 
     @strawberry.mutation(description="The staff member ends the session")
-    async def end_assisted_session(self, info: Info, id: strawberry.ID) -> AssistedSession:
+    async def end_assisted_session(self, info: Info, id: SessionIdArg) -> AssistedSession:
         _staff(info)
         principal = info.context.principal
         assert principal is not None

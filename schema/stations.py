@@ -10,51 +10,57 @@ import strawberry
 from connectors.records import StationRecord
 from resolvers.catalog import services_by_ids
 from resolvers.stations import StationHit as StationHitRecord
-from resolvers.stations import nearby_stations
+from resolvers.stations import get_station, nearby_stations
 from schema.context import Info, path_of
 from schema.services import Service
 
 
-@strawberry.type
+@strawberry.type(description="A place on the map (WGS 84).")
 class GeoPoint:
-    latitude: float
-    longitude: float
+    latitude: float = strawberry.field(description="Degrees north, -90..90")
+    longitude: float = strawberry.field(description="Degrees east, -180..180")
 
 
-@strawberry.input
+@strawberry.input(description="A place on the map (WGS 84), e.g. where the resident is.")
 class GeoPointInput:
-    latitude: float
-    longitude: float
+    latitude: float = strawberry.field(description="Degrees north, -90..90")
+    longitude: float = strawberry.field(description="Degrees east, -180..180")
 
 
 @strawberry.type(
     description="Open from `opens` to `closes` (HH:MM, Shanghai time) on `weekday` (1 = Monday)."
 )
 class OpeningPeriod:
-    weekday: int
-    opens: str
-    closes: str
+    weekday: int = strawberry.field(description="1 = Monday ... 7 = Sunday")
+    opens: str = strawberry.field(description="开门 / Opens, HH:MM")
+    closes: str = strawberry.field(description="关门 / Closes, HH:MM")
 
 
 def _clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-@strawberry.type(description="A one-stop service station.")
+@strawberry.federation.type(keys=["id"], description="服务站 / Station: a one-stop service station.")
 class Station:
-    id: strawberry.ID
-    name: str
-    town: str = strawberry.field(description="Town or subdistrict")
-    address: str
-    location: GeoPoint
-    phone: str
-    opening_hours: list[OpeningPeriod]
+    id: strawberry.ID = strawberry.field(description="Station code, e.g. ZD-0001")
+    name: str = strawberry.field(description="服务站名称 / Name, in Chinese")
+    town: str = strawberry.field(description="街镇 / Town or subdistrict")
+    address: str = strawberry.field(description="地址 / Street address, in Chinese")
+    location: GeoPoint = strawberry.field(description="Where it is on the map")
+    phone: str = strawberry.field(description="联系电话 / Phone number")
+    opening_hours: list[OpeningPeriod] = strawberry.field(description="开放时间 / Weekly opening hours")
     service_ids: strawberry.Private[tuple[str, ...]]
 
     @strawberry.field(description="Services offered at this station")
     async def services(self, info: Info) -> list[Service]:
         records = await services_by_ids(info.context.loaders, self.service_ids, path_of(info))
         return [Service.from_record(r) for r in records]
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Station | None:
+        """A federation router's reference (``_entities``): one station index per request."""
+        record = await get_station(info.context.loaders, str(id), path_of(info))
+        return None if record is None else cls.from_record(record)
 
     @classmethod
     def from_record(cls, record: StationRecord) -> Station:
@@ -73,11 +79,11 @@ class Station:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A station within reach, and how far it is on foot.")
 class StationHit:
-    station: Station
+    station: Station = strawberry.field(description="The station")
     distance_meters: int = strawberry.field(description="Walking distance (street detour included)")
-    walk_minutes: int
+    walk_minutes: int = strawberry.field(description="步行分钟 / Minutes on foot at 80 m a minute")
 
     @classmethod
     def from_hit(cls, hit: StationHitRecord) -> StationHit:
@@ -94,8 +100,10 @@ class Query:
     async def stations(
         self,
         info: Info,
-        near: GeoPointInput,
-        max_walk_minutes: int = 15,
+        near: Annotated[GeoPointInput, strawberry.argument(description="where the resident is")],
+        max_walk_minutes: Annotated[
+            int, strawberry.argument(description="walking reach, 1..120 minutes")
+        ] = 15,
         offering: Annotated[strawberry.ID | None, strawberry.argument(description="a service id")] = None,
         open_at: Annotated[
             datetime | None,

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -29,6 +29,7 @@ from identity.principal import ClientChannel, Principal
 from identity.tokens import TokenError, TokenVerifier
 from middleware.ratelimit import Verified, verified_by_rate_limit
 from schema.context import Context
+from schema.graphiql import PAGE_POLICY, GraphiQLAssets
 from schema.http_body import StrictRequests
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -36,7 +37,12 @@ JSON = "application/json"
 
 
 def negotiate(accept: str | None) -> str | None:
-    """The media type to answer in, or None when the client accepts neither (406)."""
+    """The media type to answer in, or None when the client accepts neither (406).
+
+    ``application/graphql-response+json`` only when the client names it: a wildcard (``*/*`` is curl's
+    and ``fetch``'s default) gets ``application/json``, whose status is 200 for a request that could not
+    run. Clients that never heard of the new type would otherwise see HTTP 400 for a validation error
+    (the GraphQL-over-HTTP spec: a server SHOULD answer ``application/json`` to such clients)."""
     if not accept:
         return JSON  # the spec: no Accept header means application/json
     candidates: list[tuple[float, int, int, str]] = []
@@ -53,8 +59,8 @@ def negotiate(accept: str | None) -> str | None:
 _ACCEPTABLE = {
     GRAPHQL_RESPONSE: GRAPHQL_RESPONSE,
     JSON: JSON,
-    "application/*": GRAPHQL_RESPONSE,
-    "*/*": GRAPHQL_RESPONSE,
+    "application/*": JSON,
+    "*/*": JSON,
 }
 
 
@@ -119,16 +125,18 @@ class GraphQLView(StrictRequests, GraphQL[Context, None]):
         self,
         schema: BaseSchema,
         registry: Callable[[], Registry],
-        graphiql: bool,
+        graphiql: GraphiQLAssets | None,
         verifier: TokenVerifier | None = None,
         allowed_origins: Sequence[str] = (),
     ) -> None:
+        # graphiql: the bundled page's assets, None when GraphiQL is off (a browser then gets 404)
         # allowed_origins: other sites whose pages may open the websocket (same origin always may)
         super().__init__(
             schema, graphql_ide="graphiql" if graphiql else None, allowed_origins=allowed_origins
         )
         self.registry = registry
         self.verifier = verifier
+        self.graphiql = graphiql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -136,8 +144,7 @@ class GraphQLView(StrictRequests, GraphQL[Context, None]):
             return
         request = Request(scope, receive)
         media = negotiate(request.headers.get("accept"))
-        wants_ide = request.method == "GET" and "query" not in request.query_params
-        if media is None and not wants_ide:
+        if media is None and not self.should_render_graphql_ide(request):
             response = self._refuse(406, f"answers are {GRAPHQL_RESPONSE} or {JSON}", JSON)
         else:
             request.state.media_type = media or JSON
@@ -154,6 +161,25 @@ class GraphQLView(StrictRequests, GraphQL[Context, None]):
                 if exc.status_code == 405:
                     response.headers["Allow"] = "GET, POST"
         await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """A browser opening ``/graphql``: GET, ``text/html`` asked for by name, and no GraphQL request
+        in the query string. A hash-only persisted query (``?extensions=...``) or ``documentId`` is a
+        GraphQL request and gets JSON, whatever its ``Accept``; so does a client that does not name
+        ``text/html`` (curl's and ``fetch``'s ``*/*``)."""
+        params = request.query_params
+        if request.method != "GET" or any(p in params for p in ("query", "extensions", "documentId")):
+            return False
+        return any(
+            part.split(";")[0].strip().lower() == "text/html"
+            for part in request.headers.get("accept", "").split(",")
+        )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self.graphiql is None:  # strawberry only calls this with an IDE configured
+            raise HTTPException(404, "Not Found")
+        headers = {"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_POLICY, "Vary": "Accept"}
+        return HTMLResponse(self.graphiql.page(), headers=headers)
 
     @staticmethod
     def _refuse(status: int, reason: str, media: str, code: str | None = None) -> Response:
