@@ -388,7 +388,8 @@ class GraphQLOverSSE:
         else:
             data = request_data(decode(await request.body()))
         manifests = getattr(request.app.state, "persisted", None) or NO_MANIFESTS
-        resolve(manifests, data, channel.value, JSON)
+        # a hash alone runs a trusted or APQ-registered document; registering is left to /graphql
+        await resolve(manifests, getattr(request.app.state, "documents", None), data, channel.value, JSON)
         return data
 
     async def _run(
