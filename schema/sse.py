@@ -7,14 +7,16 @@ protocol is the one the ``graphql-sse`` reference client speaks (its PROTOCOL.md
   and answers with its results as ``next`` events, then a ``complete`` event. The client ends a
   subscription by closing the connection.
 - *single connection*: ``PUT`` reserves a stream (201, a token in the body); a ``GET`` with the token
-  (``X-GraphQL-Event-Stream-Token`` header or ``?token=``) and ``Accept: text/event-stream`` opens it;
+  (``X-GraphQL-Event-Stream-Token`` header or ``?token=``, as an ``EventSource`` can only send it) and
+  ``Accept: text/event-stream`` opens it;
   each ``POST`` with the token and ``extensions.operationId`` starts an operation (202) whose results
   arrive on that stream as ``{"id", "payload"}``; ``DELETE ?operationId=`` stops one.
 
 Who the caller is comes from the same ``Authorization: Bearer`` header as over HTTP, read by the
 GraphQL view (``GraphQLView.identify``); each operation gets its own context and, like on the
 websocket, decides access afresh (a stream lives long). A reservation belongs to the principal that
-made it: another caller presenting its token is told it does not exist.
+made it: another caller presenting its token is told it does not exist (opening its stream without
+naming oneself is allowed: that is how an ``EventSource`` reads it).
 
 Refusals before a stream starts are typed JSON (401 for a bad token, 403 for a foreign origin, 404 for
 an unknown reservation, 409, 503); GraphQL errors (validation, access, departments) are ``next`` events
@@ -124,10 +126,14 @@ class EventStreams:
             self.refused += 1
             raise StreamRefused(503, "OVERLOADED", "too many event streams open; retry later")
 
-    def find(self, token: str | None, owner: Owner) -> Reservation:
-        """The caller's reservation; someone else's is as unknown as a made-up token."""
+    def find(self, token: str | None, owner: Owner, reading: bool = False) -> Reservation:
+        """The caller's reservation; someone else's is as unknown as a made-up token.
+
+        ``reading``: opening the stream, which a browser's ``EventSource`` does with ``?token=`` and
+        no headers (the protocol's reason for reservations): the reservation, a secret only its maker
+        was given, is then the credential. A caller who names themself must still be its maker."""
         found = self.reservations.get(token) if token else None
-        if found is None or found.owner != owner:
+        if found is None or (found.owner != owner and not (reading and owner is None)):
             raise StreamRefused(404, "NOT_FOUND", "no such event stream; reserve one with PUT")
         return found
 
@@ -270,7 +276,7 @@ class GraphQLOverSSE:
         if method == "DELETE":
             return self._stop(self.streams.find(token, owner_of(principal)), request)
         if wants_events and token:
-            return self._open(self.streams.find(token, owner_of(principal)))
+            return self._open(self.streams.find(token, owner_of(principal), reading=True))
         if wants_events:
             return await self._distinct(request, principal, channel)
         if token:

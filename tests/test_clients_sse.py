@@ -160,12 +160,15 @@ async def test_single_connection_mode_by_hand(
             assert response.status == 201 and response.content_type == "text/plain"
             token = await response.text()
         reserved = {"x-graphql-event-stream-token": token}
-        # another caller with the token, or no caller: as unknown as a made-up token
-        for headers in (bearer(OTHER_TOKEN), {}, bearer() | {"x-graphql-event-stream-token": "made-up"}):
+        # another caller with the reservation, or a made-up one: unknown
+        for headers in (bearer(OTHER_TOKEN), bearer() | {"x-graphql-event-stream-token": "made-up"}):
             async with http.get(url, headers=EVENTS | reserved | headers) as response:
                 assert response.status == 404
                 assert (await response.json())["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-        async with stream(http, url, headers=reserved | bearer()) as events:
+        async with http.post(url, json=SUBSCRIBE, headers=reserved) as response:
+            assert response.status == 404  # an operation names its caller: the reservation's maker
+        # the stream opened as a browser's EventSource does: the reservation in the URL, no headers
+        async with stream(http, f"{url}?token={reserved['x-graphql-event-stream-token']}") as events:
             async with http.get(url, headers=EVENTS | reserved | bearer()) as second:
                 assert second.status == 409  # one stream per reservation
             body = {**SUBSCRIBE, "extensions": {"operationId": "op1"}}
