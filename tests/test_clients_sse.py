@@ -15,8 +15,10 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from identity.principal import ClientChannel, Role
+from identity.tokens import mint
 from mocks.server import RunningMocks
-from tests.access_support import fixture, resident_token
+from tests.access_support import SECRET, fixture, resident_token
 from tests.clients_support import (
     CASE,
     TOKEN,
@@ -142,6 +144,15 @@ async def test_distinct_mode_runs_one_operation_errors_are_typed_next_events_bad
                 assert [e["extensions"]["code"] for e in data["errors"]] == [code]
                 assert CASE.resident not in json.dumps(data)
                 assert await next_event(events) == ("complete", None)
+        # decided again while it runs, as on the websocket: a token that expires ends the stream, typed
+        short = mint(SECRET, CASE.resident, Role.RESIDENT, ttl_s=1, channel=ClientChannel.APP)
+        async with stream(http, url, SUBSCRIBE, bearer(short)) as events:
+            event, data = await next_event(events)
+            assert event == "next" and [e["extensions"]["code"] for e in data["errors"]] == [
+                "UNAUTHENTICATED"
+            ]
+            assert await next_event(events) == ("complete", None)
+        await until(lambda: not watched(gateway))
         async with http.get(url, params={"query": "mutation { __typename }"}, headers=EVENTS) as response:
             assert response.status == 405  # never over GET, as on /graphql
             assert (await response.json())["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
