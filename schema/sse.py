@@ -12,6 +12,10 @@ protocol is the one the ``graphql-sse`` reference client speaks (its PROTOCOL.md
   each ``POST`` with the token and ``extensions.operationId`` starts an operation (202) whose results
   arrive on that stream as ``{"id", "payload"}``; ``DELETE ?operationId=`` stops one.
 
+Its own route, not ``/graphql`` with ``Accept: text/event-stream`` (which stays 406 there): plain JSON
+clients never land in a stream, the GraphQL-over-HTTP negotiation stays one thing, and the
+``graphql-sse`` client takes one URL for every request of both modes anyway.
+
 Who the caller is comes from the same ``Authorization: Bearer`` header as over HTTP, read by the
 GraphQL view (``GraphQLView.identify``); each operation gets its own context and, like on the
 websocket, decides access afresh (a stream lives long). A reservation belongs to the principal that
