@@ -210,6 +210,8 @@ def _vocabulary(field_map: FieldMap, word: str) -> str:
         return field_map.values[word]
     if field_map.fallback is not None:
         return field_map.fallback
+    if field_map.pass_through:
+        return word
     raise MappingError(f"{word[:40]!r} is not in the department's vocabulary")
 
 

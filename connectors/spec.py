@@ -375,6 +375,10 @@ class FieldMap(_Model):
         None, description="the department's vocabulary -> canonical, applied before `convert`"
     )
     fallback: str | None = Field(None, description="canonical value for a vocabulary word not in `values`")
+    pass_through: bool = Field(
+        False,
+        description="a word not in `values` is converted as it is (e.g. values: {免费: '0'}, convert: money)",
+    )
     from_json: bool = Field(False, description="the value is JSON text to decode first (e.g. a CSV column)")
     fields: dict[str, FieldMap] | None = Field(None, description="convert: records — each sub-item's fields")
     default: Any = None
