@@ -36,7 +36,9 @@ CASES = """{ me { cases(departments: ["elderly"]) {
   id status departmentStatus updatedAt history { at status departmentStatus note } } } }"""
 
 
-async def post(url: str, document: str, variables: dict[str, Any] | None = None, **headers: str) -> Any:
+async def post(
+    url: str, document: str, variables: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> Any:
     async with httpx.AsyncClient(timeout=30) as client:
         response = await client.post(
             f"{url}/graphql", json={"query": document, "variables": variables or {}}, headers=headers
@@ -148,7 +150,7 @@ async def served_as_the_department_means(urls: list[str]) -> None:
         elderly = services(await post(url, SERVICES, {"d": ["elderly"]}), "elderly")
         assert elderly["YL-03"]["updatedAt"].startswith("2026-11-15T00:00:00+08:00")  # 2026年11月15日
         resident = bearer(token(Role.RESIDENT, subject=ELDERLY_RESIDENT))
-        body = await post(url, CASES, **resident)
+        body = await post(url, CASES, headers=resident)
         assert not body.get("errors"), body
         cases = {c["id"]: c for c in body["data"]["me"]["cases"]}
         case = cases["elderly:YL2026-0001"]
