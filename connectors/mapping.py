@@ -173,6 +173,8 @@ def parse_datetime(value: Any, date_format: str, zone_name: str = "Asia/Shanghai
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), zone)
         parsed = datetime.fromisoformat(text)
+    except MappingError:
+        raise
     except (ValueError, OverflowError, OSError) as exc:
         raise MappingError(f"{text[:40]!r} is not a {date_format} date") from exc
     # A local timestamp without offset is in the department's zone (Shanghai unless it says otherwise).

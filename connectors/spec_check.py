@@ -163,7 +163,9 @@ def _secret_locations(model: BaseModel, prefix: tuple[str | int, ...] = ()) -> l
             found.extend(_secret_locations(value, (*prefix, name)))
         elif isinstance(value, dict):
             for key, item in value.items():
-                if isinstance(item, BaseModel):
+                if isinstance(item, SecretStr):
+                    found.append((*prefix, name, key))
+                elif isinstance(item, BaseModel):
                     found.extend(_secret_locations(item, (*prefix, name, key)))
     return found
 
