@@ -85,7 +85,7 @@ async def _probe_one(adapter: SpecAdapter, spec: ConnectorSpec, capability: str)
         return OperationProbe(
             capability,
             ok=False,
-            problems=(f"{exc.code.value}: {exc.message}", *pages.context()),
+            problems=(f"{exc.code.value}: {exc.message}", *pages.context(), *_stopped(pages)),
             pages=pages.counts,
             last_page_reached=False,
         )
@@ -115,6 +115,15 @@ async def _probe_one(adapter: SpecAdapter, spec: ConnectorSpec, capability: str)
         elapsed_ms=elapsed,
         pages=pages.counts,
         last_page_reached=True if pages.counts else None,
+    )
+
+
+def _stopped(pages: PageLog) -> tuple[str, ...]:
+    if not pages.pages:
+        return ()
+    counts = ", ".join(str(c) for c in pages.pages)
+    return (
+        f"paging: stopped after {len(pages.pages)} pages ({counts} records), the last page was not reached",
     )
 
 

@@ -21,6 +21,7 @@ from connectors.cache import ResponseCache
 from connectors.errors import UpstreamCode, UpstreamError
 from connectors.formats import JsonReader
 from connectors.mapping import MappingError, map_records, read_field
+from connectors.probe import probe
 from connectors.registry import Department, build_department
 from connectors.spec import FieldMap, Operation, SignedAuth, TokenLoginAuth, parse_spec
 from connectors.spec_check import check_spec
@@ -35,7 +36,7 @@ async def department() -> AsyncIterator[Callable[..., Any]]:
     runners: list[web.AppRunner] = []
     built: list[Department] = []
 
-    async def start(routes: list[web.RouteDef], spec: str) -> tuple[Department, str]:
+    async def start(routes: list[web.RouteDef], spec: str) -> tuple[Department | None, str]:
         app = web.Application()
         app.add_routes(routes)
         runner = web.AppRunner(app)
@@ -43,6 +44,8 @@ async def department() -> AsyncIterator[Callable[..., Any]]:
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         runners.append(runner)
         url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        if not spec:  # the department alone, for the probe
+            return None, url
         made = build_department(parse_spec(spec.replace("URL", url), {}), 1, ResponseCache("none://"))
         built.append(made)
         return made, url
@@ -541,3 +544,20 @@ async def test_a_cursor_path_pointing_nowhere_is_an_error_not_a_last_page(
     with pytest.raises(UpstreamError) as caught:
         await made.adapter.fetch_all("catalog", made.spec.operations["catalog"])
     assert "no 'paging' in the answer" in caught.value.message
+
+
+async def test_the_probe_reports_records_per_page_and_whether_the_last_was_reached(
+    department: Callable[..., Any],
+) -> None:
+    _, url = await department(link_routes(lambda p, _: f"/api/items?p={p + 1}" if p < 3 else None), "")
+    [whole] = (
+        await probe(parse_spec(LINKS.replace("URL", url).replace("NEXT", "paging.next"), {}))
+    ).operations
+    assert whole.ok and whole.pages == (2, 2, 2) and whole.last_page_reached
+    assert "paging: 3 pages (2, 2, 2 records), the last page was reached" in whole.problems
+    _, url = await department(link_routes(lambda p, _: "/api/items?p=99"), "")
+    [cut] = (await probe(parse_spec(LINKS.replace("URL", url).replace("NEXT", "paging.next"), {}))).operations
+    assert not cut.ok and cut.last_page_reached is False
+    assert cut.problems[0] == "UPSTREAM_UNAVAILABLE: department answered HTTP 503"
+    assert cut.problems[1].startswith("last request: GET /api/items -> HTTP 503")
+    assert cut.problems[2] == "paging: stopped after 1 pages (2 records), the last page was not reached"
