@@ -81,7 +81,10 @@ def _yuan_to_fen(value: Any) -> int:
     return int(fen)
 
 
-_MONEY = re.compile(r"^(-?)(?:¥|￥|RMB|CNY)?\s*(-?[\d,，]*\.?\d+)\s*(万元|万|元|圆|人民币|RMB|CNY)?$")
+# thousands separators only in groups of three: "3,2万" is a typo, not 32万
+_MONEY = re.compile(
+    r"^(-?)(?:¥|￥|RMB|CNY)?\s*(\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*(万元|万|元|圆|人民币|RMB|CNY)?$"
+)
 
 
 def _money_to_fen(value: Any) -> int:

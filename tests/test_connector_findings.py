@@ -137,3 +137,19 @@ def test_a_fee_that_cannot_be_read_is_reported_not_free() -> None:
     assert result.problems[1].startswith(
         "item 2 (id C): operations.catalog.mapping.fee_fen (from 'fee'): '12.5x'"
     )
+
+
+def test_the_schema_editors_use_offers_the_new_habits() -> None:
+    from connectors.spec import spec_json_schema
+
+    schema = spec_json_schema()
+    definitions = schema["$defs"]
+    assert definitions["TokenLoginAuth"]["properties"]["kind"]["const"] == "token_login"
+    assert definitions["SignedAuth"]["properties"]["algorithm"]["enum"] == ["md5", "sha256", "hmac_sha256"]
+    assert definitions["NextLinkPagination"]["properties"]["style"]["const"] == "next_link"
+    operation = definitions["Operation"]["properties"]
+    assert {"format", "auth", "base_path"} <= set(operation)
+    field_map = definitions["FieldMap"]["properties"]
+    assert {"money", "duration_days"} <= set(field_map["convert"]["enum"])
+    assert {"expr", "time_zone", "true_words", "join", "trim"} <= set(field_map)
+    assert "yyyy年M月d日" in field_map["date_format"]["description"]

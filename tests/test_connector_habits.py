@@ -315,7 +315,7 @@ def test_money_strings_become_fen_exactly(text: Any, fen: int) -> None:
     assert read(text, convert="money") == fen
 
 
-@pytest.mark.parametrize("text", ["12.345元", "about 5", "¥", "5美元", "1.2.3", True])
+@pytest.mark.parametrize("text", ["12.345元", "about 5", "¥", "5美元", "1.2.3", True, "3,2万", "1,00元"])
 def test_money_that_is_not_money_is_refused(text: Any) -> None:
     with pytest.raises(MappingError):
         read(text, convert="money")
