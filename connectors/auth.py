@@ -238,8 +238,11 @@ class TokenLoginAuthenticator:
         department: str,
         send: Send,
         clock: Callable[[], float] = time.monotonic,
+        envelope: Envelope | None = None,
     ) -> None:
+        """``envelope``: the data calls' own, where a 'token expired' code is read."""
         self.spec = spec
+        self.envelope = envelope
         self.url = base_url.rstrip("/") + spec.path
         self.department = department
         self.send = send
@@ -262,9 +265,10 @@ class TokenLoginAuthenticator:
         if not self.spec.expired_codes or not response.body.lstrip().startswith(b"{"):
             return False
         try:
-            code = orjson.loads(response.body).get(self.spec.ok_path or "code")
-        except (orjson.JSONDecodeError, AttributeError):
+            payload = orjson.loads(response.body)
+        except orjson.JSONDecodeError:
             return False
+        code = _dotted(payload, self.envelope.code_field if self.envelope else "code")
         return code is not None and str(code) in {str(c) for c in self.spec.expired_codes}
 
     def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
@@ -458,7 +462,7 @@ def authenticator_for(
     auth: Auth, base_url: str, department: str, send: Send, envelope: Envelope | None = None
 ) -> Authenticator:
     if isinstance(auth, TokenLoginAuth):
-        return TokenLoginAuthenticator(auth, base_url, department, send)
+        return TokenLoginAuthenticator(auth, base_url, department, send, envelope=envelope)
     if isinstance(auth, SignedAuth):
         return SignedAuthenticator(auth)
     if isinstance(auth, NoAuth):
