@@ -44,6 +44,7 @@ from connectors.spec import (
     ConnectorSpec,
     CursorPagination,
     Format,
+    GraphqlFormat,
     JsonFormat,
     NextLinkPagination,
     NoPagination,
@@ -517,6 +518,8 @@ class SpecAdapter:
         """The request for one page; ``fill`` puts the resident(s) into ``{resident_id}`` and friends."""
         fmt = self.spec.format_of(operation)
         headers = {"Accept": _ACCEPT[fmt.kind], **operation.headers}
+        if isinstance(fmt, GraphqlFormat):
+            return self._graphql_request(operation, page_params, fill, headers)
         body = None
         if operation.body is not None:
             body = _fill(operation.body, fill).encode()
@@ -528,6 +531,26 @@ class SpecAdapter:
             url=self._base(operation) + _fill(operation.path, fill),
             params=(*((k, _fill(v, fill)) for k, v in operation.params.items()), *page_params),
             headers=headers,
+            body=body,
+        )
+
+    def _graphql_request(
+        self,
+        operation: Operation,
+        page_params: Sequence[tuple[str, str]],
+        fill: Mapping[str, str],
+        headers: dict[str, str],
+    ) -> UpstreamRequest:
+        """One POST of the document; the resident and the paging parameters travel as variables
+        (values, never spliced into the document)."""
+        variables = {name: _fill_value(value, fill) for name, value in operation.variables.items()}
+        variables |= {name: _number_or_text(value) for name, value in page_params}
+        body = orjson.dumps({"query": operation.document, "variables": variables})
+        return UpstreamRequest(
+            method="POST",
+            url=self._base(operation) + _fill(operation.path, fill),
+            params=tuple((k, _fill(v, fill)) for k, v in operation.params.items()),
+            headers={"Content-Type": "application/json", **headers},
             body=body,
         )
 
@@ -592,7 +615,27 @@ def _fill(template: str, fill: Mapping[str, str]) -> str:
     return template
 
 
-_ACCEPT = {"json": "application/json", "xml": "text/xml, application/xml", "csv": "text/csv"}
+_ACCEPT = {
+    "json": "application/json",
+    "xml": "text/xml, application/xml",
+    "csv": "text/csv",
+    "graphql": "application/graphql-response+json, application/json",
+}
+
+
+def _fill_value(value: Any, fill: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return _fill(value, fill)
+    if isinstance(value, dict):
+        return {k: _fill_value(v, fill) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_value(v, fill) for v in value]
+    return value
+
+
+def _number_or_text(value: str) -> int | str:
+    """Paging values are numbers (first, offset) or opaque text (a cursor)."""
+    return int(value) if value.isdigit() else value
 
 
 def _unique(result: OperationResult[Any]) -> OperationResult[Any]:

@@ -19,7 +19,7 @@ import orjson
 from defusedxml import ElementTree as SafeET
 
 from connectors.errors import UpstreamCode, UpstreamError
-from connectors.spec import CsvFormat, Format, JsonFormat, XmlFormat
+from connectors.spec import CsvFormat, Format, GraphqlFormat, JsonFormat, XmlFormat
 from connectors.transport import UpstreamResponse
 
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -108,7 +108,7 @@ class XmlReader:
 
 
 def reader_for(fmt: Format) -> ItemReader:
-    if isinstance(fmt, JsonFormat):
+    if isinstance(fmt, (JsonFormat, GraphqlFormat)):
         return JsonReader()
     if isinstance(fmt, XmlFormat):
         return XmlReader(fmt.namespaces)
@@ -189,7 +189,9 @@ def decode_page(
     header's ``rel="next"``)."""
     if not response.body.strip():
         return Page([])
-    if isinstance(fmt, JsonFormat):
+    if isinstance(fmt, GraphqlFormat):
+        page = _graphql_page(response, fmt, items_path, department, total_path, cursor_path or next_path)
+    elif isinstance(fmt, JsonFormat):
         page = _json_page(response, fmt, items_path, department, total_path, cursor_path or next_path)
     elif isinstance(fmt, XmlFormat):
         page = _xml_page(response, fmt, items_path, department, total_path, cursor_path or next_path)
@@ -208,13 +210,7 @@ def _json_page(
     total_path: str | None,
     cursor_path: str | None,
 ) -> Page:
-    charset = answer_charset(response, fmt.charset)
-    try:
-        document = orjson.loads(
-            response.body if charset.lower() in ("utf-8", "utf8") else _text(response, charset, department)
-        )
-    except orjson.JSONDecodeError as exc:
-        raise _bad(department, "body is not valid JSON") from exc
+    document = _json_document(response, fmt.charset, department)
     root = document
     if fmt.envelope is not None:
         envelope = fmt.envelope
@@ -233,6 +229,55 @@ def _json_page(
 
     def lookup(path: str) -> Any:
         return _in_data_or_document(root, document, path, department)
+
+    total = _as_int(_header_or(response, total_path, lookup), department, "total")
+    cursor = _header_or(response, cursor_path, lookup)
+    return Page(items, total, None if cursor in (None, "") else str(cursor))
+
+
+def _json_document(response: UpstreamResponse, forced: str | None, department: str) -> Any:
+    charset = answer_charset(response, forced)
+    try:
+        return orjson.loads(
+            response.body if charset.lower() in ("utf-8", "utf8") else _text(response, charset, department)
+        )
+    except orjson.JSONDecodeError as exc:
+        raise _bad(department, "body is not valid JSON") from exc
+
+
+def _graphql_page(
+    response: UpstreamResponse,
+    fmt: GraphqlFormat,
+    items_path: str,
+    department: str,
+    total_path: str | None,
+    cursor_path: str | None,
+) -> Page:
+    """``{"data": ..., "errors": [...]}``: errors are typed failures (by their extensions.code, never
+    their message, which may carry the department's data); items and paging are read under data."""
+    answer = _json_document(response, fmt.charset, department)
+    if not isinstance(answer, dict):
+        raise _bad(department, "not a GraphQL answer ({data, errors})")
+    errors = answer.get("errors")
+    if errors:
+        codes = sorted(
+            {str((e.get("extensions") or {}).get("code") or "") for e in errors if isinstance(e, dict)}
+        )
+        named = ", ".join(c for c in codes if c) or "no code"
+        if set(codes) & set(fmt.auth_error_codes):
+            raise UpstreamError(UpstreamCode.AUTH_FAILED, department, f"GraphQL errors ({named})")
+        if set(codes) & set(fmt.unavailable_codes):
+            raise UpstreamError(UpstreamCode.UNAVAILABLE, department, f"GraphQL errors ({named})")
+        raise _bad(department, f"GraphQL errors ({named})")
+    data = answer.get("data")
+    items = _dotted(data, items_path)
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list):
+        raise _bad(department, f"no list at 'data.{items_path}'")
+
+    def lookup(path: str) -> Any:
+        return _in_data_or_document(data, answer, path, department)
 
     total = _as_int(_header_or(response, total_path, lookup), department, "total")
     cursor = _header_or(response, cursor_path, lookup)

@@ -244,7 +244,19 @@ class CsvFormat(_Model):
     delimiter: str = Field(",", min_length=1, max_length=1)
 
 
-Format = Annotated[JsonFormat | XmlFormat | CsvFormat, Field(discriminator="kind")]
+class GraphqlFormat(_Model):
+    """A department that already speaks GraphQL: each operation POSTs its ``document`` with
+    ``variables``; ``items`` and paging paths are read under ``data``. An answer with ``errors`` is a
+    typed failure: ``auth_error_codes`` (``errors[].extensions.code``) mean refused credentials,
+    ``unavailable_codes`` the department's trouble, anything else a bad answer."""
+
+    kind: Literal["graphql"]
+    charset: Charset | None = Field(None, description=CHARSET_HELP)
+    auth_error_codes: tuple[str, ...] = ("UNAUTHENTICATED", "FORBIDDEN")
+    unavailable_codes: tuple[str, ...] = ("INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT")
+
+
+Format = Annotated[JsonFormat | XmlFormat | CsvFormat | GraphqlFormat, Field(discriminator="kind")]
 
 
 # --- pagination -------------------------------------------------------------------------------------
@@ -607,6 +619,12 @@ class Operation(_Model):
     params: dict[str, str] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | None = Field(None, description="request body, e.g. a SOAP envelope")
+    document: str | None = Field(None, description="format graphql: the query document")
+    variables: dict[str, Any] = Field(
+        default_factory=dict,
+        description="format graphql: its variables; strings may hold {resident_id}; paging parameters "
+        "(cursor_param, limit_param, ...) are sent as variables too",
+    )
     items: str = Field("", description="where the list of items is in the (unwrapped) response")
     pagination: Pagination = Field(default_factory=NoPagination)
     batch: Batch | None = Field(None, description="facts: the department answers for many residents at once")
@@ -640,7 +658,8 @@ class Operation(_Model):
         return value
 
     def template_text(self) -> str:
-        return " ".join((self.path, *self.params.values(), self.body or ""))
+        variables = [str(v) for v in self.variables.values()]
+        return " ".join((self.path, *self.params.values(), self.body or "", *variables))
 
 
 class Policy(_Model):
@@ -705,6 +724,7 @@ class ConnectorSpec(_Model):
             problems.extend(_submission_problems(capability, operation, where))
             problems.extend(_for_each_problems(capability, operation, where, set(self.operations)))
             problems.extend(_expression_problems(operation, operation.format or self.format, where))
+            problems.extend(_graphql_problems(capability, operation, operation.format or self.format, where))
         if self.webhook is not None and "cases" not in self.operations:
             problems.append("webhook: only a department with a cases operation may call the webhook")
         if problems:
@@ -715,8 +735,26 @@ class ConnectorSpec(_Model):
     def capabilities(self) -> tuple[str, ...]:
         return tuple(sorted(self.operations))
 
-    def format_of(self, operation: Operation) -> JsonFormat | XmlFormat | CsvFormat:
+    def format_of(self, operation: Operation) -> JsonFormat | XmlFormat | CsvFormat | GraphqlFormat:
         return operation.format or self.format
+
+
+def _graphql_problems(capability: str, operation: Operation, fmt: Any, where: str) -> list[str]:
+    """A GraphQL source needs a document per operation; a document elsewhere would never be sent."""
+    if not isinstance(fmt, GraphqlFormat):
+        return (
+            [f"{where}.document: only an operation of format graphql sends a document"]
+            if operation.document
+            else []
+        )
+    problems = []
+    if not operation.document:
+        problems.append(f"{where}.document: format graphql needs the query document")
+    if operation.body is not None:
+        problems.append(f"{where}.body: format graphql sends document and variables, not a body")
+    if capability == "applications":
+        problems.append(f"{where}.format: applications are not submitted to a GraphQL source yet")
+    return problems
 
 
 def _expression_problems(operation: Operation, fmt: Any, where: str) -> list[str]:

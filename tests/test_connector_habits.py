@@ -561,3 +561,82 @@ async def test_the_probe_reports_records_per_page_and_whether_the_last_was_reach
     assert cut.problems[0] == "UPSTREAM_UNAVAILABLE: department answered HTTP 503"
     assert cut.problems[1].startswith("last request: GET /api/items -> HTTP 503")
     assert cut.problems[2] == "paging: stopped after 1 pages (2 records), the last page was not reached"
+
+
+# -- a department that already speaks GraphQL ---------------------------------------------------------
+
+GRAPHQL = """
+id: demo
+name: {zh: 演示, en: Demo}
+base_url: URL
+format: {kind: graphql}
+operations:
+  catalog:
+    method: POST
+    path: /graphql
+    document: >-
+      query($after: String, $first: Int) {
+      services(after: $after, first: $first) { nodes { code name } next } }
+    items: services.nodes
+    pagination:
+      {style: cursor, cursor_param: after, limit_param: first, limit: 2, next_cursor_path: services.next}
+    mapping: {id: code, name_zh: name, category: {path: code, values: {A: OTHER, B: OTHER, C: OTHER}}}
+  cases:
+    path: /graphql
+    document: "query($id: ID!) { cases(resident: $id) { ref state } }"
+    variables: {id: "{resident_id}"}
+    items: cases
+    public: false
+    mapping: {id: ref, service_id: ref, status: {path: state, values: {open: SUBMITTED}}}
+"""
+
+
+def graphql_routes(seen: list[dict[str, Any]]) -> list[web.RouteDef]:
+    async def answer(request: web.Request) -> web.Response:
+        asked = await request.json()
+        seen.append(asked)
+        variables = asked["variables"]
+        if "cases" in asked["query"]:
+            if variables["id"] != "310115194503030012":
+                return web.json_response(
+                    {
+                        "data": None,
+                        "errors": [{"message": "无权限 310115…", "extensions": {"code": "FORBIDDEN"}}],
+                    }
+                )
+            return web.json_response({"data": {"cases": [{"ref": "R1", "state": "open"}]}})
+        codes = ["A", "B", "C"]
+        start = 0 if variables.get("after") is None else codes.index(variables["after"]) + 1
+        page = codes[start : start + variables["first"]]
+        following = page[-1] if start + len(page) < len(codes) else None
+        nodes = [{"code": c, "name": f"事项{c}"} for c in page]
+        return web.json_response({"data": {"services": {"nodes": nodes, "next": following}}})
+
+    return [web.post("/graphql", answer)]
+
+
+async def test_a_graphql_department_is_a_source(department: Callable[..., Any]) -> None:
+    seen: list[dict[str, Any]] = []
+    made, _ = await department(graphql_routes(seen), GRAPHQL)
+    result = await made.adapter.fetch_all("catalog", made.spec.operations["catalog"])
+    assert [r.id for r in result.records] == ["A", "B", "C"]
+    assert [s["variables"] for s in seen] == [{"first": 2}, {"first": 2, "after": "B"}]  # paging as variables
+    cases = await made.adapter.fetch_all(
+        "cases", made.spec.operations["cases"], {"resident_id": "310115194503030012"}
+    )
+    assert [(c.id, c.status.value) for c in cases.records] == [("R1", "SUBMITTED")]
+    assert seen[-1]["variables"] == {"id": "310115194503030012"}  # a value, never spliced into the document
+    with pytest.raises(UpstreamError) as caught:
+        await made.adapter.fetch_all(
+            "cases", made.spec.operations["cases"], {"resident_id": "310115199001010011"}
+        )
+    assert caught.value.code is UpstreamCode.AUTH_FAILED
+    assert caught.value.message == "GraphQL errors (FORBIDDEN)"  # the code, never the message's data
+
+
+def test_a_graphql_operation_needs_its_document() -> None:
+    text = GRAPHQL.replace("URL", "http://d").replace(
+        '    document: "query($id: ID!) { cases(resident: $id) { ref state } }"\n', ""
+    )
+    check = check_spec(text, {})
+    assert [p.path for p in check.problems] == ["operations.cases.document"]
