@@ -24,6 +24,7 @@ from connectors.errors import UpstreamError
 from connectors.records import OperationResult
 from connectors.registry import build_department
 from connectors.spec import PERSONAL, ConnectorSpec
+from connectors.transport import REQUEST_ID
 
 SAMPLES = 3
 log = logging.getLogger(__name__)
@@ -90,7 +91,13 @@ async def _probe_one(adapter: SpecAdapter, spec: ConnectorSpec, capability: str)
             last_page_reached=False,
         )
     except Exception as exc:  # a spec that breaks the connector: a finding, not a crash
-        log.exception("probe of %s %s: the connector failed", spec.id, capability)
+        # the request id rides on the record: the log line may be formatted outside this context
+        log.exception(
+            "probe of %s %s: the connector failed",
+            spec.id,
+            capability,
+            extra={"request_id": REQUEST_ID.get()},
+        )
         problem = (
             f"the connector failed: {type(exc).__name__}: {str(exc)[:200]} (operators have the traceback)"
         )
