@@ -62,10 +62,13 @@ def services(body: dict[str, Any], department: str) -> dict[str, dict[str, Any]]
 @asynccontextmanager
 async def departments() -> AsyncIterator[dict[str, tuple[asyncio.subprocess.Process, str]]]:
     started: dict[str, tuple[asyncio.subprocess.Process, str]] = {}
+
+    async def one(name: str) -> None:
+        proc, line = await spawn(f"mocks.extra.{name}", dict(os.environ), "--port", "0")
+        started[name] = (proc, line.removeprefix(f"{name} mock at "))
+
     try:
-        for name in DEPARTMENTS:
-            proc, line = await spawn(f"mocks.extra.{name}", dict(os.environ), "--port", "0")
-            started[name] = (proc, line.removeprefix(f"{name} mock at "))
+        await asyncio.gather(*(one(name) for name in DEPARTMENTS))
         yield started
     finally:
         await asyncio.gather(*(stop(proc) for proc, _ in started.values()))
