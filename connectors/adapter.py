@@ -403,6 +403,12 @@ class SpecAdapter:
             )
             for page in rest:
                 items.extend(page.items)
+            if len(items) < first.total:  # e.g. pages capped below `size`: never a silent partial list
+                message = (
+                    f"read {len(items)} of {first.total} items at {operation.path}: are its pages smaller "
+                    f"than size {size}?"
+                )
+                raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, message)
             return items
         index, page = 0, first
         while len(page.items) >= size:  # no total given: read until a short page

@@ -640,3 +640,24 @@ def test_a_graphql_operation_needs_its_document() -> None:
     )
     check = check_spec(text, {})
     assert [p.path for p in check.problems] == ["operations.cases.document"]
+
+
+async def test_pages_capped_below_the_size_asked_are_an_error_not_a_partial_list(
+    department: Callable[..., Any],
+) -> None:
+    async def items(request: web.Request) -> web.Response:
+        page, size = int(request.query["page"]), min(int(request.query["size"]), 2)  # caps at 2
+        codes = [str(i) for i in range(5)][(page - 1) * size : page * size]
+        return web.json_response({"total": 5, "list": [item(c) for c in codes]})
+
+    spec = CATALOG.replace(
+        "items: list",
+        "items: list\n    pagination: {style: page, size_param: size, size: 3, total_path: total}",
+    )
+    made, _ = await department(
+        [web.get("/api/items", items)],
+        LOGIN_SPEC.split("auth:")[0] + "format: {kind: json}\noperations:" + spec,
+    )
+    with pytest.raises(UpstreamError) as caught:
+        await made.adapter.fetch_all("catalog", made.spec.operations["catalog"])
+    assert caught.value.message == "read 4 of 5 items at /items: are its pages smaller than size 3?"
