@@ -7,13 +7,12 @@ step (``exchange``, ``fetch_page``) without touching the resilience layer around
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import hashlib
 import math
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit
 
@@ -27,6 +26,7 @@ from connectors.cache import Entry
 from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.formats import Page, decode_page, find_soap_fault, reader_for, soap_fault_error
 from connectors.mapping import map_records
+from connectors.probe_log import PAGES
 from connectors.records import (
     RESIDENT_ID,
     AccountRecord,
@@ -65,38 +65,6 @@ ENTRY_ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "accounts": TypeAdapter(Entry[OperationResult[AccountRecord]]),
     "bills": TypeAdapter(Entry[OperationResult[BillRecord]]),
 }
-
-
-@dataclass(slots=True)
-class PageLog:
-    """What a probe shows department IT: records per page, and the last exchange (method, URL path
-    without the query, where keys may travel; status; the answer's first bytes)."""
-
-    pages: list[int] = field(default_factory=list)
-    last_exchange: str | None = None
-    personal: bool = False
-
-    @property
-    def counts(self) -> tuple[int, ...]:
-        return tuple(self.pages)
-
-    def saw(self, request: UpstreamRequest, response: UpstreamResponse) -> None:
-        path = RESIDENT_IN_TEXT.sub("{resident_id}", urlsplit(request.url).path)
-        said = f"{request.method} {path} -> HTTP {response.status}"
-        if not self.personal or not 200 <= response.status < 300:  # a resident's data is not repeated
-            head = response.body[:FIRST_BYTES].decode("utf-8", errors="replace")
-            head = RESIDENT_IN_TEXT.sub("{resident_id}", head)
-            said += f", {len(response.body)} bytes: {' '.join(head.split())!r}"
-        self.last_exchange = said
-
-    def context(self) -> tuple[str, ...]:
-        return () if self.last_exchange is None else (f"last request: {self.last_exchange}",)
-
-
-FIRST_BYTES = 160
-RESIDENT_IN_TEXT = re.compile(r"\d{17}[\dXx]")
-# set by the probe around one operation; None when serving (nothing is recorded)
-PAGES: contextvars.ContextVar[PageLog | None] = contextvars.ContextVar("probe_pages", default=None)
 
 
 def check_resident_id(resident_id: str) -> str:

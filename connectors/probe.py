@@ -18,9 +18,10 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from connectors.adapter import PAGES, PageLog, SpecAdapter
+from connectors.adapter import SpecAdapter
 from connectors.cache import ResponseCache
 from connectors.errors import UpstreamError
+from connectors.probe_log import PAGES, PageLog
 from connectors.records import OperationResult
 from connectors.registry import build_department
 from connectors.spec import PERSONAL, ConnectorSpec
