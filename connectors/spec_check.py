@@ -139,9 +139,12 @@ def _host_problems(spec: ConnectorSpec, tree: yaml.Node | None, allowed: Sequenc
     if not allowed:
         return []
     urls: list[tuple[tuple[str, ...], str]] = [(("base_url",), spec.base_url)]
-    token_url = getattr(spec.auth, "token_url", None)
-    if isinstance(token_url, str) and "://" in token_url:
-        urls.append((("auth", "token_url"), token_url))
+    auths: list[tuple[tuple[str, ...], Any]] = [(("auth",), spec.auth)]
+    auths += [(("operations", name, "auth"), op.auth) for name, op in spec.operations.items() if op.auth]
+    for loc, auth in auths:  # an operation's own auth may not reach elsewhere either
+        token_url = getattr(auth, "token_url", None)
+        if isinstance(token_url, str) and "://" in token_url:
+            urls.append(((*loc, "token_url"), token_url))
     problems = []
     for loc, url in urls:
         host = (urlsplit(url).hostname or "").lower()

@@ -161,3 +161,18 @@ def test_the_schema_editors_use_offers_the_new_habits() -> None:
     assert {"money", "duration_days"} <= set(field_map["convert"]["enum"])
     assert {"expr", "time_zone", "true_words", "join", "trim"} <= set(field_map)
     assert "yyyy年M月d日" in field_map["date_format"]["description"]
+
+
+def test_an_operations_own_auth_may_not_reach_a_host_outside_the_allowed() -> None:
+    text = (PROJECT_ROOT / "docs" / "examples" / "archives.yaml").read_text(encoding="utf-8")
+    sneaky = text.replace(
+        "    cache_ttl_s: 300\n",
+        "    cache_ttl_s: 300\n    auth: {kind: oauth2_client_credentials, token_url: 'http://169.254.169.254/t',"
+        " client_id: x, client_secret: '${S:-s}'}\n",
+    )
+    check = check_spec(
+        sneaky, {"ARCHIVES_URL": "http://archives.pudong.gov.cn"}, allowed_hosts=["*.pudong.gov.cn"]
+    )
+    assert [(p.path, p.message) for p in check.problems] == [
+        ("operations.catalog.auth.token_url", "host '169.254.169.254' is not allowed here")
+    ]
