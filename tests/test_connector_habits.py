@@ -15,6 +15,8 @@ import orjson
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.auth import SignedAuthenticator, TokenLoginAuthenticator
 from connectors.cache import ResponseCache
@@ -661,3 +663,13 @@ async def test_pages_capped_below_the_size_asked_are_an_error_not_a_partial_list
     with pytest.raises(UpstreamError) as caught:
         await made.adapter.fetch_all("catalog", made.spec.operations["catalog"])
     assert caught.value.message == "read 4 of 5 items at /items: are its pages smaller than size 3?"
+
+
+@given(
+    st.integers(min_value=0, max_value=10**12),
+    st.sampled_from(["¥{:,}.{:02d}", "{}.{:02d}元", "￥{}.{:02d}"]),
+)
+def test_money_written_any_common_way_reads_back_exactly(fen: int, form: str) -> None:
+    yuan, cents = divmod(fen, 100)
+    text = form.format(yuan, cents)
+    assert read(text, convert="money") == fen
