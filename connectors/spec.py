@@ -612,6 +612,7 @@ class Operation(_Model):
     method: Literal["GET", "POST"] = "GET"
     path: str = Field(description="under base_url, starting with /; may hold {resident_id}")
     format: Format | None = Field(None, description="this operation's format, when not the spec's")
+    charset: Charset | None = Field(None, description="force this operation's charset (of either format)")
     base_path: str | None = Field(
         None, description="this operation's path prefix on base_url's host, instead of base_url's path"
     )
@@ -736,7 +737,8 @@ class ConnectorSpec(_Model):
         return tuple(sorted(self.operations))
 
     def format_of(self, operation: Operation) -> JsonFormat | XmlFormat | CsvFormat | GraphqlFormat:
-        return operation.format or self.format
+        fmt = operation.format or self.format
+        return fmt if operation.charset is None else fmt.model_copy(update={"charset": operation.charset})
 
 
 def _graphql_problems(capability: str, operation: Operation, fmt: Any, where: str) -> list[str]:

@@ -673,3 +673,14 @@ def test_money_written_any_common_way_reads_back_exactly(fen: int, form: str) ->
     yuan, cents = divmod(fen, 100)
     text = form.format(yuan, cents)
     assert read(text, convert="money") == fen
+
+
+def test_an_operation_may_force_only_its_charset() -> None:
+    spec = parse_spec(
+        LOGIN_SPEC.replace("URL", "http://d")
+        .replace("SEND", "{}")
+        .replace("    items: list\n", "    items: list\n    charset: gb18030\n"),
+        {},
+    )
+    fmt = spec.format_of(spec.operations["catalog"])
+    assert (fmt.kind, fmt.charset) == ("json", "gb18030") and spec.format.charset is None
