@@ -105,7 +105,7 @@ async def onboard(name: str, spec: Path, urls: list[str], via: str) -> float:
 
 
 async def test_four_unseen_departments_go_live_from_their_specs_and_survive(
-    mocks: RunningMocks, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    mocks: RunningMocks, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with departments() as running:
         env = dict(os.environ) | {
@@ -117,22 +117,19 @@ async def test_four_unseen_departments_go_live_from_their_specs_and_survive(
             "ONESTOP_TUNE_GC": "false",
             **{f"{name.upper()}_URL": url for name, (_, url) in running.items()},
         }
-        os.environ.update({f"{name.upper()}_URL": url for name, (_, url) in running.items()})
-        try:
-            async with gateways(env) as urls:
-                timings = {}
-                for index, name in enumerate(DEPARTMENTS):
-                    spec = tmp_path / f"{name}.yaml"
-                    text = (EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8")
-                    if name == "permits":  # asked every time, so expiry and restart reach the department
-                        text = text.replace("cache_ttl_s: 300", "cache_ttl_s: 0")
-                    spec.write_text(text, encoding="utf-8")
-                    timings[name] = await onboard(name, spec, urls, via=urls[index % 2])
-                await served_as_the_department_means(urls)
-                await token_expiry_and_restart(urls, running)
-        finally:
-            for name in DEPARTMENTS:
-                os.environ.pop(f"{name.upper()}_URL", None)
+        for name, (_, url) in running.items():  # the CLI's environment, as department IT's shell
+            monkeypatch.setenv(f"{name.upper()}_URL", url)
+        async with gateways(env) as urls:
+            timings = {}
+            for index, name in enumerate(DEPARTMENTS):
+                spec = tmp_path / f"{name}.yaml"
+                text = (EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8")
+                if name == "permits":  # asked every time, so expiry and restart reach the department
+                    text = text.replace("cache_ttl_s: 300", "cache_ttl_s: 0")
+                spec.write_text(text, encoding="utf-8")
+                timings[name] = await onboard(name, spec, urls, via=urls[index % 2])
+            await served_as_the_department_means(urls)
+            await token_expiry_and_restart(urls, running)
     with capsys.disabled():
         print("\nonboarding through the guide:", ", ".join(f"{n} {s:.1f} s" for n, s in timings.items()))
 
