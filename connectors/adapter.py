@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
+from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit
 
 import orjson
 from pydantic import TypeAdapter
@@ -25,6 +26,7 @@ from connectors.cache import Entry
 from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.formats import Page, decode_page, find_soap_fault, reader_for, soap_fault_error
 from connectors.mapping import map_records
+from connectors.probe_log import PAGES
 from connectors.records import (
     RESIDENT_ID,
     AccountRecord,
@@ -37,10 +39,14 @@ from connectors.records import (
 )
 from connectors.resilience import OPERATION, CachePolicy, Fetched, Resilience
 from connectors.spec import (
+    PERSONAL,
     Batch,
     ConnectorSpec,
     CursorPagination,
+    Format,
+    GraphqlFormat,
     JsonFormat,
+    NextLinkPagination,
     NoPagination,
     NotFound,
     OffsetPagination,
@@ -99,12 +105,16 @@ class SpecAdapter:
         resilience: Resilience,
         auth: Authenticator,
         digester: Digester | None = None,
+        operation_auth: Mapping[str, Authenticator] | None = None,
     ) -> None:
-        """``digester``: the app's, so every process sharing a Redis cache finds the same keys."""
+        """``digester``: the app's, so every process sharing a Redis cache finds the same keys.
+        ``operation_auth``: capability -> its own authenticator, for operations that override auth."""
         self.spec = spec
         self.transport = transport
         self.resilience = resilience
         self.auth = auth
+        self.operation_auth = dict(operation_auth or {})
+        self._capability_of = {id(op): cap for cap, op in spec.operations.items()}
         self.fingerprint = spec_fingerprint(spec)
         self.base_url = spec.base_url.rstrip("/")
         self.digester = digester or Digester.ephemeral()
@@ -133,15 +143,19 @@ class SpecAdapter:
         operation = self._operation("applications")
         request = self.build_submission(operation, application)
         idempotent = applications.sends_key(operation)
+        auth = self.auth_for(operation)
+        fmt = self.spec.format_of(operation)
 
         async def send() -> UpstreamResponse | None:
-            return await self.resilience.call(lambda timeout: self.exchange(request, timeout), idempotent)
+            return await self.resilience.call(
+                lambda timeout: self.exchange(request, timeout, None, auth, fmt), idempotent
+            )
 
         response = await self.resilience.deadline(send)
         if response is None:
             raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, "the application was not taken")
-        page = decode_page(response, self.spec.format, operation.items, self.department)
-        result = map_records(page.items, reader_for(self.spec.format), operation, "cases", self.department)
+        page = decode_page(response, fmt, operation.items, self.department)
+        result = map_records(page.items, reader_for(fmt), operation, "cases", self.department)
         if not result.records:
             problem = result.problems[0] if result.problems else "no case in the answer"
             raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, f"application: {problem}")
@@ -152,14 +166,15 @@ class SpecAdapter:
     def build_submission(self, operation: Operation, application: Application) -> UpstreamRequest:
         """The request for one application: the body's values escaped for the format, the rest plain."""
         check_resident_id(application.resident_id)
-        body_fill = applications.fill(application, operation.submission, self.spec.format.kind)
+        fmt = self.spec.format_of(operation)
+        body_fill = applications.fill(application, operation.submission, fmt.kind)
         plain = applications.fill(application, operation.submission, "plain")
         body = None if operation.body is None else _fill(operation.body, body_fill)
         request = self.build_request(operation.model_copy(update={"body": body}), (), plain)
         headers = {name: _fill(value, plain) for name, value in request.headers.items()}
-        if operation.body is not None and isinstance(self.spec.format, JsonFormat):
+        if operation.body is not None and isinstance(fmt, JsonFormat):
             headers.setdefault("Content-Type", "application/json; charset=utf-8")
-        if operation.body is not None and isinstance(self.spec.format, XmlFormat):
+        if operation.body is not None and isinstance(fmt, XmlFormat):
             headers.setdefault("Content-Type", "application/xml; charset=utf-8")
         return replace(request, headers=headers)
 
@@ -193,6 +208,11 @@ class SpecAdapter:
             results = await asyncio.gather(*(self.run("facts", r) for r in ids), return_exceptions=True)
             return dict(zip(ids, (_kept(r) for r in results), strict=True))
         return await self._facts_in_batches(operation, operation.batch, ids)
+
+    def auth_for(self, operation: Operation) -> Authenticator:
+        """The operation's own authenticator when it overrides auth, else the department's."""
+        capability = self._capability_of.get(id(operation))
+        return self.operation_auth.get(capability or "", self.auth)
 
     def _operation(self, capability: str) -> Operation:
         operation: Operation | None = self.spec.operations.get(capability)  # type: ignore[call-overload]
@@ -302,8 +322,9 @@ class SpecAdapter:
         fill = fill or {}
         OPERATION.set(capability)  # observers name upstream calls by it (runs in its own task)
         items = await self.fetch_items(operation, fill)
-        result = map_records(items, reader_for(self.spec.format), operation, capability, self.department)
-        if "resident_id" in fill:  # a one-resident answer is about that resident, whatever it says
+        reader = reader_for(self.spec.format_of(operation))
+        result = map_records(items, reader, operation, capability, self.department)
+        if "resident_id" in fill and capability in PERSONAL:  # about that resident, whatever it says
             result = OperationResult(
                 tuple(replace(r, resident_id=fill["resident_id"]) for r in result.records), result.problems
             )
@@ -321,6 +342,8 @@ class SpecAdapter:
             return list((await self.fetch_page(operation, (), fill)).items)
         if isinstance(pagination, CursorPagination):
             return await self._walk_cursor(operation, pagination, fill)
+        if isinstance(pagination, NextLinkPagination):
+            return await self._walk_links(operation, fill)
         return await self._walk_numbered(operation, pagination, fill)
 
     async def _walk_numbered(
@@ -348,6 +371,12 @@ class SpecAdapter:
             )
             for page in rest:
                 items.extend(page.items)
+            if len(items) < first.total:  # e.g. pages capped below `size`: never a silent partial list
+                message = (
+                    f"read {len(items)} of {first.total} items at {operation.path}: are its pages smaller "
+                    f"than size {size}?"
+                )
+                raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, message)
             return items
         index, page = 0, first
         while len(page.items) >= size:  # no total given: read until a short page
@@ -380,6 +409,39 @@ class SpecAdapter:
             seen.add(cursor)
         raise self._too_many_pages(operation)
 
+    async def _walk_links(self, operation: Operation, fill: Mapping[str, str]) -> list[Any]:
+        """Follow each page's link to the next, on the same host only, until a page has none."""
+        first = self.build_request(operation, (), fill)
+        origin = urlsplit(first.url)
+        items: list[Any] = []
+        request: UpstreamRequest | None = first
+        seen: set[str] = set()
+        for _ in range(operation.max_pages):
+            assert request is not None
+            page = await self._fetch_request(operation, request)
+            items.extend(page.items)
+            if page.next_link is None:
+                return items
+            request = self._next_request(first, origin, page.next_link, seen)
+        raise self._too_many_pages(operation)
+
+    def _next_request(
+        self, first: UpstreamRequest, origin: SplitResult, link: str, seen: set[str]
+    ) -> UpstreamRequest:
+        """The request for a next link: its own path and query, the first request's headers and auth."""
+        target = urlsplit(urljoin(first.url, link))
+        if (target.scheme, target.netloc) != (origin.scheme, origin.netloc):
+            message = f"next page link leaves the department's host ({target.netloc or link[:60]})"
+            raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, message)
+        key = f"{target.path}?{target.query}"
+        if key in seen or key == f"{origin.path}?{urlencode(first.params)}":
+            raise UpstreamError(
+                UpstreamCode.BAD_RESPONSE, self.department, f"next page link repeats ({target.path})"
+            )
+        seen.add(key)
+        url = f"{target.scheme}://{target.netloc}{target.path}"
+        return replace(first, url=url, params=tuple(parse_qsl(target.query, keep_blank_values=True)))
+
     def _too_many_pages(self, operation: Operation) -> UpstreamError:
         return UpstreamError(
             UpstreamCode.BAD_RESPONSE,
@@ -393,25 +455,34 @@ class SpecAdapter:
         page_params: tuple[tuple[str, str], ...],
         fill: Mapping[str, str] | None = None,
     ) -> Page:
-        request = self.build_request(operation, page_params, fill or {})
+        return await self._fetch_request(operation, self.build_request(operation, page_params, fill or {}))
+
+    async def _fetch_request(self, operation: Operation, request: UpstreamRequest) -> Page:
         pagination = operation.pagination
+        fmt = self.spec.format_of(operation)
+        auth = self.auth_for(operation)
 
         async def attempt(timeout: float) -> Page:
             # decoding is part of the attempt: a department answering garbage is failing like one
             # answering 500 (its breaker opens, metrics and traces count it), though never retried
-            response = await self.exchange(request, timeout, operation.not_found)
+            response = await self.exchange(request, timeout, operation.not_found, auth, fmt)
             if response is None:
                 return Page([])
             return decode_page(
                 response,
-                self.spec.format,
+                fmt,
                 operation.items,
                 self.department,
                 total_path=getattr(pagination, "total_path", None),
                 cursor_path=getattr(pagination, "next_cursor_path", None),
+                next_path=getattr(pagination, "next_path", None),
             )
 
-        return await self.resilience.call(attempt)
+        page = await self.resilience.call(attempt)
+        pages = PAGES.get()
+        if pages is not None:
+            pages.pages.append(len(page.items))
+        return page
 
     # -- one request -------------------------------------------------------------------------------
 
@@ -419,43 +490,84 @@ class SpecAdapter:
         self, operation: Operation, page_params: Sequence[tuple[str, str]], fill: Mapping[str, str]
     ) -> UpstreamRequest:
         """The request for one page; ``fill`` puts the resident(s) into ``{resident_id}`` and friends."""
-        headers = {"Accept": _ACCEPT[self.spec.format.kind], **operation.headers}
+        fmt = self.spec.format_of(operation)
+        headers = {"Accept": _ACCEPT[fmt.kind], **operation.headers}
+        if isinstance(fmt, GraphqlFormat):
+            return self._graphql_request(operation, page_params, fill, headers)
         body = None
         if operation.body is not None:
             body = _fill(operation.body, fill).encode()
-            fmt = self.spec.format
             if isinstance(fmt, XmlFormat) and fmt.soap is not None:
                 headers.setdefault("Content-Type", "text/xml; charset=utf-8")
                 headers.setdefault("SOAPAction", f'"{fmt.soap.action}"')
         return UpstreamRequest(
             method=operation.method,
-            url=self.base_url + _fill(operation.path, fill),
+            url=self._base(operation) + _fill(operation.path, fill),
             params=(*((k, _fill(v, fill)) for k, v in operation.params.items()), *page_params),
             headers=headers,
             body=body,
         )
 
+    def _graphql_request(
+        self,
+        operation: Operation,
+        page_params: Sequence[tuple[str, str]],
+        fill: Mapping[str, str],
+        headers: dict[str, str],
+    ) -> UpstreamRequest:
+        """One POST of the document; the resident and the paging parameters travel as variables
+        (values, never spliced into the document)."""
+        variables = {name: _fill_value(value, fill) for name, value in operation.variables.items()}
+        variables |= {name: _number_or_text(value) for name, value in page_params}
+        body = orjson.dumps({"query": operation.document, "variables": variables})
+        return UpstreamRequest(
+            method="POST",
+            url=self._base(operation) + _fill(operation.path, fill),
+            params=tuple((k, _fill(v, fill)) for k, v in operation.params.items()),
+            headers={"Content-Type": "application/json", **headers},
+            body=body,
+        )
+
+    def _base(self, operation: Operation) -> str:
+        if operation.base_path is None:
+            return self.base_url
+        origin = urlsplit(self.base_url)
+        return f"{origin.scheme}://{origin.netloc}{operation.base_path.rstrip('/')}"
+
     async def exchange(
-        self, request: UpstreamRequest, timeout: float, not_found: NotFound | None = None
+        self,
+        request: UpstreamRequest,
+        timeout: float,
+        not_found: NotFound | None = None,
+        auth: Authenticator | None = None,
+        fmt: Format | None = None,
     ) -> UpstreamResponse | None:
-        """Sign, send, and judge the status; a refused token is renewed once, within the same attempt.
+        """Sign, send, and judge the status; refused credentials (HTTP 401, a 'token expired' code)
+        are renewed once, within the same attempt.
 
         None when the department says it does not know the resident: an answer, not a failure.
         """
+        auth = auth or self.auth
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        response = await self.transport.send(await self.auth.sign(request), timeout)
-        if response.status == 401 and self.auth.unauthorized():
-            response = await self.transport.send(
-                await self.auth.sign(request), max(0.001, deadline - loop.time())
-            )
-        return response if self.check_status(response, not_found) else None
+        signed = await auth.sign(request)
+        response = await self.transport.send(signed, timeout)
+        if auth.refused(response) and auth.unauthorized(signed):
+            signed = await auth.sign(request)
+            response = await self.transport.send(signed, max(0.001, deadline - loop.time()))
+        pages = PAGES.get()
+        if pages is not None:
+            pages.saw(request, response)
+        return response if self.check_status(response, not_found, fmt) else None
 
-    def check_status(self, response: UpstreamResponse, not_found: NotFound | None = None) -> bool:
+    def check_status(
+        self, response: UpstreamResponse, not_found: NotFound | None = None, fmt: Format | None = None
+    ) -> bool:
         """True for a usable answer, False for "no such resident"; raises for a failure."""
+        fmt = fmt or self.spec.format
         if not_found is not None and response.status in not_found.statuses:
             return False
-        if response.status == 500 and isinstance(self.spec.format, XmlFormat) and self.spec.format.soap:
+        if response.status == 500 and isinstance(fmt, XmlFormat) and fmt.soap:
             fault = find_soap_fault(response)  # SOAP 1.1 faults come as HTTP 500
             if fault is not None:
                 if (
@@ -477,7 +589,27 @@ def _fill(template: str, fill: Mapping[str, str]) -> str:
     return template
 
 
-_ACCEPT = {"json": "application/json", "xml": "text/xml, application/xml", "csv": "text/csv"}
+_ACCEPT = {
+    "json": "application/json",
+    "xml": "text/xml, application/xml",
+    "csv": "text/csv",
+    "graphql": "application/graphql-response+json, application/json",
+}
+
+
+def _fill_value(value: Any, fill: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return _fill(value, fill)
+    if isinstance(value, dict):
+        return {k: _fill_value(v, fill) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_value(v, fill) for v in value]
+    return value
+
+
+def _number_or_text(value: str) -> int | str:
+    """Paging values are numbers (first, offset) or opaque text (a cursor)."""
+    return int(value) if value.isdigit() else value
 
 
 def _unique(result: OperationResult[Any]) -> OperationResult[Any]:

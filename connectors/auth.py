@@ -1,8 +1,10 @@
-"""Signing a department request: none, API key, HTTP Basic, OAuth2 client credentials, HMAC.
+"""Signing a department request: none, API key, HTTP Basic, OAuth2 client credentials, HMAC, a
+home-made token login, and open-platform signed requests.
 
-One small class per kind, all with the same two methods, so the adapter never branches on auth kind.
-OAuth2 tokens are fetched once, shared by concurrent requests (single-flight) and renewed before they
-expire; a 401 drops the token so the next attempt fetches a fresh one.
+One small class per kind, all with the same methods, so the adapter never branches on auth kind.
+Tokens (OAuth2, token login) are fetched once, shared by concurrent requests (single-flight), kept in
+memory only and renewed before they expire; a refused call drops the token it carried, so the next
+attempt fetches a fresh one.
 """
 
 from __future__ import annotations
@@ -11,16 +13,29 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import orjson
 
 from connectors.errors import UpstreamCode, UpstreamError, status_error
-from connectors.spec import ApiKeyAuth, Auth, BasicAuth, Envelope, HmacAuth, NoAuth, OAuth2ClientCredentials
+from connectors.spec import (
+    ApiKeyAuth,
+    Auth,
+    BasicAuth,
+    Envelope,
+    HmacAuth,
+    NoAuth,
+    OAuth2ClientCredentials,
+    SignedAuth,
+    TokenLoginAuth,
+)
 from connectors.transport import UpstreamRequest, UpstreamResponse
 
 Send = Callable[[UpstreamRequest], Awaitable[UpstreamResponse]]
@@ -29,8 +44,12 @@ Send = Callable[[UpstreamRequest], Awaitable[UpstreamResponse]]
 class Authenticator(Protocol):
     async def sign(self, request: UpstreamRequest) -> UpstreamRequest: ...
 
-    def unauthorized(self) -> bool:
-        """The department refused our credentials: forget what is cached; True if a retry may help."""
+    def refused(self, response: UpstreamResponse) -> bool:
+        """Does this answer say our credentials were refused (HTTP 401, a 'token expired' code)?"""
+
+    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
+        """The department refused the credentials ``sent`` carried: forget them if they are still the
+        current ones; True if a retry may help."""
 
 
 def _with_headers(request: UpstreamRequest, headers: dict[str, str]) -> UpstreamRequest:
@@ -45,7 +64,10 @@ class NoAuthenticator:
     async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
         return request
 
-    def unauthorized(self) -> bool:
+    def refused(self, response: UpstreamResponse) -> bool:
+        return response.status == 401
+
+    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
         return False
 
 
@@ -60,7 +82,10 @@ class ApiKeyAuthenticator:
         assert self.spec.query_param is not None
         return replace(request, params=(*request.params, (self.spec.query_param, key)))
 
-    def unauthorized(self) -> bool:
+    def refused(self, response: UpstreamResponse) -> bool:
+        return response.status == 401
+
+    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
         return False
 
 
@@ -71,7 +96,10 @@ class BasicAuthenticator:
     async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
         return _with_headers(request, {"Authorization": self.header})
 
-    def unauthorized(self) -> bool:
+    def refused(self, response: UpstreamResponse) -> bool:
+        return response.status == 401
+
+    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
         return False
 
 
@@ -101,7 +129,10 @@ class HmacAuthenticator:
             },
         )
 
-    def unauthorized(self) -> bool:
+    def refused(self, response: UpstreamResponse) -> bool:
+        return response.status == 401
+
+    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
         return False
 
 
@@ -131,8 +162,12 @@ class OAuth2Authenticator:
         token = await self._current_token()
         return _with_headers(request, {"Authorization": f"Bearer {token}"})
 
-    def unauthorized(self) -> bool:
-        self._token = None
+    def refused(self, response: UpstreamResponse) -> bool:
+        return response.status == 401
+
+    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
+        if sent is None or sent.headers.get("Authorization") == f"Bearer {self._token}":
+            self._token = None  # a concurrent call may have renewed it already: keep that one
         return True
 
     async def _current_token(self) -> str:
@@ -193,9 +228,243 @@ class OAuth2Authenticator:
         self._expires_at = self.clock() + max(lifetime - self.spec.refresh_margin_s, lifetime / 2)
 
 
+class TokenLoginAuthenticator:
+    """A department's own login: one request answers a token, sent on every call. In memory only."""
+
+    def __init__(
+        self,
+        spec: TokenLoginAuth,
+        base_url: str,
+        department: str,
+        send: Send,
+        clock: Callable[[], float] = time.monotonic,
+        envelope: Envelope | None = None,
+    ) -> None:
+        """``envelope``: the data calls' own, where a 'token expired' code is read."""
+        self.spec = spec
+        self.envelope = envelope
+        self.url = base_url.rstrip("/") + spec.path
+        self.department = department
+        self.send = send
+        self.clock = clock
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+        self.logins = 0  # how many times we logged in (tests, metrics)
+
+    async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
+        token = await self._current_token()
+        send = self.spec.send
+        if send.query_param is not None:
+            return replace(request, params=(*request.params, (send.query_param, token)))
+        return _with_headers(request, {send.header or "Authorization": send.prefix + token})
+
+    def refused(self, response: UpstreamResponse) -> bool:
+        if response.status == 401:
+            return True
+        if not self.spec.expired_codes or not response.body.lstrip().startswith(b"{"):
+            return False
+        try:
+            payload = orjson.loads(response.body)
+        except orjson.JSONDecodeError:
+            return False
+        code = _dotted(payload, self.envelope.code_field if self.envelope else "code")
+        return code is not None and str(code) in {str(c) for c in self.spec.expired_codes}
+
+    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
+        if sent is None or self._carried(sent) == self._token:
+            self._token = None  # a concurrent call may have logged in again already: keep that one
+        return True
+
+    def _carried(self, sent: UpstreamRequest) -> str | None:
+        send = self.spec.send
+        if send.query_param is not None:
+            return next((v for k, v in reversed(sent.params) if k == send.query_param), None)
+        value = sent.headers.get(send.header or "Authorization")
+        return None if value is None else value.removeprefix(send.prefix)
+
+    async def _current_token(self) -> str:
+        if self._token is not None and self.clock() < self._expires_at:
+            return self._token
+        async with self._lock:  # single-flight: concurrent calls wait for one login
+            if self._token is None or self.clock() >= self._expires_at:
+                await self._login()
+            assert self._token is not None
+            return self._token
+
+    def _request(self) -> UpstreamRequest:
+        values = {name: secret.get_secret_value() for name, secret in self.spec.secrets.items()}
+        body = _filled(self.spec.body, values)
+        if self.spec.method == "GET":
+            params = tuple((str(k), str(v)) for k, v in body.items())
+            return UpstreamRequest("GET", self.url, params=params, headers={"Accept": "application/json"})
+        if self.spec.body_format == "form":
+            content_type, data = "application/x-www-form-urlencoded", urlencode(body).encode()
+        else:
+            content_type, data = "application/json", orjson.dumps(body)
+        headers = {"Content-Type": content_type, "Accept": "application/json"}
+        return UpstreamRequest("POST", self.url, headers=headers, body=data)
+
+    async def _login(self) -> None:
+        where = f"login {self.spec.method} {self.spec.path}"
+        response = await self.send(self._request())
+        self.logins += 1
+        if response.status in (400, 401, 403):
+            raise UpstreamError(
+                UpstreamCode.AUTH_FAILED, self.department, f"{where}: refused (HTTP {response.status})"
+            )
+        error = status_error(response.status, self.department)
+        if error is not None:
+            raise UpstreamError(error.code, self.department, f"{where}: {error.message}")
+        try:
+            payload = orjson.loads(response.body)
+        except orjson.JSONDecodeError as exc:
+            raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, f"{where}: not JSON") from exc
+        if self.spec.ok_path is not None:
+            code = _dotted(payload, self.spec.ok_path)
+            if str(code) not in {str(c) for c in self.spec.ok_codes}:
+                raise UpstreamError(
+                    UpstreamCode.AUTH_FAILED, self.department, f"{where}: answered code {code}"
+                )
+        token = _dotted(payload, self.spec.token_path)
+        if not isinstance(token, str) or not token:
+            message = f"{where}: no token at '{self.spec.token_path}'"
+            raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, message)
+        lifetime = self._lifetime(payload, where)
+        self._token = token
+        self._expires_at = self.clock() + max(lifetime - self.spec.refresh_margin_s, lifetime / 2)
+
+    def _lifetime(self, payload: Any, where: str) -> float:
+        try:
+            if self.spec.expires_in_path is not None:
+                return float(_dotted(payload, self.spec.expires_in_path))
+            if self.spec.expires_at_path is not None:
+                at = _dotted(payload, self.spec.expires_at_path)
+                expires = float(at) if str(at).replace(".", "", 1).isdigit() else _iso_epoch(str(at))
+                return max(0.0, expires - time.time())
+        except (TypeError, ValueError) as exc:
+            message = (
+                f"{where}: no usable lifetime at '{self.spec.expires_in_path or self.spec.expires_at_path}'"
+            )
+            raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, message) from exc
+        return self.spec.lifetime_s
+
+
+def _iso_epoch(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+def _dotted(value: Any, path: str) -> Any:
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _filled(value: Any, secret_values: dict[str, str]) -> Any:
+    """The login body with ``{name}`` replaced in every string (plain replacement, not format)."""
+    if isinstance(value, str):
+        for name, secret in secret_values.items():
+            value = value.replace("{" + name + "}", secret)
+        return value
+    if isinstance(value, dict):
+        return {k: _filled(v, secret_values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, secret_values) for v in value]
+    return value
+
+
+# MD5 because the platforms sign with it, not for our own security
+_DIGESTS: dict[str, Callable[[bytes], Any]] = {
+    "md5": lambda data: hashlib.md5(data, usedforsecurity=False),
+    "sha256": hashlib.sha256,
+}
+
+
+class SignedAuthenticator:
+    """Open-platform signatures: app key, timestamp and nonce added, a digest over the sorted
+    parameters (and/or body) with the app secret. Nothing to renew: every call is signed afresh."""
+
+    def __init__(
+        self,
+        spec: SignedAuth,
+        clock: Callable[[], float] = time.time,
+        nonce: Callable[[], str] = lambda: secrets.token_hex(8),
+    ) -> None:
+        self.spec = spec
+        self.clock = clock
+        self.nonce = nonce
+
+    def added(self) -> list[tuple[str, str]]:
+        spec = self.spec
+        now = self.clock()
+        stamp = str(int(now * 1000) if spec.timestamp_unit == "ms" else int(now))
+        values = [(spec.app_key_name, spec.app_key), (spec.timestamp_name, stamp)]
+        if spec.nonce_name is not None:
+            values.append((spec.nonce_name, self.nonce()))
+        return values
+
+    def signature(self, request: UpstreamRequest, added: list[tuple[str, str]]) -> str:
+        spec = self.spec
+        secret = spec.secret.get_secret_value()
+        named = dict(added)
+        signed_params = [*request.params, *added] if spec.in_ == "query" else list(request.params)
+        params = spec.param_separator.join(
+            f"{name}{spec.pair_separator}{value}"
+            for name, value in sorted(signed_params)
+            if value != "" or not spec.skip_empty
+        )
+        body = request.body or b""
+        message = _fill_named(
+            spec.string_to_sign,
+            {
+                "params": params,
+                "body": body.decode("utf-8", errors="replace"),
+                "body_md5": hashlib.md5(body, usedforsecurity=False).hexdigest(),
+                "body_sha256": hashlib.sha256(body).hexdigest(),
+                "timestamp": named[spec.timestamp_name],
+                "nonce": named.get(spec.nonce_name or "", ""),
+                "app_key": spec.app_key,
+                "secret": secret,
+                "method": request.method,
+                "path": urlsplit(request.url).path,
+            },
+        ).encode()
+        if spec.algorithm == "hmac_sha256":
+            digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+        else:
+            digest = _DIGESTS[spec.algorithm](message).hexdigest()
+        return digest.upper() if spec.case == "upper" else digest
+
+    async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
+        added = self.added()
+        signature = self.signature(request, added)
+        values = [*added, (self.spec.signature_name, signature)]
+        if self.spec.in_ == "header":
+            return _with_headers(request, dict(values))
+        return replace(request, params=(*request.params, *values))
+
+    def refused(self, response: UpstreamResponse) -> bool:
+        return response.status == 401
+
+    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
+        return False
+
+
+_NAMED = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def _fill_named(template: str, values: dict[str, str]) -> str:
+    """One pass: a value that happens to contain ``{secret}`` is not filled again."""
+    return _NAMED.sub(lambda match: values.get(match.group(1), match.group(0)), template)
+
+
 def authenticator_for(
     auth: Auth, base_url: str, department: str, send: Send, envelope: Envelope | None = None
 ) -> Authenticator:
+    if isinstance(auth, TokenLoginAuth):
+        return TokenLoginAuthenticator(auth, base_url, department, send, envelope=envelope)
+    if isinstance(auth, SignedAuth):
+        return SignedAuthenticator(auth)
     if isinstance(auth, NoAuth):
         return NoAuthenticator()
     if isinstance(auth, ApiKeyAuth):

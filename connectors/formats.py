@@ -6,8 +6,10 @@ Each format yields a ``Page`` of raw items plus what pagination needs (total, ne
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,7 +19,7 @@ import orjson
 from defusedxml import ElementTree as SafeET
 
 from connectors.errors import UpstreamCode, UpstreamError
-from connectors.spec import CsvFormat, Format, JsonFormat, XmlFormat
+from connectors.spec import CsvFormat, Format, GraphqlFormat, JsonFormat, XmlFormat
 from connectors.transport import UpstreamResponse
 
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -28,6 +30,7 @@ class Page:
     items: Sequence[Any]
     total: int | None = None
     next_cursor: str | None = None
+    next_link: str | None = None
 
 
 class ItemReader(Protocol):
@@ -105,11 +108,32 @@ class XmlReader:
 
 
 def reader_for(fmt: Format) -> ItemReader:
-    if isinstance(fmt, JsonFormat):
+    if isinstance(fmt, (JsonFormat, GraphqlFormat)):
         return JsonReader()
     if isinstance(fmt, XmlFormat):
         return XmlReader(fmt.namespaces)
     return CsvReader()
+
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_PROLOG = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+def answer_charset(response: UpstreamResponse, forced: str | None, xml: bool = False) -> str:
+    """The charset to read an answer in: the spec's when it forces one, else what the answer says —
+    its byte order mark, its ``Content-Type``, its XML prolog — else UTF-8."""
+    if forced:
+        return forced
+    for bom, name in _BOMS:
+        if response.body.startswith(bom):
+            return name
+    if response.charset:
+        return response.charset
+    if xml:
+        declared = _PROLOG.match(response.body[:200])
+        if declared is not None:
+            return declared.group(1).decode("ascii")
+    return "utf-8"
 
 
 def _text(response: UpstreamResponse, charset: str, department: str) -> str:
@@ -123,8 +147,22 @@ def _header_or(response: UpstreamResponse, path: str | None, lookup: Any) -> Any
     if path is None:
         return None
     if path.startswith("header:"):
-        return response.headers.get(path.removeprefix("header:"))
+        name = path.removeprefix("header:")
+        value = response.headers.get(name)
+        return link_next(value) if name.lower() == "link" and value else value
     return lookup(path)
+
+
+_LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
+
+
+def link_next(header: str) -> str | None:
+    """The ``rel="next"`` target of an RFC 8288 ``Link`` header."""
+    for target, params in _LINK.findall(header):
+        rels = re.findall(r'rel\s*=\s*"?([^";]+)"?', params)
+        if any("next" in rel.split() for rel in rels):
+            return str(target)
+    return None
 
 
 def _as_int(value: Any, department: str, what: str) -> int | None:
@@ -143,15 +181,25 @@ def decode_page(
     department: str,
     total_path: str | None = None,
     cursor_path: str | None = None,
+    next_path: str | None = None,
 ) -> Page:
-    """Decode one response into a ``Page``; anything unreadable is ``UPSTREAM_BAD_RESPONSE``."""
+    """Decode one response into a ``Page``; anything unreadable is ``UPSTREAM_BAD_RESPONSE``.
+
+    ``cursor_path`` and ``next_path`` say where the next page is (``header:Link`` for a ``Link``
+    header's ``rel="next"``)."""
     if not response.body.strip():
         return Page([])
-    if isinstance(fmt, JsonFormat):
-        return _json_page(response, fmt, items_path, department, total_path, cursor_path)
-    if isinstance(fmt, XmlFormat):
-        return _xml_page(response, fmt, items_path, department, total_path, cursor_path)
-    return _csv_page(response, fmt, department, total_path)
+    if isinstance(fmt, GraphqlFormat):
+        page = _graphql_page(response, fmt, items_path, department, total_path, cursor_path or next_path)
+    elif isinstance(fmt, JsonFormat):
+        page = _json_page(response, fmt, items_path, department, total_path, cursor_path or next_path)
+    elif isinstance(fmt, XmlFormat):
+        page = _xml_page(response, fmt, items_path, department, total_path, cursor_path or next_path)
+    else:
+        page = _csv_page(response, fmt, department, total_path, cursor_path or next_path)
+    if next_path is not None:  # the same place, read as a link
+        return Page(page.items, page.total, None, page.next_cursor)
+    return page
 
 
 def _json_page(
@@ -162,14 +210,7 @@ def _json_page(
     total_path: str | None,
     cursor_path: str | None,
 ) -> Page:
-    try:
-        document = orjson.loads(
-            response.body
-            if fmt.charset.lower() in ("utf-8", "utf8")
-            else _text(response, fmt.charset, department)
-        )
-    except orjson.JSONDecodeError as exc:
-        raise _bad(department, "body is not valid JSON") from exc
+    document = _json_document(response, fmt.charset, department)
     root = document
     if fmt.envelope is not None:
         envelope = fmt.envelope
@@ -185,9 +226,76 @@ def _json_page(
         items = [items]
     if not isinstance(items, list):
         raise _bad(department, f"no list at '{items_path or '(root)'}'")
-    total = _as_int(_header_or(response, total_path, lambda p: _dotted(root, p)), department, "total")
-    cursor = _header_or(response, cursor_path, lambda p: _dotted(root, p))
+
+    def lookup(path: str) -> Any:
+        return _in_data_or_document(root, document, path, department)
+
+    total = _as_int(_header_or(response, total_path, lookup), department, "total")
+    cursor = _header_or(response, cursor_path, lookup)
     return Page(items, total, None if cursor in (None, "") else str(cursor))
+
+
+def _json_document(response: UpstreamResponse, forced: str | None, department: str) -> Any:
+    charset = answer_charset(response, forced)
+    try:
+        return orjson.loads(
+            response.body if charset.lower() in ("utf-8", "utf8") else _text(response, charset, department)
+        )
+    except orjson.JSONDecodeError as exc:
+        raise _bad(department, "body is not valid JSON") from exc
+
+
+def _graphql_page(
+    response: UpstreamResponse,
+    fmt: GraphqlFormat,
+    items_path: str,
+    department: str,
+    total_path: str | None,
+    cursor_path: str | None,
+) -> Page:
+    """``{"data": ..., "errors": [...]}``: errors are typed failures (by their extensions.code, never
+    their message, which may carry the department's data); items and paging are read under data."""
+    answer = _json_document(response, fmt.charset, department)
+    if not isinstance(answer, dict):
+        raise _bad(department, "not a GraphQL answer ({data, errors})")
+    errors = answer.get("errors")
+    if errors:
+        codes = sorted(
+            {str((e.get("extensions") or {}).get("code") or "") for e in errors if isinstance(e, dict)}
+        )
+        named = ", ".join(c for c in codes if c) or "no code"
+        if set(codes) & set(fmt.auth_error_codes):
+            raise UpstreamError(UpstreamCode.AUTH_FAILED, department, f"GraphQL errors ({named})")
+        if set(codes) & set(fmt.unavailable_codes):
+            raise UpstreamError(UpstreamCode.UNAVAILABLE, department, f"GraphQL errors ({named})")
+        raise _bad(department, f"GraphQL errors ({named})")
+    data = answer.get("data")
+    items = _dotted(data, items_path)
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list):
+        raise _bad(department, f"no list at 'data.{items_path}'")
+
+    def lookup(path: str) -> Any:
+        return _in_data_or_document(data, answer, path, department)
+
+    total = _as_int(_header_or(response, total_path, lookup), department, "total")
+    cursor = _header_or(response, cursor_path, lookup)
+    return Page(items, total, None if cursor in (None, "") else str(cursor))
+
+
+def _in_data_or_document(data: Any, document: Any, path: str, department: str) -> Any:
+    """A paging value is looked for in the envelope's data, then in the whole answer (departments put
+    ``next`` beside ``code`` as often as inside ``data``). A path whose parent is in neither is a
+    spec pointing nowhere: an error, not a silent last page."""
+    for root in (data, document):
+        value = _dotted(root, path)
+        if value is not None:
+            return value
+    parent = path.rpartition(".")[0]
+    if parent and _dotted(data, parent) is None and _dotted(document, parent) is None:
+        raise _bad(department, f"no '{parent}' in the answer: the paging path '{path}' points nowhere")
+    return None
 
 
 def _xml_page(
@@ -199,7 +307,8 @@ def _xml_page(
     cursor_path: str | None,
 ) -> Page:
     try:
-        source: str | bytes = _text(response, fmt.charset, department) if fmt.charset else response.body
+        # decoded here, not by expat: it refuses multi-byte charsets such as GB18030 in a prolog
+        source = _text(response, answer_charset(response, fmt.charset, xml=True), department)
         root: Element = SafeET.fromstring(source)
     except SafeET.ParseError as exc:
         raise _bad(department, "body is not well-formed XML") from exc
@@ -244,8 +353,10 @@ def find_soap_fault(response: UpstreamResponse) -> Element | None:
     return None if body is None else body.find(f"{{{SOAP11_NS}}}Fault")
 
 
-def _csv_page(response: UpstreamResponse, fmt: CsvFormat, department: str, total_path: str | None) -> Page:
-    text = _text(response, fmt.charset, department)
+def _csv_page(
+    response: UpstreamResponse, fmt: CsvFormat, department: str, total_path: str | None, next_path: str | None
+) -> Page:
+    text = _text(response, answer_charset(response, fmt.charset), department)
     try:
         rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=fmt.delimiter, strict=True))
     except csv.Error as exc:
@@ -253,4 +364,5 @@ def _csv_page(response: UpstreamResponse, fmt: CsvFormat, department: str, total
     if any(None in row for row in rows):
         raise _bad(department, "CSV row longer than its header")
     total = _as_int(_header_or(response, total_path, lambda p: None), department, "total")
-    return Page(rows, total)
+    cursor = _header_or(response, next_path, lambda p: None)
+    return Page(rows, total, cursor or None)

@@ -6,13 +6,17 @@ most often, so every failure names the field, the path and the value that did no
 
 from __future__ import annotations
 
+import functools
+import math
 import re
+import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields as dataclass_fields
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import jmespath
 import orjson
 
 from connectors.formats import ItemReader, JsonReader
@@ -38,6 +42,10 @@ SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 class MappingError(ValueError):
     pass
+
+
+class FieldError(MappingError):
+    """A mapped field that did not fit; its message starts with the field's name (a key path)."""
 
 
 def _to_int(value: Any) -> int:
@@ -73,9 +81,87 @@ def _yuan_to_fen(value: Any) -> int:
     return int(fen)
 
 
-def parse_datetime(value: Any, date_format: str) -> datetime:
-    """Departments send dates as ISO strings, ``yyyyMMdd`` or epoch (milli)seconds; all become aware."""
+# thousands separators only in groups of three: "3,2万" is a typo, not 32万
+_MONEY = re.compile(
+    r"^(-?)(?:¥|￥|RMB|CNY)?\s*(\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*(万元|万|元|圆|人民币|RMB|CNY)?$"
+)
+
+
+def _money_to_fen(value: Any) -> int:
+    """Money as the department writes it (``¥1,234.50``, ``12.50元``, ``3.2万元``) becomes integer fen,
+    exactly, never through a float; anything else is refused, never taken as free."""
+    if isinstance(value, bool):
+        raise MappingError("a boolean is not an amount")
+    text = "".join(str(value).split())
+    match = _MONEY.match(text)
+    if match is None:
+        raise MappingError(f"{text[:40]!r} is not an amount of money")
+    sign, digits, unit = match.groups()
+    try:
+        amount = Decimal(digits.replace(",", "").replace("，", ""))
+    except InvalidOperation as exc:
+        raise MappingError(f"{text[:40]!r} is not an amount of money") from exc
+    fen = amount * (1_000_000 if unit in ("万元", "万") else 100)
+    if fen != fen.to_integral_value():
+        raise MappingError(f"{text[:40]!r} has fractions of a fen")
+    return -int(fen) if sign else int(fen)
+
+
+_DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+
+def _duration_days(value: Any) -> int:
+    """An ISO 8601 duration (``P5D``, ``P2W``, ``PT36H``) in whole days, a part day counting as a day.
+    Months and years are not a fixed number of days: refused, not guessed."""
+    text = str(value).strip().upper()
+    match = _DURATION.match(text)
+    if match is None or text in ("P", "PT") or text.endswith("T"):
+        raise MappingError(f"{text[:40]!r} is not an ISO 8601 duration in weeks, days or hours")
+    weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    total = (weeks * 7 + days) * 86_400 + hours * 3600 + minutes * 60 + seconds
+    return math.ceil(total / 86_400)
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(date_format: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """``yyyy年M月d日 HH:mm`` -> a regex and the name of each group."""
+    widths = {"yyyy": r"(\d{4})", "yy": r"(\d{2})", "MM": r"(\d{2})", "dd": r"(\d{2})", "HH": r"(\d{2})"}
+    widths |= {"mm": r"(\d{2})", "ss": r"(\d{2})"}
+    regex, names, at = "", [], 0
+    for token in re.finditer(r"yyyy|yy|MM|M|dd|d|HH|H|mm|m|ss|s", date_format):
+        regex += re.escape(date_format[at : token.start()])
+        regex += widths.get(token.group(0), r"(\d{1,2})")
+        names.append(token.group(0)[0])
+        at = token.end()
+    return re.compile(regex + re.escape(date_format[at:])), tuple(names)
+
+
+def _by_pattern(text: str, date_format: str, zone: tzinfo) -> datetime:
+    regex, names = _pattern(date_format)
+    match = regex.fullmatch(text)
+    if match is None:
+        raise MappingError(f"{text[:40]!r} does not match {date_format!r}")
+    parts = {name: int(value) for name, value in zip(names, match.groups(), strict=True)}
+    year = parts["y"] + (2000 if parts["y"] < 100 else 0)
+    return datetime(
+        year, parts["M"], parts["d"], parts.get("H", 0), parts.get("m", 0), parts.get("s", 0), 0, zone
+    )
+
+
+def time_zone(name: str) -> tzinfo:
+    if name in ("UTC", "Z"):
+        return UTC
+    if re.fullmatch(r"[+-]\d{2}:\d{2}", name):
+        sign = -1 if name[0] == "-" else 1
+        return timezone(sign * timedelta(hours=int(name[1:3]), minutes=int(name[4:6])))
+    return SHANGHAI if name == "Asia/Shanghai" else zoneinfo.ZoneInfo(name)
+
+
+def parse_datetime(value: Any, date_format: str, zone_name: str = "Asia/Shanghai") -> datetime:
+    """Departments send dates as ISO strings, ``yyyyMMdd``, epoch (milli)seconds or in a pattern of
+    their own (``yyyy年M月d日``); all become aware, in ``zone_name`` when they do not say their own."""
     text = str(value).strip()
+    zone = time_zone(zone_name)
     try:
         if date_format == "epoch_ms":
             return datetime.fromtimestamp(_to_int(text) / 1000, UTC)
@@ -84,14 +170,18 @@ def parse_datetime(value: Any, date_format: str) -> datetime:
         if date_format == "yyyyMMdd":
             if not re.fullmatch(r"\d{8}", text):
                 raise MappingError(f"{text[:40]!r} is not yyyyMMdd")
-            return datetime.strptime(text, "%Y%m%d").replace(tzinfo=SHANGHAI)
+            return datetime.strptime(text, "%Y%m%d").replace(tzinfo=zone)
+        if date_format != "iso":
+            return _by_pattern(text, date_format, zone)
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), SHANGHAI)
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), zone)
         parsed = datetime.fromisoformat(text)
+    except MappingError:
+        raise
     except (ValueError, OverflowError, OSError) as exc:
         raise MappingError(f"{text[:40]!r} is not a {date_format} date") from exc
-    # A local timestamp without offset is Shanghai time: that is where every department is.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
+    # A local timestamp without offset is in the department's zone (Shanghai unless it says otherwise).
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
 _DAYS = re.compile(r"^([1-7])(?:-([1-7]))?$")
@@ -125,6 +215,8 @@ def _vocabulary(field_map: FieldMap, word: str) -> str:
         return field_map.values[word]
     if field_map.fallback is not None:
         return field_map.fallback
+    if field_map.pass_through:
+        return word
     raise MappingError(f"{word[:40]!r} is not in the department's vocabulary")
 
 
@@ -132,9 +224,16 @@ _TRUE = frozenset({"true", "1", "yes", "y", "t", "是"})
 _FALSE = frozenset({"false", "0", "no", "n", "f", "否"})
 
 
-def _to_bool(value: Any) -> bool:
+def _to_bool(value: Any, field_map: FieldMap | None = None) -> bool:
     if isinstance(value, bool):
         return value
+    if field_map is not None and (field_map.true_words or field_map.false_words):
+        word = str(value).strip().lower()
+        if word in {w.lower() for w in field_map.true_words or ()}:
+            return True
+        if word in {w.lower() for w in field_map.false_words or ()}:
+            return False
+        raise MappingError(f"{word[:40]!r} is neither of true_words nor of false_words")
     text = str(value).strip().lower()
     if text in _TRUE:
         return True
@@ -161,6 +260,8 @@ _SCALAR: dict[str, Callable[[Any], Any]] = {
     "yuan": _yuan_to_fen,
     "value": canonical_value,
     "opening_hours": parse_opening_hours,
+    "money": _money_to_fen,
+    "duration_days": _duration_days,
 }
 
 
@@ -197,20 +298,64 @@ def _sub_items(item: Any, reader: ItemReader, field_map: FieldMap) -> tuple[list
     return [x for d in decoded for x in (d if isinstance(d, list) else [d])], JsonReader()
 
 
+@functools.lru_cache(maxsize=512)
+def _expression(text: str) -> Any:
+    return jmespath.compile(text)
+
+
+class _ExprReader:
+    """Reads a field by a JMESPath expression over the item (validated when the spec was checked)."""
+
+    def get(self, item: Any, expr: str) -> Any:
+        if not isinstance(item, (dict, list)):
+            raise MappingError("expressions read JSON and CSV items")
+        return _expression(expr).search(item)
+
+    def get_all(self, item: Any, expr: str) -> list[Any]:
+        value = self.get(item, expr)
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+    def items(self, item: Any, expr: str) -> list[Any]:
+        return self.get_all(item, expr)
+
+
+_EXPR = _ExprReader()
+
+
+def _trimmed(value: Any, field_map: FieldMap) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        if field_map.trim:
+            value = value.strip(field_map.trim + " \t\r\n\u3000")
+    return value
+
+
 def read_field(item: Any, reader: ItemReader, field_map: FieldMap) -> Any:
     """One canonical field from one raw item; ``None`` (or ``()``) when the department left it out.
 
     The department's vocabulary is applied to its own word first, then the conversion: "一级" -> "1"
     -> 1, "城镇" -> "urban", "职工医保" -> "EMPLOYEE".
     """
+    source: ItemReader = reader
+    where = field_map.path
+    if field_map.expr is not None:
+        source, where = _EXPR, field_map.expr
     if field_map.convert == "records":
+        if field_map.expr is not None:
+            subs = source.items(item, where)
+            return tuple(read_fields(sub, JsonReader(), field_map.fields or {}) for sub in subs)
         sub_items, sub_reader = _sub_items(item, reader, field_map)
         return tuple(read_fields(sub, sub_reader, field_map.fields or {}) for sub in sub_items)
     if field_map.convert == "list" or field_map.split:
-        return tuple(
-            _vocabulary(field_map, w) for w in _words(reader.get_all(item, field_map.path), field_map)
-        )
-    raw = reader.get(item, field_map.path)
+        raws = [_trimmed(r, field_map) for r in source.get_all(item, where)]
+        return tuple(_vocabulary(field_map, w) for w in _words(raws, field_map))
+    if field_map.join is not None:
+        parts = [str(_trimmed(p, field_map)) for p in source.get_all(item, where)]
+        raw: Any = field_map.join.join(p for p in parts if p) or None
+    else:
+        raw = _trimmed(source.get(item, where), field_map)
     if field_map.from_json:
         raw = _decode_json(raw)
     if raw is None or raw == "":
@@ -218,9 +363,12 @@ def read_field(item: Any, reader: ItemReader, field_map: FieldMap) -> Any:
     if field_map.values is not None:
         raw = _vocabulary(field_map, canonical_value(raw))
     if field_map.convert == "datetime":
-        return parse_datetime(raw, field_map.date_format)
+        return parse_datetime(raw, field_map.date_format, field_map.time_zone)
     if field_map.convert == "date":
-        return parse_datetime(raw, field_map.date_format).astimezone(SHANGHAI).date()
+        zone = time_zone(field_map.time_zone)
+        return parse_datetime(raw, field_map.date_format, field_map.time_zone).astimezone(zone).date()
+    if field_map.convert == "bool":
+        return _to_bool(raw, field_map)
     return _SCALAR[field_map.convert](raw)
 
 
@@ -230,7 +378,8 @@ def read_fields(item: Any, reader: ItemReader, mapping: Mapping[str, FieldMap]) 
         try:
             value = read_field(item, reader, field_map)
         except MappingError as exc:
-            raise MappingError(f"{name} (from '{field_map.path}'): {exc}") from exc
+            source = f"expr '{field_map.expr}'" if field_map.expr is not None else f"'{field_map.path}'"
+            raise FieldError(f"{name} (from {source}): {exc}") from exc
         if (value is None or value == ()) and field_map.default is not None:
             value = field_map.default
         values[name] = value
@@ -364,6 +513,30 @@ BUILDERS: dict[str, Callable[[str, dict[str, Any]], Any]] = {
 }
 
 MAX_REPORTED_PROBLEMS = 5
+MONEY_FIELDS = frozenset({"fee_fen", "amount_fen"})
+
+
+def _money_known(values: Mapping[str, Any], mapping: Mapping[str, FieldMap]) -> None:
+    """A fee or amount the department did not send is unknown, never free (0)."""
+    for name in MONEY_FIELDS & set(mapping):
+        if values.get(name) is None:
+            field_map = mapping[name]
+            raise FieldError(
+                f"{name} (from '{field_map.path or field_map.expr}'): no amount in the answer "
+                "(unknown is not free; give `default: 0` if the department leaves free ones out)"
+            )
+
+
+def _named(item: Any, reader: ItemReader, operation: Operation) -> str:
+    """`` (id X)`` for a problem's record, when its id can be read: department IT looks it up by it."""
+    id_map = operation.mapping.get("id")
+    if id_map is None or id_map.expr is not None:
+        return ""
+    try:
+        value = reader.get(item, id_map.path)
+    except (MappingError, ValueError, TypeError, AttributeError):
+        return ""
+    return f" (id {str(value)[:40]})" if value not in (None, "") else ""
 
 
 def map_records(
@@ -378,11 +551,13 @@ def map_records(
         try:
             values = read_fields(item, reader, operation.mapping)
             _required(values, RECORDS[capability])
+            _money_known(values, operation.mapping)
             records.append(build(department, values))
         except (MappingError, ValueError, KeyError, TypeError) as exc:
             skipped += 1
             if len(problems) < MAX_REPORTED_PROBLEMS:
-                problems.append(f"item {index}: {exc}")
+                where = f"operations.{capability}.mapping." if isinstance(exc, FieldError) else ""
+                problems.append(f"item {index}{_named(item, reader, operation)}: {where}{exc}")
     if skipped > len(problems):
         problems.append(f"... {skipped - len(problems)} more items left out")
     return OperationResult(tuple(records), tuple(problems))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,11 +21,14 @@ from pydantic import TypeAdapter
 from connectors.adapter import SpecAdapter
 from connectors.cache import ResponseCache
 from connectors.errors import UpstreamError
+from connectors.probe_log import PAGES, PageLog
 from connectors.records import OperationResult
 from connectors.registry import build_department
 from connectors.spec import PERSONAL, ConnectorSpec
+from connectors.transport import REQUEST_ID
 
 SAMPLES = 3
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,8 @@ class OperationProbe:
     problems: tuple[str, ...] = ()
     skipped: bool = False
     elapsed_ms: int = 0
+    pages: tuple[int, ...] = ()  # records on each page read, in order
+    last_page_reached: bool | None = None  # None: not paged or not called
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,23 +70,50 @@ async def probe(spec: ConnectorSpec) -> ProbeReport:
 
 async def _probe_one(adapter: SpecAdapter, spec: ConnectorSpec, capability: str) -> OperationProbe:
     resident = spec.probe.resident_id if spec.probe else None
+    if capability == "applications":  # a submission makes a case: never sent to try a spec
+        return OperationProbe(
+            capability, ok=True, skipped=True, problems=("not probed: a submission makes a case",)
+        )
     if capability in PERSONAL and resident is None:
         return OperationProbe(
             capability, ok=True, skipped=True, problems=("not probed: the spec has no probe.resident_id",)
         )
     started = time.monotonic()
+    pages = PageLog(personal=capability in PERSONAL)
+    token = PAGES.set(pages)
     try:
-        result = await _call(adapter, capability, resident)
+        result = await _call(adapter, capability, resident if capability in PERSONAL else None)
     except UpstreamError as exc:
-        return OperationProbe(capability, ok=False, problems=(f"{exc.code.value}: {exc.message}",))
+        return OperationProbe(
+            capability,
+            ok=False,
+            problems=(f"{exc.code.value}: {exc.message}", *pages.context(), *_stopped(pages)),
+            pages=pages.counts,
+            last_page_reached=False,
+        )
     except Exception as exc:  # a spec that breaks the connector: a finding, not a crash
-        return OperationProbe(capability, ok=False, problems=(f"the connector failed: {type(exc).__name__}",))
+        # the request id rides on the record: the log line may be formatted outside this context
+        log.exception(
+            "probe of %s %s: the connector failed",
+            spec.id,
+            capability,
+            extra={"request_id": REQUEST_ID.get()},
+        )
+        problem = (
+            f"the connector failed: {type(exc).__name__}: {str(exc)[:200]} (operators have the traceback)"
+        )
+        return OperationProbe(capability, ok=False, problems=(problem, *pages.context()), pages=pages.counts)
+    finally:
+        PAGES.reset(token)
     elapsed = int((time.monotonic() - started) * 1000)
     records, problems = tuple(result.records), list(result.problems)
     if not records and capability not in PERSONAL:
         problems.append("the answer produced no records: is `items` pointing at the list?")
     elif not records:
         problems.append("the sample resident has no records here (answered, so the call works)")
+    if len(pages.counts) > 1:
+        counts = ", ".join(str(c) for c in pages.counts)
+        problems.append(f"paging: {len(pages.counts)} pages ({counts} records), the last page was reached")
     return OperationProbe(
         capability,
         ok=bool(records) or capability in PERSONAL,
@@ -88,6 +121,17 @@ async def _probe_one(adapter: SpecAdapter, spec: ConnectorSpec, capability: str)
         samples=tuple(_plain(r) for r in records[:SAMPLES]) if capability not in PERSONAL else (),
         problems=tuple(problems),
         elapsed_ms=elapsed,
+        pages=pages.counts,
+        last_page_reached=True if pages.counts else None,
+    )
+
+
+def _stopped(pages: PageLog) -> tuple[str, ...]:
+    if not pages.pages:
+        return ()
+    counts = ", ".join(str(c) for c in pages.pages)
+    return (
+        f"paging: stopped after {len(pages.pages)} pages ({counts} records), the last page was not reached",
     )
 
 

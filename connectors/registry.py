@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.adapter import SpecAdapter
-from connectors.auth import authenticator_for
+from connectors.auth import Authenticator, authenticator_for
 from connectors.cache import ResponseCache
 from connectors.resilience import Resilience, UpstreamObserver
 from connectors.spec import ConnectorSpec
@@ -81,7 +81,18 @@ def build_department(
 
     envelope = getattr(spec.format, "envelope", None)
     auth = authenticator_for(spec.auth, spec.base_url, spec.id, send_token_request, envelope)
-    adapter = SpecAdapter(spec, transport, resilience, auth, digester)
+    own: dict[str, Authenticator] = {  # operations with their own auth get their own token (or signer)
+        capability: authenticator_for(
+            operation.auth,
+            spec.base_url,
+            spec.id,
+            send_token_request,
+            getattr(spec.format_of(operation), "envelope", None),
+        )
+        for capability, operation in spec.operations.items()
+        if operation.auth is not None
+    }
+    adapter = SpecAdapter(spec, transport, resilience, auth, digester, own)
     return Department(spec, version, transport, resilience, adapter)
 
 

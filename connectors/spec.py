@@ -11,11 +11,14 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+import jmespath
+import jmespath.exceptions
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -79,8 +82,110 @@ class HmacAuth(_Model):
     )
 
 
+class TokenSend(_Model):
+    """Where the token goes on every call: a header (``prefix`` before it) or a query parameter."""
+
+    header: str | None = Field(None, description="default Authorization, unless query_param is given")
+    prefix: str = Field("Bearer ", description="before the token in the header, e.g. 'Bearer ' or ''")
+    query_param: str | None = None
+
+    @model_validator(mode="after")
+    def _one_place(self) -> TokenSend:
+        if self.header is not None and self.query_param is not None:
+            raise ValueError("give header or query_param, not both")
+        return self
+
+
+class TokenLoginAuth(_Model):
+    """A home-made login: one request answers a token (and maybe its lifetime), sent on every call.
+
+    ``body`` is written as data; each string in it may hold ``{name}`` for a value of ``secrets``
+    (which must come from ``${VARIABLES}``). The token lives in memory only: renewed ``refresh_margin_s``
+    before it expires, and once when a call is refused (HTTP 401, or an envelope code in
+    ``expired_codes``); concurrent calls wait for one login.
+    """
+
+    kind: Literal["token_login"]
+    method: Literal["POST", "GET"] = "POST"
+    path: str = Field(description="the login endpoint: a path under base_url (or under base_path's host)")
+    body_format: Literal["json", "form"] = "json"
+    body: dict[str, Any] = Field(default_factory=dict, description="the login body; strings may hold {name}")
+    secrets: dict[str, SecretStr] = Field(default_factory=dict, description="name -> ${VARIABLE}")
+    token_path: str = Field(description="dotted path of the token in the login answer")
+    expires_in_path: str | None = Field(None, description="dotted path of its lifetime in seconds")
+    expires_at_path: str | None = Field(None, description="or of its expiry, epoch seconds or ISO 8601")
+    lifetime_s: float = Field(3600.0, gt=0, description="lifetime when the answer does not say")
+    refresh_margin_s: float = Field(60.0, ge=0, description="renew this long before the token expires")
+    send: TokenSend = Field(default_factory=TokenSend)
+    ok_path: str | None = Field(None, description="a login envelope's code, e.g. code (ok: ok_codes)")
+    ok_codes: tuple[bool | int | str, ...] = (0, "0", 200, "200")
+    expired_codes: tuple[int | str, ...] = Field(
+        (), description="envelope codes of a data call meaning 'token expired': log in again, once"
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> TokenLoginAuth:
+        unknown = sorted(set(_NAMED.findall(str(self.body))) - set(self.secrets))
+        if unknown:
+            raise ValueError(f"body uses {', '.join(unknown)} which secrets does not define")
+        return self
+
+
+class SignedAuth(_Model):
+    """Signed requests as government open platforms sign them: the app key, a timestamp and a nonce
+    are added to each call, and a digest of ``string_to_sign`` with the app secret is sent with it.
+
+    ``string_to_sign`` placeholders: ``{params}`` (every query parameter, the added ones included,
+    sorted by name, ``name=value`` joined by ``&``; ``pair_separator``/``param_separator`` change that),
+    ``{body}`` (the request body as sent), ``{body_md5}``, ``{body_sha256}``, ``{timestamp}``, ``{nonce}``,
+    ``{app_key}``, ``{secret}``, ``{method}``, ``{path}``. ``hmac_sha256`` keys the digest with the secret.
+    """
+
+    kind: Literal["signed"]
+    app_key: str
+    secret: SecretStr
+    algorithm: Literal["md5", "sha256", "hmac_sha256"] = "md5"
+    string_to_sign: str = "{params}&key={secret}"
+    in_: Literal["query", "header"] = Field("query", alias="in", description="where the added values go")
+    app_key_name: str = "appKey"
+    timestamp_name: str = "timestamp"
+    timestamp_unit: Literal["s", "ms"] = "ms"
+    nonce_name: str | None = "nonce"
+    signature_name: str = "sign"
+    case: Literal["upper", "lower"] = "upper"
+    pair_separator: str = "="
+    param_separator: str = "&"
+    skip_empty: bool = Field(True, description="leave parameters with empty values out of {params}")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("string_to_sign")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        unknown = sorted(set(_NAMED.findall(value)) - SIGN_PLACEHOLDERS)
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder {', '.join(unknown)} (known: {', '.join(sorted(SIGN_PLACEHOLDERS))})"
+            )
+        return value
+
+
+SIGN_PLACEHOLDERS = frozenset(
+    {"params", "body", "body_md5", "body_sha256", "timestamp", "nonce", "app_key", "secret", "method", "path"}
+)
+_NAMED = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
 Auth = Annotated[
-    NoAuth | ApiKeyAuth | BasicAuth | OAuth2ClientCredentials | HmacAuth, Field(discriminator="kind")
+    NoAuth | ApiKeyAuth | BasicAuth | OAuth2ClientCredentials | HmacAuth | TokenLoginAuth | SignedAuth,
+    Field(discriminator="kind"),
 ]
 
 
@@ -113,10 +218,13 @@ def _check_charset(value: str) -> str:
 Charset = Annotated[str, AfterValidator(_check_charset)]
 
 
+CHARSET_HELP = "force a charset; by default the answer's own (BOM, Content-Type, XML prolog), else UTF-8"
+
+
 class JsonFormat(_Model):
     kind: Literal["json"]
     envelope: Envelope | None = None
-    charset: Charset = "utf-8"
+    charset: Charset | None = Field(None, description=CHARSET_HELP)
 
 
 class Soap11(_Model):
@@ -127,16 +235,28 @@ class XmlFormat(_Model):
     kind: Literal["xml"]
     namespaces: dict[str, str] = Field(default_factory=dict, description="prefix -> namespace URI")
     soap: Soap11 | None = None
-    charset: Charset | None = Field(None, description="override the charset the department declares")
+    charset: Charset | None = Field(None, description=CHARSET_HELP)
 
 
 class CsvFormat(_Model):
     kind: Literal["csv"]
-    charset: Charset = "utf-8"
+    charset: Charset | None = Field(None, description=CHARSET_HELP)
     delimiter: str = Field(",", min_length=1, max_length=1)
 
 
-Format = Annotated[JsonFormat | XmlFormat | CsvFormat, Field(discriminator="kind")]
+class GraphqlFormat(_Model):
+    """A department that already speaks GraphQL: each operation POSTs its ``document`` with
+    ``variables``; ``items`` and paging paths are read under ``data``. An answer with ``errors`` is a
+    typed failure: ``auth_error_codes`` (``errors[].extensions.code``) mean refused credentials,
+    ``unavailable_codes`` the department's trouble, anything else a bad answer."""
+
+    kind: Literal["graphql"]
+    charset: Charset | None = Field(None, description=CHARSET_HELP)
+    auth_error_codes: tuple[str, ...] = ("UNAUTHENTICATED", "FORBIDDEN")
+    unavailable_codes: tuple[str, ...] = ("INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT")
+
+
+Format = Annotated[JsonFormat | XmlFormat | CsvFormat | GraphqlFormat, Field(discriminator="kind")]
 
 
 # --- pagination -------------------------------------------------------------------------------------
@@ -171,8 +291,18 @@ class CursorPagination(_Model):
     next_cursor_path: str
 
 
+class NextLinkPagination(_Model):
+    """Each page says where the next one is: a path in the answer, or the ``Link`` header's
+    ``rel="next"`` (``next_path: header:Link``). An absolute path or a full URL on the same host;
+    anything else, or a link seen twice, is an error."""
+
+    style: Literal["next_link"]
+    next_path: str = Field(description="dotted path of the next page's link, or header:Link")
+
+
 Pagination = Annotated[
-    NoPagination | PagePagination | OffsetPagination | CursorPagination, Field(discriminator="style")
+    NoPagination | PagePagination | OffsetPagination | CursorPagination | NextLinkPagination,
+    Field(discriminator="style"),
 ]
 
 
@@ -191,23 +321,76 @@ Convert = Literal[
     "opening_hours",
     "records",
     "value",
+    "money",
+    "duration_days",
 ]
-DateFormat = Literal["iso", "yyyyMMdd", "epoch_ms", "epoch_s"]
+DATE_FORMATS = ("iso", "yyyyMMdd", "epoch_ms", "epoch_s")
+_PATTERN_TOKENS = re.compile(r"yyyy|yy|MM|M|dd|d|HH|H|mm|m|ss|s")
+
+
+def _check_date_format(value: str) -> str:
+    """A named format, or a pattern of yyyy, MM/M, dd/d, HH/H, mm/m, ss/s and literal text."""
+    if value in DATE_FORMATS:
+        return value
+    tokens = set(_PATTERN_TOKENS.findall(value))
+    if not ({"yyyy", "yy"} & tokens and {"MM", "M"} & tokens and {"dd", "d"} & tokens):
+        raise ValueError(
+            f"{value!r} is neither one of {', '.join(DATE_FORMATS)} nor a pattern with year, month and day "
+            "(e.g. yyyy年M月d日, yyyy/MM/dd HH:mm, dd.MM.yyyy)"
+        )
+    return value
+
+
+def _check_time_zone(value: str) -> str:
+    if re.fullmatch(r"[+-]\d{2}:\d{2}|UTC|Z", value):
+        return value
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai, +08:00)") from exc
+    return value
+
+
+def _check_expr(value: str) -> str:
+    try:
+        jmespath.compile(value)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise ValueError(f"not a JMESPath expression: {' '.join(str(exc).split())[:160]}") from exc
+    return value
+
+
+DateFormat = Annotated[str, AfterValidator(_check_date_format)]
+TimeZone = Annotated[str, AfterValidator(_check_time_zone)]
+Expression = Annotated[str, AfterValidator(_check_expr)]
 
 
 class FieldMap(_Model):
     """Where one canonical field comes from in a department's item, and how to read it."""
 
     path: str = Field(
-        description="JSON: dotted path; CSV: column name; XML: element path, @attr for attributes"
+        "", description="JSON: dotted path; CSV: column name; XML: element path, @attr for attributes"
+    )
+    expr: Expression | None = Field(
+        None, description="instead of path: a JMESPath expression over the item (JSON and CSV items)"
     )
     convert: Convert = "str"
     split: str | None = Field(None, description="for lists sent as one string: the separator")
-    date_format: DateFormat = "iso"
+    join: str | None = Field(None, description="for text sent as a list: join its parts with this")
+    trim: str | None = Field(None, description="characters to strip from both ends, besides spaces")
+    date_format: DateFormat = Field(
+        "iso", description="iso, yyyyMMdd, epoch_ms, epoch_s, or a pattern such as yyyy年M月d日 HH:mm"
+    )
+    time_zone: TimeZone = Field("Asia/Shanghai", description="of a date or time that does not say its own")
+    true_words: tuple[str, ...] | None = Field(None, description="convert: bool — the words meaning yes")
+    false_words: tuple[str, ...] | None = Field(None, description="convert: bool — the words meaning no")
     values: dict[str, str] | None = Field(
         None, description="the department's vocabulary -> canonical, applied before `convert`"
     )
     fallback: str | None = Field(None, description="canonical value for a vocabulary word not in `values`")
+    pass_through: bool = Field(
+        False,
+        description="a word not in `values` is converted as it is (e.g. values: {免费: '0'}, convert: money)",
+    )
     from_json: bool = Field(False, description="the value is JSON text to decode first (e.g. a CSV column)")
     fields: dict[str, FieldMap] | None = Field(None, description="convert: records — each sub-item's fields")
     default: Any = None
@@ -216,6 +399,14 @@ class FieldMap(_Model):
     @classmethod
     def _expand_shorthand(cls, value: Any) -> Any:
         return _expand(value)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FieldMap:
+        if self.expr is not None and self.path:
+            raise ValueError("give path or expr, not both")
+        if self.expr is None and not self.path:
+            raise ValueError("give path (or expr)")
+        return self
 
 
 def _expand(value: Any) -> Any:
@@ -252,8 +443,8 @@ RECORDS: dict[str, dict[str, Target]] = {
         "description": STR,
         "category": Target(("str",), required=True, vocabulary=_words(Category)),
         "channels": Target(("list",), vocabulary=_words(Channel)),
-        "fee_fen": Target(("fen", "yuan", "int")),
-        "processing_days": Target(("int",)),
+        "fee_fen": Target(("fen", "yuan", "int", "money")),
+        "processing_days": Target(("int", "duration_days")),
         "required_documents": Target(("list",)),
         "updated_at": WHEN,
         "criteria": Target(
@@ -305,7 +496,7 @@ RECORDS: dict[str, dict[str, Target]] = {
         "account": STR,
         "utility": STR,
         "period": STR,
-        "amount_fen": Target(("fen", "yuan", "int"), required=True),
+        "amount_fen": Target(("fen", "yuan", "int", "money"), required=True),
         "due_date": Target(("date",)),
         "paid": Target(("bool",)),
         "paid_at": WHEN,
@@ -366,7 +557,8 @@ def mapping_problems(mapping: Mapping[str, FieldMap], targets: Mapping[str, Targ
             problems.append(f"{at}: not a field of this record ({', '.join(targets)})")
             continue
         list_from_text = field_map.convert == "str" and target.converts == ("list",) and field_map.split
-        if field_map.convert not in target.converts and not list_from_text:
+        text_from_list = field_map.join is not None and target.converts == ("str",)
+        if field_map.convert not in target.converts and not list_from_text and not text_from_list:
             problems.append(f"{at}.convert: '{field_map.convert}' where {'/'.join(target.converts)} expected")
         if target.vocabulary is not None and field_map.values is not None:
             problems.extend(
@@ -419,9 +611,21 @@ class Submission(_Model):
 class Operation(_Model):
     method: Literal["GET", "POST"] = "GET"
     path: str = Field(description="under base_url, starting with /; may hold {resident_id}")
+    format: Format | None = Field(None, description="this operation's format, when not the spec's")
+    charset: Charset | None = Field(None, description="force this operation's charset (of either format)")
+    base_path: str | None = Field(
+        None, description="this operation's path prefix on base_url's host, instead of base_url's path"
+    )
+    auth: Auth | None = Field(None, description="this operation's auth, when not the spec's")
     params: dict[str, str] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | None = Field(None, description="request body, e.g. a SOAP envelope")
+    document: str | None = Field(None, description="format graphql: the query document")
+    variables: dict[str, Any] = Field(
+        default_factory=dict,
+        description="format graphql: its variables; strings may hold {resident_id}; paging parameters "
+        "(cursor_param, limit_param, ...) are sent as variables too",
+    )
     items: str = Field("", description="where the list of items is in the (unwrapped) response")
     pagination: Pagination = Field(default_factory=NoPagination)
     batch: Batch | None = Field(None, description="facts: the department answers for many residents at once")
@@ -447,15 +651,16 @@ class Operation(_Model):
     def _expand_shorthand(cls, value: Any) -> Any:
         return _expand(value)
 
-    @field_validator("path")
+    @field_validator("path", "base_path")
     @classmethod
-    def _absolute_path(cls, value: str) -> str:
-        if not value.startswith("/"):
+    def _absolute_path(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
             raise ValueError("must start with /")
         return value
 
     def template_text(self) -> str:
-        return " ".join((self.path, *self.params.values(), self.body or ""))
+        variables = [str(v) for v in self.variables.values()]
+        return " ".join((self.path, *self.params.values(), self.body or "", *variables))
 
 
 class Policy(_Model):
@@ -519,6 +724,8 @@ class ConnectorSpec(_Model):
             problems.extend(_personal_problems(capability, operation, where))
             problems.extend(_submission_problems(capability, operation, where))
             problems.extend(_for_each_problems(capability, operation, where, set(self.operations)))
+            problems.extend(_expression_problems(operation, operation.format or self.format, where))
+            problems.extend(_graphql_problems(capability, operation, operation.format or self.format, where))
         if self.webhook is not None and "cases" not in self.operations:
             problems.append("webhook: only a department with a cases operation may call the webhook")
         if problems:
@@ -528,6 +735,48 @@ class ConnectorSpec(_Model):
     @property
     def capabilities(self) -> tuple[str, ...]:
         return tuple(sorted(self.operations))
+
+    def format_of(self, operation: Operation) -> JsonFormat | XmlFormat | CsvFormat | GraphqlFormat:
+        fmt = operation.format or self.format
+        return fmt if operation.charset is None else fmt.model_copy(update={"charset": operation.charset})
+
+
+def _graphql_problems(capability: str, operation: Operation, fmt: Any, where: str) -> list[str]:
+    """A GraphQL source needs a document per operation; a document elsewhere would never be sent."""
+    if not isinstance(fmt, GraphqlFormat):
+        return (
+            [f"{where}.document: only an operation of format graphql sends a document"]
+            if operation.document
+            else []
+        )
+    problems = []
+    if not operation.document:
+        problems.append(f"{where}.document: format graphql needs the query document")
+    if operation.body is not None:
+        problems.append(f"{where}.body: format graphql sends document and variables, not a body")
+    if capability == "applications":
+        problems.append(f"{where}.format: applications are not submitted to a GraphQL source yet")
+    return problems
+
+
+def _expression_problems(operation: Operation, fmt: Any, where: str) -> list[str]:
+    """JMESPath reads data, not XML elements: an expression on an XML operation could never work."""
+    if not isinstance(fmt, XmlFormat):
+        return []
+    return [
+        f"{where}.mapping.{name}.expr: expressions read JSON and CSV items, not XML"
+        for name, field_map in _all_fields(operation.mapping)
+        if field_map.expr is not None
+    ]
+
+
+def _all_fields(mapping: Mapping[str, FieldMap], prefix: str = "") -> list[tuple[str, FieldMap]]:
+    found = []
+    for name, field_map in mapping.items():
+        found.append((prefix + name, field_map))
+        if field_map.fields:
+            found.extend(_all_fields(field_map.fields, f"{prefix}{name}.fields."))
+    return found
 
 
 def _personal_problems(capability: str, operation: Operation, where: str) -> list[str]:

@@ -139,9 +139,12 @@ def _host_problems(spec: ConnectorSpec, tree: yaml.Node | None, allowed: Sequenc
     if not allowed:
         return []
     urls: list[tuple[tuple[str, ...], str]] = [(("base_url",), spec.base_url)]
-    token_url = getattr(spec.auth, "token_url", None)
-    if isinstance(token_url, str) and "://" in token_url:
-        urls.append((("auth", "token_url"), token_url))
+    auths: list[tuple[tuple[str, ...], Any]] = [(("auth",), spec.auth)]
+    auths += [(("operations", name, "auth"), op.auth) for name, op in spec.operations.items() if op.auth]
+    for loc, auth in auths:  # an operation's own auth may not reach elsewhere either
+        token_url = getattr(auth, "token_url", None)
+        if isinstance(token_url, str) and "://" in token_url:
+            urls.append(((*loc, "token_url"), token_url))
     problems = []
     for loc, url in urls:
         host = (urlsplit(url).hostname or "").lower()
@@ -163,7 +166,9 @@ def _secret_locations(model: BaseModel, prefix: tuple[str | int, ...] = ()) -> l
             found.extend(_secret_locations(value, (*prefix, name)))
         elif isinstance(value, dict):
             for key, item in value.items():
-                if isinstance(item, BaseModel):
+                if isinstance(item, SecretStr):
+                    found.append((*prefix, name, key))
+                elif isinstance(item, BaseModel):
                     found.extend(_secret_locations(item, (*prefix, name, key)))
     return found
 
@@ -311,6 +316,9 @@ def _explain(error: Mapping[str, Any], loc: Sequence[str | int]) -> tuple[str, s
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else ""
+        elsewhere = _sections_with(key)
+        if elsewhere:  # never "expected 'format'?" for 'format': say where it does belong
+            return f"unknown key '{key}' here", f"'{key}' only in {', '.join(elsewhere)}"
         close = difflib.get_close_matches(key, _known_keys(), n=1)
         return f"unknown key '{key}'", f"'{close[0]}'?" if close else "a key this section defines"
     if kind == "missing":
@@ -336,14 +344,24 @@ def _explain(error: Mapping[str, Any], loc: Sequence[str | int]) -> tuple[str, s
 _KNOWN: list[str] = []
 
 
+def _spec_models() -> list[type[BaseModel]]:
+    found = vars(spec_module).values()
+    return [value for value in found if isinstance(value, type) and issubclass(value, BaseModel)]
+
+
+def _sections_with(key: str) -> list[str]:
+    """The sections (as the reference names them) that define ``key``."""
+    return sorted(
+        model.__name__
+        for model in _spec_models()
+        if key in model.model_fields or key in {f.alias for f in model.model_fields.values() if f.alias}
+    )
+
+
 def _known_keys() -> list[str]:
     """Every key any section of a spec defines (for 'did you mean')."""
     if not _KNOWN:
-        models = [
-            value
-            for value in vars(spec_module).values()
-            if isinstance(value, type) and issubclass(value, BaseModel)
-        ]
+        models = _spec_models()
         _KNOWN.extend(sorted({name for model in models for name in model.model_fields}))
     return _KNOWN
 

@@ -70,7 +70,7 @@ async def test_validate_lists_every_problem_with_its_line(
     assert f"{broken}: not valid, 3 problems:" in err
     word = "operations.catalog.mapping.category.values.查档服务: 'DAILY' is not allowed (expected one of ["
     assert f"{broken}: line {vocabulary_line}, column 18: {word}" in err
-    kind = "format.kind: 'jsn' is not a known kind (expected one of 'json', 'xml', 'csv')"
+    kind = "format.kind: 'jsn' is not a known kind (expected one of 'json', 'xml', 'csv', 'graphql')"
     assert f"{broken}: line {kind_line}, column 3: {kind}" in err
     typo = "operations.catalog.mapping.channels.splt: unknown key 'splt' (expected 'split'?)"
     assert f"{broken}: line {typo_line}, column 9: {typo}" in err

@@ -95,7 +95,7 @@ def test_bad_items_are_left_out_and_described() -> None:
     record = result.records[0]
     assert record.category is Category.HEALTH and record.channels == (Channel.APP,) and record.fee_fen == 5
     assert len(result.problems) == 3
-    assert result.problems[0] == "item 1: missing name_zh"
+    assert result.problems[0] == "item 1 (id B): missing name_zh"
     assert "category (from 'cat')" in result.problems[1]
     assert "fee_fen (from 'fee'): 'five' is not a whole number" in result.problems[2]
 

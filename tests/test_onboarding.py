@@ -94,7 +94,10 @@ async def test_a_spec_whose_probe_fails_is_a_draft_unless_forced(gateway_with_ar
     wrong_items = EXAMPLE.replace("items: rows", "items: list")
     draft = result(await register(gateway_with_archives, wrong_items, operator()))
     assert (draft["outcome"], draft["version"]) == ("DRAFT", 1)
-    assert draft["probe"]["operations"][0]["problems"] == ["UPSTREAM_BAD_RESPONSE: no list at 'list'"]
+    first, request = draft["probe"]["operations"][0]["problems"]
+    assert first == "UPSTREAM_BAD_RESPONSE: no list at 'list'"
+    assert request.startswith("last request: GET /archives/api/fw/list -> HTTP 200, ")  # no appkey shown
+    assert "appkey" not in request and "archives-dev-key" not in request
     assert archive_ids(await gateway_with_archives.query(SERVICES)) == set()  # not served
     forced = result(
         await register(
