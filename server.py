@@ -21,13 +21,16 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from access.service import Access
-from config import Settings
+from config import PROJECT_ROOT, Settings
 from connectors.cache import ResponseCache
 from connectors.registry import Registry
+from connectors.spec import parse_spec
 from coordination.bus import make_bus
 from coordination.live import LiveCases
 from coordination.reload import Reloader
 from identity.digest import Digester, DigestKeyMissing
+from identity.public_secrets import public as public_secrets
+from identity.public_secrets import repository_secrets, secret_fields
 from identity.tokens import TokenVerifier
 from middleware import hardening
 from middleware.errors import HANDLERS as error_handlers
@@ -185,6 +188,42 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def configured_secrets(settings: Settings) -> list[tuple[str, str]]:
+    """(name, value) of every secret this gateway would use: its settings and the bundled specs'
+    credentials and webhook secrets, variables expanded as they would be at start."""
+    named = [(f"ONESTOP_{name.upper()}", value) for name, value in secret_fields(settings)]
+    environ = spec_environ(settings)
+    for path in sorted(settings.specs_dir.glob("*.yaml")):
+        try:
+            spec = parse_spec(path.read_text(encoding="utf-8"), environ)
+        except (OSError, ValueError):
+            continue  # an unusable spec is not served (seeding logs it)
+        named += [(f"connector {spec.id}: {name}", value) for name, value in secret_fields(spec)]
+    return named
+
+
+def production_refusals(settings: Settings) -> list[str]:
+    """Why production must not start with these settings (empty: it may): secrets whose value is written
+    in this repository (named by setting or spec key, never shown), and HS256 tokens unless allowed."""
+    problems = []
+    if settings.jwt_secret is not None and not settings.allow_hs256:
+        problems.append(
+            "ONESTOP_JWT_SECRET: HS256 tokens share one secret, and whoever holds it can sign a token for "
+            "any resident; verify the identity provider's RS256 tokens (ONESTOP_JWT_PUBLIC_KEY or "
+            "ONESTOP_JWKS_URL), or set ONESTOP_ALLOW_HS256=true to accept the risk"
+        )
+    public = public_secrets(configured_secrets(settings), repository_secrets(PROJECT_ROOT))
+    if public and settings.allow_repository_secrets:
+        log.error("ONESTOP_ALLOW_REPOSITORY_SECRETS: serving with public secrets: %s", "; ".join(public))
+    elif public:
+        problems.append(
+            "these secrets are written in this repository, so they are no secret: "
+            + "; ".join(public)
+            + " — set each to a value of your own"
+        )
+    return problems
+
+
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -192,6 +231,9 @@ def main() -> None:
         app = create_app(settings)
     except DigestKeyMissing as exc:
         raise SystemExit(f"onestop: not starting: {exc}") from None  # a setting to fix, not a traceback
+    refusals = [] if settings.development else production_refusals(settings)
+    if refusals:
+        raise SystemExit("onestop: not starting in production mode:\n- " + "\n- ".join(refusals))
     print(f"Onestop gateway: http://{settings.host}:{settings.port}/graphql ({settings.mode.value} mode)")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
