@@ -6,11 +6,13 @@ it with uvicorn on ``ONESTOP_HOST:ONESTOP_PORT``.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import uvicorn
 from sqlalchemy import text
@@ -20,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from access.chain import ChainKey
 from access.service import Access
 from config import PROJECT_ROOT, Settings
 from connectors.cache import ResponseCache
@@ -35,6 +38,7 @@ from identity.tokens import TokenVerifier
 from middleware import hardening
 from middleware.errors import HANDLERS as error_handlers
 from observability.logging import configure_logging
+from observability.supervisor import stop, supervise
 from observability.tracing import Tracing
 from observability.wiring import Observability
 from schema import build_schema
@@ -82,8 +86,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings.webhook_max_body_bytes,
         digester,
     )
+    access = Access(sessions, settings.resident_secret(), digester, chain_key(settings))
     # hot reload: serve each department's active connector version (bus messages + store polling)
     reloader = Reloader(registry, sessions, spec_environ(settings), bus, poll_s=settings.reload_poll_s)
+
+    background: list[asyncio.Task[None]] = []  # supervised: restarted if they fail, never left dangling
+
+    async def expire_access_log() -> None:
+        while True:
+            cutoff = datetime.now(UTC) - timedelta(days=settings.access_log_retention_days)
+            expired = await access.log.expire(cutoff)
+            if expired:
+                log.info(
+                    "access log: %d rows past %d days expired", expired, settings.access_log_retention_days
+                )
+            await asyncio.sleep(settings.access_log_expiry_interval_s)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -96,10 +113,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             registry.load((a.spec, a.version) for a in await active_specs(sessions, environ))
             log.info("serving %d departments", len(registry.all()))
             reloader.start()
+            if settings.access_log_retention_days:  # every process may expire: expiry is conditional
+                background.append(supervise("access-log-expiry", expire_access_log))
             if settings.tune_gc:
                 tune_gc()
             yield
         finally:
+            await stop(*background)
             await reloader.stop()
             await live.close()
             await registry.close()
@@ -170,7 +190,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.observability = observability
     observability.watch(app)
     app.state.digester = digester  # the one way subjects are named in logs, rows and keys
-    app.state.access = Access(sessions, settings.resident_secret(), digester)  # who may see whose data
+    # who may see whose data; the access log chained under its own key (access/chain.py)
+    app.state.access = access
     return app
 
 
@@ -186,6 +207,12 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def chain_key(settings: Settings) -> ChainKey:
+    """The access log's HMAC key (``ONESTOP_ACCESS_LOG_KEY``, else from the digest key's secret)."""
+    own = settings.access_log_key.get_secret_value() if settings.access_log_key else None
+    return ChainKey.from_secrets(own, settings.digest_secret())
 
 
 def configured_secrets(settings: Settings) -> list[tuple[str, str]]:

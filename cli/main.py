@@ -9,9 +9,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import connectors, tokens
+from cli import audit, connectors, tokens
 
-GROUPS = (tokens, connectors)
+GROUPS = (tokens, connectors, audit)
 
 
 def parser() -> argparse.ArgumentParser:
