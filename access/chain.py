@@ -252,11 +252,11 @@ def check(key: ChainKey, resident: str, head: AccessChainHead | None, rows: Iter
             continue
         if row.seq <= anchor_seq:
             continue  # expired, its deletion not yet committed
-        if row.seq > expected:
+        if row.seq > expected:  # its predecessor is gone, so its own MAC cannot be checked
             report.breaks.append(Break(row.id, row.seq, f"rows {expected}..{row.seq - 1} are missing"))
         elif row.seq < expected:
             report.breaks.append(Break(row.id, row.seq, "seq repeated"))
-        if key.mac(previous, resident, row.seq, _content(row)) != row.mac:
+        elif key.mac(previous, resident, row.seq, _content(row)) != row.mac:
             report.breaks.append(Break(row.id, row.seq, "content does not match its MAC (altered)"))
         previous, expected = row.mac, row.seq + 1
     if head is not None:
