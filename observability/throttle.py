@@ -13,6 +13,7 @@ tests control it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Callable
@@ -85,7 +86,8 @@ class ThrottledLog:
         except RuntimeError:
             return
         delay = max(0.0, state.opened_at + self.window_s - now)
-        state.timer = loop.call_later(delay, self._window_ended, kind)
+        # an empty context: the summary belongs to no request (not to the one that happened to fail first)
+        state.timer = loop.call_later(delay, self._window_ended, kind, context=contextvars.Context())
 
     def _window_ended(self, kind: str) -> None:
         state = self._kinds.get(kind)
