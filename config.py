@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     allow_repository_secrets: bool = Field(
         False,
         description="production only: start even though a secret's value is written in this repository "
-        "(a production-mode benchmark against the mock departments); logged as an error at start",
+        "(a production-mode benchmark against the mock departments); logged as a warning at start",
     )
 
     # -- the access log (access/chain.py) --

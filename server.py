@@ -241,7 +241,7 @@ def production_refusals(settings: Settings) -> list[str]:
         )
     public = public_secrets(configured_secrets(settings), repository_secrets(PROJECT_ROOT))
     if public and settings.allow_repository_secrets:
-        log.error("ONESTOP_ALLOW_REPOSITORY_SECRETS: serving with public secrets: %s", "; ".join(public))
+        log.warning("ONESTOP_ALLOW_REPOSITORY_SECRETS: serving with public secrets: %s", "; ".join(public))
     elif public:
         problems.append(
             "these secrets are written in this repository, so they are no secret: "

@@ -159,7 +159,8 @@ class RedisBuckets:
         try:
             wait, refused = await self._script(keys=[b.key for b in buckets], args=args)
         except (RedisError, OSError, TimeoutError) as exc:
-            self._failed(exc)
+            if not _pool_busy(exc):  # a busy pool is congestion, not an outage: this request only
+                self._failed(exc)
             self.fallbacks += 1
             return await self.fallback.take(buckets)
         if self.down:
@@ -182,3 +183,8 @@ class RedisBuckets:
     async def close(self) -> None:
         await self.redis.aclose()
         await self.fallback.close()
+
+
+def _pool_busy(exc: BaseException) -> bool:
+    """Every pooled connection stayed busy past the timeout (redis-py's "No connection available.")."""
+    return isinstance(exc.__cause__, TimeoutError) and "No connection available" in str(exc)
