@@ -196,7 +196,7 @@ async def test_rows_written_before_the_chain_are_chained_by_the_next_write(
 
 
 async def test_the_cli_command_exits_non_zero_naming_the_broken_row(store: Store) -> None:
-    """``onestop audit verify`` as an operator runs it: a process of its own, settings from the environment."""
+    """``onestop audit verify`` as an operator runs it: its own process, settings from the environment."""
     await fill(store, ALICE, 3)
     ids = await store.ids(ALICE)
     await store.sql("UPDATE access_log SET purpose = 'BILLS' WHERE id = :id", id=ids[0])
