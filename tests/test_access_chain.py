@@ -24,6 +24,7 @@ from config import PROJECT_ROOT, Settings
 from store.db import create_engine, migrate, session_factory
 from tests.access_support import ask, fixture, resident_gateway, resident_token
 from tests.conftest import TEST_DIGEST_KEY, GatewayFactory
+from tests.live_support import until
 
 KEY_SECRET = "access-chain-tests-key-of-some-length"
 KEY = ChainKey(KEY_SECRET)
@@ -230,3 +231,18 @@ async def test_me_says_whether_the_access_log_verifies(make_gateway: GatewayFact
         )
     body = await ask(gateway, token, query)
     assert body["data"]["me"]["accessLogVerified"] is False
+
+
+async def test_each_gateway_process_expires_past_its_retention(make_gateway: GatewayFactory) -> None:
+    """The lifespan's supervised expiry task: old rows go, the chain still verifies, new rows stay."""
+    gateway = await make_gateway(access_log_retention_days=30, access_log_expiry_interval_s=0.05)
+    log = gateway.app.state.access.log
+    long_ago = datetime.now(UTC) - timedelta(days=40)
+    await append(log.sessions, log.key, [row(ALICE, n, long_ago + timedelta(minutes=n)) for n in range(3)])
+    await append(log.sessions, log.key, [row(ALICE, 9, datetime.now(UTC))])
+
+    async def expired() -> bool:
+        return (await log.verify(ALICE)).rows == 1
+
+    await until(expired, timeout=15)
+    assert (await log.verify(ALICE)).verified
