@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import operator
 import random
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -69,8 +70,10 @@ class ChainKey:
             raise ValueError("an access-log key cannot be empty")
         self._key = hmac.new(secret.encode(), _LABEL, hashlib.sha256).digest()
 
-    def mac(self, previous: str, resident: str, seq: int, row: dict[str, Any]) -> str:
-        content = [resident, seq, *(_canonical(k, row.get(k)) for k in CONTENT)]
+    def mac(self, previous: str, resident: str, seq: int, values: Sequence[Any]) -> str:
+        """The MAC of a row whose ``CONTENT`` values (in that order, ``at`` first) are ``values``."""
+        at, *rest = values
+        content = [resident, seq, utc(at).isoformat(timespec="microseconds"), *rest]
         message = previous.encode() + b"\n" + orjson.dumps(content)
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
@@ -91,12 +94,6 @@ class ChainKey:
 def utc(at: datetime) -> datetime:
     """One form for every time: aware, UTC (SQLite keeps no zone; PostgreSQL gives it back as UTC)."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def _canonical(name: str, value: Any) -> Any:
-    if name == "at" and isinstance(value, datetime):
-        return utc(value).isoformat(timespec="microseconds")
-    return value
 
 
 class ChainConflict(RuntimeError):
@@ -150,7 +147,7 @@ async def _append_one(
     chained = []
     for row in rows:
         seq += 1
-        mac = key.mac(mac, resident, seq, row)
+        mac = key.mac(mac, resident, seq, [row.get(name) for name in CONTENT])
         chained.append(row | {"seq": seq, "mac": mac})
     moved = await session.execute(
         update(AccessChainHead)
@@ -195,8 +192,7 @@ async def _last_chained(session: AsyncSession, resident: str) -> tuple[int, str]
     return int(last.seq), str(last.mac)
 
 
-def _content(row: AccessLogRow) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in CONTENT}
+_content = operator.attrgetter(*CONTENT)  # a stored row's CONTENT values, in order
 
 
 # -- verifying ---------------------------------------------------------------------------------------
@@ -227,8 +223,12 @@ class Report:
         return not self.breaks
 
 
-def check(key: ChainKey, resident: str, head: AccessChainHead | None, rows: Iterable[AccessLogRow]) -> Report:
-    """Verify one resident's rows (ordered by ``seq``) against their head. Pure: no database."""
+_COLUMNS = tuple(AccessLogRow.__table__.columns)  # plain rows: verifying reads no ORM objects (~3x faster)
+
+
+def check(key: ChainKey, resident: str, head: AccessChainHead | None, rows: Iterable[Any]) -> Report:
+    """Verify one resident's rows (ordered by ``seq``; ``AccessLogRow`` objects or plain rows of its
+    columns) against their head. Pure: no database."""
     report = Report(resident)
     if head is None:
         rows = list(rows)
@@ -272,8 +272,8 @@ def check(key: ChainKey, resident: str, head: AccessChainHead | None, rows: Iter
 async def verify_resident(sessions: async_sessionmaker[AsyncSession], key: ChainKey, resident: str) -> Report:
     async with sessions() as session:
         head = await session.get(AccessChainHead, resident)
-        rows = await session.scalars(
-            select(AccessLogRow)
+        rows = await session.execute(
+            select(*_COLUMNS)
             .where(AccessLogRow.resident_digest == resident)
             .order_by(AccessLogRow.seq, AccessLogRow.id)
         )
@@ -284,17 +284,20 @@ async def verify_all(sessions: async_sessionmaker[AsyncSession], key: ChainKey) 
     """Every resident's report (those with rows or a head), streaming rows resident by resident."""
     async with sessions() as session:
         heads = {h.resident_digest: h for h in (await session.scalars(select(AccessChainHead))).all()}
-        rows = await session.stream_scalars(
-            select(AccessLogRow).order_by(AccessLogRow.resident_digest, AccessLogRow.seq, AccessLogRow.id)
+        rows = await session.stream(
+            select(*_COLUMNS)
+            .order_by(AccessLogRow.resident_digest, AccessLogRow.seq, AccessLogRow.id)
+            .execution_options(yield_per=2000)  # fetched in chunks: one thread hop per 2,000 rows
         )
         current: str | None = None
-        batch: list[AccessLogRow] = []
-        async for row in rows:
-            if row.resident_digest != current:
-                if current is not None:
-                    yield check(key, current, heads.pop(current, None), batch)
-                current, batch = row.resident_digest, []
-            batch.append(row)
+        batch: list[Any] = []
+        async for partition in rows.partitions():
+            for row in partition:
+                if row.resident_digest != current:
+                    if current is not None:
+                        yield check(key, current, heads.pop(current, None), batch)
+                    current, batch = row.resident_digest, []
+                batch.append(row)
         if current is not None:
             yield check(key, current, heads.pop(current, None), batch)
     for resident, head in sorted(heads.items()):  # heads whose rows are all gone
