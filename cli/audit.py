@@ -77,6 +77,11 @@ async def _verify(settings: Settings, resident: str | None) -> int:
     seconds = time.perf_counter() - started
     verdict = "every chain verifies" if not broken else f"{broken} chains broken"
     print(f"{residents} residents, {rows} rows checked in {seconds:.2f}s: {verdict}", file=sys.stderr)
+    if broken and broken == residents > 1:
+        print(
+            "every chain is broken: is this the gateway's key (ONESTOP_ACCESS_LOG_KEY, else _DIGEST_KEY)?",
+            file=sys.stderr,
+        )
     return 1 if broken else 0
 
 
