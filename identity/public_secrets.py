@@ -19,9 +19,11 @@ Standard library and pydantic only; the caller (``server.refuse_public_secrets``
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
@@ -36,8 +38,10 @@ _ASSIGNED = re.compile(
 )
 
 
-def repository_secrets(root: Path) -> dict[str, str]:
-    """Every secret-looking value written in the files under ``root``: value -> the first file (relative)."""
+@functools.cache
+def repository_secrets(root: Path) -> Mapping[str, str]:
+    """Every secret-looking value written in the files under ``root``: value -> the first file (relative).
+    Read once per process (about a second: the files are parsed)."""
     found: dict[str, str] = {}
     for path in _files(root):
         where = str(path.relative_to(root))
@@ -50,7 +54,7 @@ def repository_secrets(root: Path) -> dict[str, str]:
         for value in values:
             if len(value) >= MIN_CHARS and not value.startswith("$"):
                 found.setdefault(value, where)
-    return found
+    return MappingProxyType(found)
 
 
 def _files(root: Path) -> Iterator[Path]:
