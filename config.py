@@ -84,6 +84,29 @@ class Settings(BaseSettings):
         "topics (the same on every process, kept across restarts); defaults to one derived from "
         "ONESTOP_RESIDENT_KEY, else ONESTOP_JWT_SECRET; production refuses to start with none",
     )
+    allow_hs256: bool = Field(
+        False,
+        description="production only: accept HS256 tokens signed with ONESTOP_JWT_SECRET (every holder of "
+        "the secret can mint any resident's token); without it production refuses to start with one",
+    )
+    allow_repository_secrets: bool = Field(
+        False,
+        description="production only: start even though a secret's value is written in this repository "
+        "(a production-mode benchmark against the mock departments); logged as a warning at start",
+    )
+
+    # -- the access log (access/chain.py) --
+    access_log_key: SecretStr | None = Field(
+        None,
+        description="key of the HMAC chain over each resident's access-log rows (the same on every process, "
+        "kept across restarts); defaults to one derived from the digest key",
+    )
+    access_log_retention_days: int = Field(
+        0, ge=0, description="access-log rows older than this many days are expired (anchored); 0: kept"
+    )
+    access_log_expiry_interval_s: float = Field(
+        3600.0, gt=0, description="how often each process expires old access-log rows (with a retention)"
+    )
 
     # -- coordination between gateway processes --
     redis_url: str | None = Field(
@@ -236,6 +259,10 @@ class Settings(BaseSettings):
         """What ``Resident.id`` handles are sealed with: the resident key, else the JWT secret."""
         secret = self.resident_key or self.jwt_secret
         return secret.get_secret_value() if secret else None
+
+    def digest_secret(self) -> str | None:
+        """What the digest key comes from: ``ONESTOP_DIGEST_KEY``, else the resident secret."""
+        return self.digest_key.get_secret_value() if self.digest_key else self.resident_secret()
 
     def token_settings(self) -> TokenSettings:
         return TokenSettings(

@@ -6,12 +6,14 @@ it with uvicorn on ``ONESTOP_HOST:ONESTOP_PORT``.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import uvicorn
 from sqlalchemy import text
@@ -21,19 +23,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from access.chain import ChainKey
 from access.service import Access
-from config import Settings
+from config import PROJECT_ROOT, Settings
 from connectors.cache import ResponseCache
 from connectors.registry import Registry
+from connectors.spec import parse_spec
 from coordination.bus import make_bus
 from coordination.live import LiveCases
 from coordination.reload import Reloader
 from identity.digest import Digester, DigestKeyMissing
+from identity.public_secrets import public as public_secrets
+from identity.public_secrets import repository_secrets, secret_fields
 from identity.tokens import TokenVerifier
 from middleware import hardening
 from middleware.errors import HANDLERS as error_handlers
 from middleware.stack import STREAM_PATH
 from observability.logging import configure_logging
+from observability.supervisor import stop, supervise
 from observability.tracing import Tracing
 from observability.wiring import Observability
 from schema import build_schema
@@ -92,8 +99,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings.webhook_max_body_bytes,
         digester,
     )
+    access = Access(sessions, settings.resident_secret(), digester, chain_key(settings))
     # hot reload: serve each department's active connector version (bus messages + store polling)
     reloader = Reloader(registry, sessions, spec_environ(settings), bus, poll_s=settings.reload_poll_s)
+
+    background: list[asyncio.Task[None]] = []  # supervised: restarted if they fail, never left dangling
+
+    async def expire_access_log() -> None:
+        while True:
+            cutoff = datetime.now(UTC) - timedelta(days=settings.access_log_retention_days)
+            expired = await access.log.expire(cutoff)
+            if expired:
+                log.info(
+                    "access log: %d rows past %d days expired", expired, settings.access_log_retention_days
+                )
+            await asyncio.sleep(settings.access_log_expiry_interval_s)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -106,10 +126,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             registry.load((a.spec, a.version) for a in await active_specs(sessions, environ))
             log.info("serving %d departments", len(registry.all()))
             reloader.start()
+            if settings.access_log_retention_days:  # every process may expire: expiry is conditional
+                background.append(supervise("access-log-expiry", expire_access_log))
             if settings.tune_gc:
                 tune_gc()
             yield
         finally:
+            await stop(*background)
             await reloader.stop()
             await live.close()
             await registry.close()
@@ -194,7 +217,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.observability = observability
     observability.watch(app)
     app.state.digester = digester  # the one way subjects are named in logs, rows and keys
-    app.state.access = Access(sessions, settings.resident_secret(), digester)  # who may see whose data
+    # who may see whose data; the access log chained under its own key (access/chain.py)
+    app.state.access = access
     return app
 
 
@@ -232,6 +256,48 @@ class GatewayServer(uvicorn.Server):
 SHUTDOWN_GRACE_S = 10
 
 
+def chain_key(settings: Settings) -> ChainKey:
+    """The access log's HMAC key (``ONESTOP_ACCESS_LOG_KEY``, else from the digest key's secret)."""
+    own = settings.access_log_key.get_secret_value() if settings.access_log_key else None
+    return ChainKey.from_secrets(own, settings.digest_secret())
+
+
+def configured_secrets(settings: Settings) -> list[tuple[str, str]]:
+    """(name, value) of every secret this gateway would use: its settings and the bundled specs'
+    credentials and webhook secrets, variables expanded as they would be at start."""
+    named = [(f"ONESTOP_{name.upper()}", value) for name, value in secret_fields(settings)]
+    environ = spec_environ(settings)
+    for path in sorted(settings.specs_dir.glob("*.yaml")):
+        try:
+            spec = parse_spec(path.read_text(encoding="utf-8"), environ)
+        except (OSError, ValueError):
+            continue  # an unusable spec is not served (seeding logs it)
+        named += [(f"connector {spec.id}: {name}", value) for name, value in secret_fields(spec)]
+    return named
+
+
+def production_refusals(settings: Settings) -> list[str]:
+    """Why production must not start with these settings (empty: it may): secrets whose value is written
+    in this repository (named by setting or spec key, never shown), and HS256 tokens unless allowed."""
+    problems = []
+    if settings.jwt_secret is not None and not settings.allow_hs256:
+        problems.append(
+            "ONESTOP_JWT_SECRET: HS256 tokens share one secret, and whoever holds it can sign a token for "
+            "any resident; verify the identity provider's RS256 tokens (ONESTOP_JWT_PUBLIC_KEY or "
+            "ONESTOP_JWKS_URL), or set ONESTOP_ALLOW_HS256=true to accept the risk"
+        )
+    public = public_secrets(configured_secrets(settings), repository_secrets(PROJECT_ROOT))
+    if public and settings.allow_repository_secrets:
+        log.warning("ONESTOP_ALLOW_REPOSITORY_SECRETS: serving with public secrets: %s", "; ".join(public))
+    elif public:
+        problems.append(
+            "these secrets are written in this repository, so they are no secret: "
+            + "; ".join(public)
+            + " — set each to a value of your own"
+        )
+    return problems
+
+
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -239,6 +305,9 @@ def main() -> None:
         app = create_app(settings)
     except DigestKeyMissing as exc:
         raise SystemExit(f"onestop: not starting: {exc}") from None  # a setting to fix, not a traceback
+    refusals = [] if settings.development else production_refusals(settings)
+    if refusals:
+        raise SystemExit("onestop: not starting in production mode:\n- " + "\n- ".join(refusals))
     print(f"Onestop gateway: http://{settings.host}:{settings.port}/graphql ({settings.mode.value} mode)")
     config = uvicorn.Config(
         app,

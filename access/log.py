@@ -2,6 +2,8 @@
 
 Rows of one request are written together in one transaction (``write``); the schema layer writes them
 after the operation ran and withholds the data if writing failed, so nothing is ever read unlogged.
+Each resident's rows form a keyed hash chain (``access/chain.py``), so a row deleted or altered in the
+database is detected (``verify``, ``onestop audit verify``).
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from access.chain import ChainKey, Report, append, expire, verify_resident
 from access.policy import AccessRecord
 from store.access import AccessLogRow
 
@@ -34,8 +37,17 @@ class LoggedAccess:
 
 
 class AccessLog:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], key: ChainKey) -> None:
         self.sessions = sessions
+        self.key = key
+
+    async def verify(self, resident_digest: str) -> Report:
+        """Does this resident's chain hold: every row there, none altered since written?"""
+        return await verify_resident(self.sessions, self.key, resident_digest)
+
+    async def expire(self, before: datetime) -> int:
+        """Delete rows older than ``before``, keeping every chain verifiable; how many went."""
+        return await expire(self.sessions, self.key, before)
 
     async def write(self, records: Sequence[AccessRecord]) -> None:
         if not records:
@@ -55,8 +67,7 @@ class AccessLog:
             }
             for r in records
         ]
-        async with self.sessions.begin() as session:
-            await session.execute(insert(AccessLogRow), rows)
+        await append(self.sessions, self.key, rows)
 
     async def read(self, resident_digest: str, first: int, before: int | None = None) -> list[LoggedAccess]:
         """The resident's log, newest first; ``before`` is the id of the last row already seen."""

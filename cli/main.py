@@ -9,9 +9,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import connectors, schema, tokens
+from cli import audit, connectors, schema, tokens
 
-GROUPS = (tokens, connectors, schema)
+GROUPS = (tokens, connectors, schema, audit)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -25,8 +25,10 @@ from pydantic import TypeAdapter
 
 from connectors.local_cache import DEFAULT_MAX_ENTRIES, LocalCache
 from connectors.singleflight import SingleFlight
+from observability.throttle import ThrottledLog
 
 log = logging.getLogger(__name__)
+_throttled = ThrottledLog(log)  # a Redis outage fails every call: one line per action, then a count
 
 T = TypeVar("T")
 
@@ -165,7 +167,7 @@ class ResponseCache:
 
     def _failed(self, action: str, exc: Exception) -> None:
         self.errors += 1
-        log.warning("cache %s failed: %s", action, type(exc).__name__)
+        _throttled.warning(f"cache {action}", "cache %s failed: %s", action, type(exc).__name__)
 
     async def close(self) -> None:
         try:

@@ -25,8 +25,10 @@ from redis.exceptions import RedisError
 from connectors.records import CaseRecord
 from coordination.bus import Bus, Message, RedisBus
 from identity.digest import Digester
+from observability.throttle import ThrottledLog
 
 log = logging.getLogger("onestop.cases.live")
+_throttled = ThrottledLog(log)  # during an outage: one line per kind, then a count every few seconds
 
 Source = Literal["POLL", "WEBHOOK"]
 LEDGER_TTL_S = 600  # a change claimed this long ago is forgotten; the same change twice within it is one
@@ -137,27 +139,55 @@ class LocalLedger:
         return True
 
 
+class LedgerUnavailable(RuntimeError):
+    """The shared ledger could not be asked (Redis away) and this ledger fails closed."""
+
+
 class RedisLedger:
-    def __init__(self, redis: Redis, prefix: str, ttl_s: int = LEDGER_TTL_S) -> None:
+    """Claims shared by every process through Redis (``SET NX EX``).
+
+    When Redis fails, a ledger that fails open (``fail_open=True``: case changes — better heard twice
+    than lost, subscribers drop repeats) answers "first"; one that fails closed (webhook replay
+    protection: accepting a replayed call is the attack) raises ``LedgerUnavailable``.
+    """
+
+    def __init__(self, redis: Redis, prefix: str, ttl_s: int = LEDGER_TTL_S, fail_open: bool = True) -> None:
         self.redis = redis
         self.prefix = prefix + ":"
         self.ttl_s = ttl_s
+        self.fail_open = fail_open
 
     async def claim(self, key: str) -> bool:
         try:
             return bool(await self.redis.set(self.prefix + key, b"1", nx=True, ex=self.ttl_s))
-        except (RedisError, OSError) as exc:
-            # better a change heard twice than lost: subscribers drop repeats they already saw
-            log.warning("case ledger: Redis failed (%s); publishing unclaimed", type(exc).__name__)
+        except (RedisError, OSError, TimeoutError) as exc:
+            if not self.fail_open:
+                _throttled.warning(
+                    f"ledger closed {self.prefix}",
+                    "ledger %s: Redis failed (%s); refusing claims until it is back",
+                    self.prefix.rstrip(":"),
+                    type(exc).__name__,
+                )
+                raise LedgerUnavailable(type(exc).__name__) from exc
+            _throttled.warning(
+                f"ledger open {self.prefix}",
+                "ledger %s: Redis failed (%s); publishing unclaimed",
+                self.prefix.rstrip(":"),
+                type(exc).__name__,
+            )
             return True
 
 
 def ledger_for(
-    bus: Bus | Any, namespace: str, name: str = "case-change", ttl_s: int = LEDGER_TTL_S
+    bus: Bus | Any,
+    namespace: str,
+    name: str = "case-change",
+    ttl_s: int = LEDGER_TTL_S,
+    fail_open: bool = True,
 ) -> Ledger:
     """Shared through the bus's Redis when there is one, else this process's own."""
     if isinstance(bus, RedisBus):
-        return RedisLedger(bus.redis, f"{namespace}:{name}", ttl_s)
+        return RedisLedger(bus.redis, f"{namespace}:{name}", ttl_s, fail_open)
     return LocalLedger(ttl_s)
 
 
@@ -175,7 +205,13 @@ class ChangePublisher:
         if not await self.ledger.claim(change.key):
             self.suppressed += 1
             return False
-        await self.bus.publish(topic_for(change.resident_digest), change.to_message())
+        try:
+            await self.bus.publish(topic_for(change.resident_digest), change.to_message())
+        except (RedisError, OSError, TimeoutError) as exc:  # at-most-once: lost, logged (throttled)
+            _throttled.warning(
+                "bus publish", "case change not published: bus failed (%s)", type(exc).__name__
+            )
+            return False
         self.published += 1
         log.info(
             "case %s at %s is now %s (%s)",

@@ -40,7 +40,8 @@ class LiveCases:
     ) -> LiveCases:
         publisher = ChangePublisher(bus, ledger_for(bus, namespace), digester)
         watch = CaseWatch(registry, publisher, poll_min_s, poll_max_s)
-        seen = ledger_for(bus, namespace, "webhook-seen", REPLAY_MEMORY_S)
+        # replay protection fails closed: with Redis away a webhook is refused (503), never accepted twice
+        seen = ledger_for(bus, namespace, "webhook-seen", REPLAY_MEMORY_S, fail_open=False)
         return cls(watch, WebhookEndpoint(watch, seen, max_body_bytes))
 
     @property

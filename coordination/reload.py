@@ -11,7 +11,6 @@ cache entries are dropped; requests in flight finish on the old version (see ``R
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,9 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from connectors.registry import Registry
 from coordination.bus import Bus
+from observability.supervisor import stop, supervise
+from observability.throttle import ThrottledLog
 from store.registrations import active_specs, active_versions
 
 log = logging.getLogger("onestop.reload")
+_throttled = ThrottledLog(log)
 
 TOPIC = "connectors"
 
@@ -80,20 +82,19 @@ class Reloader:
             await self.bus.publish(TOPIC, {"department": department})
         except Exception as exc:  # Redis down: the others still converge by polling
             reason = type(exc).__name__
-            log.warning("reload: could not announce %s (%s); replicas will poll", department, reason)
+            _throttled.warning(
+                "reload announce",
+                "reload: could not announce %s (%s); replicas will poll",
+                department,
+                reason,
+            )
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._poll(), name="onestop-reload-poll"),
-            asyncio.create_task(self._listen(), name="onestop-reload-listen"),
-        ]
+        """The poller and the bus listener, supervised: whatever they raise is logged, and they restart."""
+        self._tasks = [supervise("reload-poll", self._poll), supervise("reload-listen", self._listen)]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop(*self._tasks)
         self._tasks = []
 
     async def _poll(self) -> None:
@@ -110,13 +111,21 @@ class Reloader:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("reload: bus subscription failed (%s); polling meanwhile", type(exc).__name__)
+                _throttled.warning(
+                    "reload bus",
+                    "reload: bus subscription failed (%s); polling meanwhile",
+                    type(exc).__name__,
+                )
                 await asyncio.sleep(self.poll_s)
 
     async def _sync_logged(self) -> None:
         try:
             await self.sync()
         except (SQLAlchemyError, OSError) as exc:  # the store is away: keep serving what we have
-            log.warning("reload: store unavailable (%s); serving the current versions", type(exc).__name__)
+            _throttled.warning(
+                "reload store",
+                "reload: store unavailable (%s); serving the current versions",
+                type(exc).__name__,
+            )
         except Exception:
             log.exception("reload failed; serving the current versions")

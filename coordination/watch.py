@@ -24,8 +24,11 @@ from connectors.errors import UpstreamError
 from connectors.records import CaseRecord
 from connectors.registry import Registry
 from coordination.case_changes import ChangePublisher, Source, change_of, same_state
+from observability.supervisor import supervise
+from observability.throttle import ThrottledLog
 
 log = logging.getLogger("onestop.cases.watch")
+_throttled = ThrottledLog(log)
 
 Key = tuple[str, str]  # (resident ID number, department) — in memory only, never logged
 
@@ -75,7 +78,7 @@ class CaseWatch:
         watched.watchers += 1
         if watched.poller is None or watched.poller.done():
             watched.wait_s = self.min_s
-            watched.poller = asyncio.create_task(self._poll_loop(key, watched), name="onestop-case-poller")
+            watched.poller = supervise("case-poller", lambda: self._poll_loop(key, watched))
 
     def _leave(self, key: Key) -> None:
         watched = self._watched.get(key)
@@ -115,10 +118,12 @@ class CaseWatch:
             try:
                 changed = await self.refresh(resident_id, department, "POLL")
             except UpstreamError as error:
-                log.info("case poll of %s failed: %s", department, error.code.value)
-                changed = 0
-            except Exception:
-                log.exception("case poll of %s failed unexpectedly", department)
+                _throttled.info(
+                    f"poll {department} {error.code.value}",
+                    "case poll of %s failed: %s",
+                    department,
+                    error.code.value,
+                )
                 changed = 0
             watched.polls += 1
             watched.wait_s = self.min_s if changed else min(watched.wait_s * 2, self.max_s)

@@ -23,16 +23,23 @@ from connectors.adapter import check_resident_id
 from connectors.errors import UpstreamError
 from coordination.watch import CaseWatch
 from coordination.webhooks import SeenSignatures, WebhookRefused, verify
+from observability.throttle import ThrottledLog
 
 log = logging.getLogger("onestop.webhooks")
+_throttled = ThrottledLog(log)  # refusals per department and code: a storm of them is one line and a count
 
 MAX_REF_CHARS = 64
 MAX_PENDING = 256  # confirmations in flight per process; beyond that departments are asked to retry
 
 
-def refusal(status: int, code: str, message: str) -> Response:
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
-    return Response(body, status, media_type="application/json")
+def refusal(status: int, code: str, message: str, retry_after_s: int | None = None) -> Response:
+    extensions: dict[str, Any] = {"code": code}
+    headers = None
+    if retry_after_s is not None:
+        extensions["retryAfterSeconds"] = retry_after_s
+        headers = {"Retry-After": str(retry_after_s)}
+    body = orjson.dumps({"errors": [{"message": message, "extensions": extensions}]})
+    return Response(body, status, headers=headers, media_type="application/json")
 
 
 async def read_bounded(request: Request, limit: int) -> bytes:
@@ -92,10 +99,15 @@ class WebhookEndpoint:
             await verify(webhook, department, request.headers, body, self.seen)
             ref, resident_id = parse_body(body)
         except WebhookRefused as refused:
-            log.info("webhook from %s refused: %s", department, refused.code)
-            return refusal(refused.status, refused.code, refused.message)
+            _throttled.info(
+                f"refused {department} {refused.code}",
+                "webhook from %s refused: %s",
+                department,
+                refused.code,
+            )
+            return refusal(refused.status, refused.code, refused.message, refused.retry_after_s)
         if len(self._pending) >= MAX_PENDING:
-            return refusal(503, "WEBHOOK_BUSY", "too many changes being confirmed; retry shortly")
+            return refusal(503, "WEBHOOK_BUSY", "too many changes being confirmed; retry shortly", 5)
         task = asyncio.create_task(self._confirm(department, ref, resident_id), name="onestop-webhook")
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)

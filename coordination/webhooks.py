@@ -5,6 +5,8 @@ A department signs each call with the secret in its connector spec (``webhook.se
 ``<timestamp_header>: <Unix seconds>``. Signing the timestamp with the body means an old call cannot
 be replayed with a new time; a call older (or further ahead) than ``max_skew_s`` is refused, and a
 signature already accepted within that window is refused too, so a captured call cannot be sent again.
+When the memory of accepted signatures (Redis) cannot be asked, the call is refused with 503 and
+``Retry-After`` — fail closed: the department sends it again later, a replay is never let through.
 
 Pure checks, no HTTP: ``verify`` raises ``WebhookRefused`` with the status and code to answer.
 """
@@ -31,6 +33,7 @@ class WebhookRefused(Exception):
     status: int
     code: str
     message: str
+    retry_after_s: int | None = None  # for 503: when the department should send the call again
 
     def __str__(self) -> str:
         return self.message
@@ -44,7 +47,11 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 class SeenSignatures(Protocol):
     async def claim(self, key: str) -> bool:
-        """True the first time ``key`` is seen (within the replay window), False after."""
+        """True the first time ``key`` is seen (within the replay window), False after; raises (any
+        exception) when it cannot tell, and the call is then refused, never accepted unchecked."""
+
+
+REPLAY_CHECK_RETRY_S = 30  # Retry-After when the replay memory is unreachable: departments retry later
 
 
 def check_signature(
@@ -81,5 +88,14 @@ async def verify(
 ) -> None:
     """Signed by the department, fresh, and not seen before — or ``WebhookRefused``."""
     signature = check_signature(webhook, headers, body)
-    if not await seen.claim(f"webhook:{department}:{signature}"):
+    try:
+        first = await seen.claim(f"webhook:{department}:{signature}")
+    except Exception as exc:  # fail closed: a replay could not be ruled out
+        raise WebhookRefused(
+            503,
+            "WEBHOOK_REPLAY_CHECK_UNAVAILABLE",
+            "the replay check is unavailable; send the call again later (see Retry-After)",
+            REPLAY_CHECK_RETRY_S,
+        ) from exc
+    if not first:
         raise WebhookRefused(403, "WEBHOOK_REPLAYED", "this signed call was already received")

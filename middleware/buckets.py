@@ -121,11 +121,18 @@ return {tostring(wait), refused}
 
 
 class RedisBuckets:
-    """Buckets shared by every gateway process through Redis. If Redis fails, requests are admitted
-    (the in-flight limit still protects each process) and the failure is logged, once a minute."""
+    """Buckets shared by every gateway process through Redis.
 
-    def __init__(self, url: str, max_connections: int = 64, timeout_s: float = 0.5) -> None:
-        # a bounded pool: requests beyond it wait for a connection (at most timeout_s, then are admitted)
+    If Redis fails, each process falls back to its own ``MemoryBuckets`` with the same rates (so a
+    client is limited per process — at most N times its rate over N processes — instead of not at
+    all), and asks Redis again at most once every ``retry_s``, so an outage costs no time per request.
+    The outage is logged once when it starts and once when Redis answers again, not per request.
+    """
+
+    def __init__(
+        self, url: str, max_connections: int = 64, timeout_s: float = 0.5, retry_s: float = 1.0
+    ) -> None:
+        # a bounded pool: requests beyond it wait for a connection (at most timeout_s, then fall back)
         # instead of opening one connection each under a burst
         pool = BlockingConnectionPool.from_url(
             url,
@@ -136,25 +143,48 @@ class RedisBuckets:
         )
         self.redis: Redis = Redis.from_pool(pool)
         self._script = self.redis.register_script(TAKE_SCRIPT)
-        self._warned_at = float("-inf")
+        self.fallback = MemoryBuckets()
+        self.retry_s = retry_s
+        self._retry_at = float("-inf")  # while Redis is down: when to ask it again
+        self.down = False
+        self.fallbacks = 0  # requests decided by the per-process buckets
 
     async def take(self, buckets: Sequence[Bucket]) -> Verdict:
+        if self.down and time.monotonic() < self._retry_at:
+            self.fallbacks += 1
+            return await self.fallback.take(buckets)
         args: list[float] = []
         for bucket in buckets:
             args += [bucket.rate, bucket.burst]
         try:
             wait, refused = await self._script(keys=[b.key for b in buckets], args=args)
         except (RedisError, OSError, TimeoutError) as exc:
-            self._warn(exc)
-            return ADMITTED
+            if not _pool_busy(exc):  # a busy pool is congestion, not an outage: this request only
+                self._failed(exc)
+            self.fallbacks += 1
+            return await self.fallback.take(buckets)
+        if self.down:
+            self.down = False
+            log.warning(
+                "rate limits shared through Redis again (after %d per-process decisions)", self.fallbacks
+            )
         wait_s = float(wait)
         return ADMITTED if wait_s <= 0 else Verdict(wait_s, int(refused))
 
-    def _warn(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if now - self._warned_at > 60:
-            self._warned_at = now
-            log.warning("rate limits not enforced: Redis failed (%s); admitting requests", type(exc).__name__)
+    def _failed(self, exc: Exception) -> None:
+        self._retry_at = time.monotonic() + self.retry_s
+        if not self.down:
+            self.down = True
+            log.warning(
+                "rate limits per process: Redis failed (%s); each process limits on its own until it is back",
+                type(exc).__name__,
+            )
 
     async def close(self) -> None:
         await self.redis.aclose()
+        await self.fallback.close()
+
+
+def _pool_busy(exc: BaseException) -> bool:
+    """Every pooled connection stayed busy past the timeout (redis-py's "No connection available.")."""
+    return isinstance(exc.__cause__, TimeoutError) and "No connection available" in str(exc)

@@ -351,6 +351,17 @@ class Resident:
 
         return await self._read(info, Purpose.ACCESS_LOG, "access_log", fetch, lambda _: ())
 
+    @strawberry.field(
+        description="Whether the whole access log verifies: every entry still there and none altered "
+        "since written (each resident's entries are chained by a keyed hash); false: it was tampered with"
+    )
+    async def access_log_verified(self, info: Info) -> bool:
+        async def fetch(acting: Acting) -> bool:
+            report = await info.context.state.access.log.verify(acting.resident_digest)
+            return bool(report.verified)
+
+        return await self._read(info, Purpose.ACCESS_LOG, "access_log", fetch, lambda _: ())
+
     @strawberry.field(description="Assisted sessions asking for or holding consent (the resident only)")
     async def assisted_sessions(self, info: Info) -> list[AssistedSession]:
         async def fetch(acting: Acting) -> list[AssistedSession]:

@@ -40,10 +40,19 @@ class AssistedSessionRow(Base):
 
 
 class AccessLogRow(Base):
-    """One read of one kind of a resident's personal data, by whom, for what, through which channel."""
+    """One read of one kind of a resident's personal data, by whom, for what, through which channel.
+
+    ``seq`` and ``mac`` chain the resident's rows (``access/chain.py``): ``seq`` counts them from 1, and
+    ``mac`` is an HMAC over the row's content and the previous row's ``mac``. Both NULL only for rows
+    written before the chain existed (migration 0006), until the resident's next row chains them.
+    """
 
     __tablename__ = "access_log"
-    __table_args__ = (Index("ix_access_log_resident_at", "resident_digest", "at"),)
+    __table_args__ = (
+        Index("ix_access_log_resident_at", "resident_digest", "at"),
+        # one chain per resident: two writers can never both add row N
+        Index("uq_access_log_resident_seq", "resident_digest", "seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
@@ -57,3 +66,21 @@ class AccessLogRow(Base):
     channel: Mapped[str] = mapped_column(String(16), nullable=False)
     session_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class AccessChainHead(Base):
+    """Where each resident's chain of access-log rows stands: its last row (``seq``, ``mac``), moved
+    only by a conditional ``UPDATE ... WHERE seq = <what the writer read>`` so concurrent writers on
+    any process never fork the chain; and its anchor: the last expired row (``anchor_seq``,
+    ``anchor_mac``), sealed by ``anchor_tag`` (an HMAC) so the rows after it still verify."""
+
+    __tablename__ = "access_log_heads"
+
+    resident_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    mac: Mapped[str] = mapped_column(String(64), nullable=False)
+    anchor_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    anchor_mac: Mapped[str] = mapped_column(String(64), nullable=False)
+    anchor_tag: Mapped[str | None] = mapped_column(String(64), nullable=True)

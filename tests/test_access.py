@@ -204,6 +204,7 @@ async def test_every_personal_field_of_resident_writes_the_log(make_gateway: Gat
         "cases": "cases { id }",
         "case": 'case(id: "CASE") { id }',
         "accessLog": "accessLog { id }",
+        "accessLogVerified": "accessLogVerified",
         "assistedSessions": "assistedSessions { id }",
         "bills": "bills { id }",
         "accounts": "accounts { number }",

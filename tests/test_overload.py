@@ -33,6 +33,7 @@ def gateway_proc(mocks: RunningMocks, tmp_path: Path) -> Iterator[GatewayProcess
         "mode": "production",
         "digest_key": "overload-tests-digest-key",  # production refuses to start without one
         "rate_limit_client": "0",  # this test is about the in-flight limit alone
+        "allow_repository_secrets": "true",  # production mode against the mocks' public credentials
     }
     with gateway_process(mocks.url, tmp_path, **settings) as process:
         yield process

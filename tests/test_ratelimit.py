@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx
@@ -132,13 +133,20 @@ async def test_redis_buckets_are_shared_between_processes(redis_url: str) -> Non
     assert all(1.0 < v.wait_s <= 2.0 for v in verdicts if not v.admitted)
 
 
-async def test_redis_failing_admits_requests(caplog: pytest.LogCaptureFixture) -> None:
-    store = RedisBuckets("redis://127.0.0.1:1/0")  # nothing listens there
+async def test_redis_failing_falls_back_to_a_limit_per_process_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis unreachable: the burst still holds (per process), and the outage is one log line."""
+    store = RedisBuckets("redis://127.0.0.1:1/0", retry_s=0.0)  # nothing listens there; ask every time
     try:
-        verdict = await store.take([Bucket("x", 1, 1)])
+        with caplog.at_level(logging.WARNING, logger="onestop.ratelimit"):
+            verdicts = [await store.take([Bucket("x", rate=1, burst=3)]) for _ in range(50)]
     finally:
         await store.close()
-    assert verdict.admitted and "not enforced" in caplog.text
+    assert sum(v.admitted for v in verdicts) == 3  # before: all 50 admitted
+    assert store.down and store.fallbacks == 50
+    lines = [r for r in caplog.records if r.name == "onestop.ratelimit"]
+    assert len(lines) == 1 and "per process" in lines[0].getMessage()
 
 
 async def test_memory_buckets_forget_full_buckets() -> None:

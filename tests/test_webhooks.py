@@ -202,3 +202,26 @@ async def test_the_signature_covers_the_timestamp_and_the_body() -> None:
         check_signature(webhook, headers, BODY + b" ", now=now)
     with pytest.raises(WebhookRefused):
         check_signature(webhook, {**headers, "x-onestop-timestamp": str(now + 1)}, BODY, now=now)
+
+
+async def test_a_replay_check_that_cannot_answer_refuses_with_503_and_retry_after(
+    make_gateway: GatewayFactory,
+) -> None:
+    """Fail closed: when the memory of accepted signatures is unreachable, nothing is accepted unchecked."""
+    gateway = await make_gateway()
+
+    class Unreachable:
+        async def claim(self, key: str) -> bool:
+            raise ConnectionError("Redis is away")
+
+    [route] = [r for r in gateway.app.routes if getattr(r, "path", "") == "/webhooks/{department}"]
+    endpoint = route.endpoint.__self__  # type: ignore[attr-defined]  # the WebhookEndpoint behind the route
+    endpoint.seen = Unreachable()
+    responses = [
+        await post_webhook(gateway.client, "housing", BODY, signed_headers(HOUSING_SECRET, BODY))
+        for _ in range(3)
+    ]
+    for response in responses:
+        assert response.status_code == 503 and response.headers["retry-after"] == "30"
+        extensions = response.json()["errors"][0]["extensions"]
+        assert extensions == {"code": "WEBHOOK_REPLAY_CHECK_UNAVAILABLE", "retryAfterSeconds": 30}
