@@ -21,6 +21,8 @@ import httpx
 from graphql import (
     BREAK,
     DocumentNode,
+    FieldNode,
+    GraphQLError,
     GraphQLSchema,
     IntValueNode,
     NameNode,
@@ -33,6 +35,7 @@ from graphql import (
     VariableDefinitionNode,
     VariableNode,
     Visitor,
+    parse,
     parse_type,
     print_ast,
     visit,
@@ -277,13 +280,26 @@ LEAKS = ("Traceback", 'File "', "INTERNAL_SERVER_ERROR")
 
 @dataclass
 class Failure:
-    where: str  # e.g. "sqlite/development seed 2"
+    where: str  # e.g. "sqlite/development seed 2 staff POST"
     request: str
     status: int
     code: str
+    fields: str  # the operation and its root fields, e.g. "mutation enableConnector"
 
     def line(self) -> str:
         return f"[{self.where}] {self.status} {self.code}: {self.request}"
+
+
+def root_fields(document: str) -> str:
+    """``subscription caseUpdated``: what a failure class is named by (the document may not parse)."""
+    try:
+        [operation, *_] = parse(document).definitions
+    except (GraphQLError, ValueError):
+        return "(unparsable)"
+    if not isinstance(operation, OperationDefinitionNode):
+        return "(fragment)"
+    names = sorted({s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)})
+    return f"{operation.operation.value} {' '.join(names)}"
 
 
 @dataclass
@@ -297,21 +313,24 @@ class Outcomes:
     def total(self) -> int:
         return self.seen.total()
 
-    def record(self, where: str, request: str, response: httpx.Response) -> None:
+    def record(self, where: str, request: str, response: httpx.Response, document: str = "") -> None:
         problem = problem_of(response)
         if problem is None:
             self.seen[outcome_of(response)] += 1
             return
         self.seen["FAILED"] += 1
-        self.failures.append(Failure(where, request, response.status_code, problem))
+        self.failures.append(Failure(where, request, response.status_code, problem, root_fields(document)))
 
-    def report(self, limit: int = 40) -> str:
-        """The failures, one line each, grouped by (status, code): the compact list to act on."""
-        classes = Counter((f.status, f.code) for f in self.failures)
+    def report(self, examples: int = 2) -> str:
+        """The failures by class (status, code, root fields), with a few example requests each: the
+        compact list to act on."""
+        classes: dict[tuple[int, str, str], list[Failure]] = {}
+        for failure in self.failures:
+            classes.setdefault((failure.status, failure.code, failure.fields), []).append(failure)
         lines = [f"{len(self.failures)} failing requests in {len(classes)} classes:"]
-        for (status, code), count in classes.most_common():
-            lines.append(f"  {count} x {status} {code}")
-        lines += [f.line() for f in self.failures[:limit]]
+        for (status, code, fields), members in sorted(classes.items(), key=lambda c: -len(c[1])):
+            lines.append(f"  {len(members)} x {status} {code} at {fields}, e.g.")
+            lines += [f"      {m.line()}" for m in members[:examples]]
         return "\n".join(lines)
 
 
@@ -341,7 +360,7 @@ def _first_internal(response: httpx.Response) -> str | None:
         return None
     for error in errors:
         if (error.get("extensions") or {}).get("code") == "INTERNAL_SERVER_ERROR":
-            return f"INTERNAL_SERVER_ERROR {error.get('message', '')[:100]!r}"
+            return "INTERNAL_SERVER_ERROR"
     return None
 
 

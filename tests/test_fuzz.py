@@ -86,7 +86,8 @@ def run_documents(url: str, config: str, seeds: tuple[int, ...]) -> tuple[Outcom
             @given(request=requests(SCHEMA))
             def fuzz(request: Request) -> None:
                 response = send(client, request, tokens[request.role])
-                outcomes.record(f"{where} {request.role} {request.method}", request.short(), response)  # noqa: B023
+                shown = request.short()
+                outcomes.record(f"{where} {request.role} {request.method}", shown, response, request.document)  # noqa: B023
 
             fuzz()
             per_seed[seed] = outcomes.total - before
@@ -129,7 +130,8 @@ async def test_generated_documents_over_the_whole_schema(
     ) as process:
         await asyncio.to_thread(wait_ready, process.url)
         started = time.monotonic()
-        outcomes, per_seed = await asyncio.to_thread(run_documents, process.url, config)
+        seeds = tuple(s + 100 * CONFIGS.index((database, mode)) for s in SEEDS)  # new documents each
+        outcomes, per_seed = await asyncio.to_thread(run_documents, process.url, config, seeds)
         seconds = time.monotonic() - started
     print(f"\n{config}: {outcomes.total} documents in {seconds:.1f} s, per seed {per_seed}")
     print(f"outcomes: {dict(outcomes.seen.most_common())}")
