@@ -16,13 +16,22 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC
 from functools import cache
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from graphql import (
     BREAK,
     DocumentNode,
     FieldNode,
+    GraphQLEnumType,
     GraphQLError,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
     GraphQLSchema,
     IntValueNode,
     NameNode,
@@ -35,6 +44,7 @@ from graphql import (
     VariableDefinitionNode,
     VariableNode,
     Visitor,
+    get_named_type,
     parse,
     parse_type,
     print_ast,
@@ -268,7 +278,7 @@ def requests(draw: st.DrawFn, schema: GraphQLSchema) -> Request:
             changed, definitions=(replace(operation, variable_definitions=tuple(hostile.definitions)),)
         )
     method = draw(st.sampled_from(["POST", "POST", "GET"]))
-    role = draw(st.sampled_from(ROLES))
+    role = draw(st.sampled_from((*ROLES, "resident")))  # twice: residents get furthest into the schema
     return Request(print_ast(changed), hostile.variables, method, role)
 
 
@@ -371,6 +381,9 @@ def outcome_of(response: httpx.Response) -> str:
     return str(body["errors"][0]["extensions"]["code"])
 
 
+MAX_URL = 60_000
+
+
 def send(client: httpx.Client, request: Request, token: str | None) -> httpx.Response:
     """Over GET as query parameters, or POST as JSON with ASCII escapes (so lone surrogates travel)."""
     headers = {"authorization": f"Bearer {token}"} if token else {}
@@ -378,6 +391,96 @@ def send(client: httpx.Client, request: Request, token: str | None) -> httpx.Res
         params = {"query": request.document}
         if request.variables:
             params["variables"] = json.dumps(request.variables, ensure_ascii=True)
-        return client.get("/graphql", params=params, headers=headers)
+        if len(urlencode(params)) < MAX_URL:  # longer ones go as POST, as clients do (httpx refuses them)
+            return client.get("/graphql", params=params, headers=headers)
     body = json.dumps({"query": request.document, "variables": request.variables}, ensure_ascii=True)
     return client.post("/graphql", content=body, headers={**headers, "content-type": "application/json"})
+
+
+# -- the boundary sweep: every argument, every edge, deterministically ---------------------------
+
+INT_EDGES = (-1, 0, MAX_INT, -(2**31))
+FLOAT_EDGES = (-1e308, 0.0, -90.0001, 180.0001)
+STRING_EDGES = ("", "\x00", CONTROL, "x" * 10_000, "\ud800", "é漢😀\u202e\u200b")
+PLAIN = {
+    "Int": 1,
+    "Float": 1.0,
+    "Boolean": False,
+    "Date": "2026-12-07",
+    "DateTime": "2026-12-07T10:00:00+08:00",
+}
+LONG_LIST = 1_000
+
+
+def plain(type_: GraphQLInputType) -> Any:
+    """An ordinary value of ``type_`` (the arguments not under test)."""
+    type_ = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    if isinstance(type_, GraphQLList):
+        return [plain(type_.of_type)]
+    if isinstance(type_, GraphQLEnumType):
+        return next(iter(type_.values))
+    if isinstance(type_, GraphQLInputObjectType):
+        return {n: plain(f.type) for n, f in type_.fields.items() if isinstance(f.type, GraphQLNonNull)}
+    assert isinstance(type_, GraphQLScalarType)
+    return PLAIN.get(type_.name, "x")
+
+
+def edges(type_: GraphQLInputType) -> list[Any]:
+    """Boundary values of ``type_``: per scalar, lists empty and long, each field of an input object."""
+    type_ = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    if isinstance(type_, GraphQLList):
+        return [[], [plain(type_.of_type)] * LONG_LIST, *([v] for v in edges(type_.of_type))]
+    if isinstance(type_, GraphQLEnumType):
+        return ["NOT_A_VALUE"]
+    if isinstance(type_, GraphQLInputObjectType):
+        base = plain(type_)
+        return [{**base, n: v} for n, f in type_.fields.items() for v in edges(f.type)]
+    assert isinstance(type_, GraphQLScalarType)
+    return list({"Int": INT_EDGES, "Float": FLOAT_EDGES, "Boolean": ()}.get(type_.name, STRING_EDGES))
+
+
+def sweep(schema: GraphQLSchema, role_of: Callable[[str], str]) -> list[Request]:
+    """For every argument of every field that takes one (roots, and ``Resident`` through ``me``), each
+    boundary value in turn, the other arguments ordinary; queries carry ``services`` (and ``me`` its
+    eligibility) beside them, so a refused argument must not break a sibling field. ``role_of(door)``
+    (``"Query.me"``, ``"Mutation.x"``) names the role that sends it."""
+    requests_: list[Request] = []
+    resident = schema.type_map["Resident"]
+    assert isinstance(resident, GraphQLObjectType)
+    owners = [(t, t.name) for t in (schema.query_type, schema.mutation_type, schema.subscription_type) if t]
+    for owner, label in [*owners, (resident, "Resident")]:
+        for name, taking in owner.fields.items():
+            for arg_name, arg in taking.args.items():
+                for value in edges(arg.type):
+                    requests_.append(_swept(label, name, taking, arg_name, value, role_of))
+    return requests_
+
+
+def _swept(
+    owner: str,
+    name: str,
+    field: GraphQLField,
+    tested: str,
+    value: Any,
+    role_of: Callable[[str], str],
+) -> Request:
+    variables = {a: value if a == tested else plain(arg.type) for a, arg in field.args.items()}
+    variables = {
+        a: v for a, v in variables.items() if a == tested or isinstance(field.args[a].type, GraphQLNonNull)
+    }
+    definitions = ", ".join(f"${a}: {field.args[a].type}" for a in variables)
+    call = f"{name}({', '.join(f'{a}: ${a}' for a in variables)})"
+    if isinstance(get_named_type(field.type), GraphQLObjectType):
+        call += " { __typename }"
+    beside = "beside: services(first: 1) { totalCount } "
+    if owner == "Resident":  # beside a sibling whose department calls are in flight when this one fails
+        body, operation, door = (
+            f"{beside}me {{ sibling: eligibility {{ outcome }} {call} }}",
+            "query",
+            "Query.me",
+        )
+    elif owner == "Query":
+        body, operation, door = beside + call, "query", f"Query.{name}"
+    else:
+        body, operation, door = call, owner.lower(), f"{owner}.{name}"
+    return Request(f"{operation}({definitions}) {{ {body} }}", variables, "POST", role_of(door))

@@ -30,8 +30,9 @@ from hypothesis import strategies as st
 from mocks.server import RunningMocks
 from schema import build_schema
 from tests.conftest import SUITE_SCALE, TEST_DIGEST_KEY, fresh_postgres
-from tests.fuzz_support import SCALARS, Outcomes, Request, problem_of, requests, role_tokens, send
+from tests.fuzz_support import SCALARS, Outcomes, Request, problem_of, requests, role_tokens, send, sweep
 from tests.gateway_process import GatewayProcess, gateway_process, wait_ready
+from tests.test_access_matrix import DOORS, Door
 
 SECRET = "a-fuzzing-secret-of-at-least-thirty-two-bytes"
 SCHEMA = build_schema()._schema
@@ -97,20 +98,46 @@ def run_documents(url: str, config: str, seeds: tuple[int, ...]) -> tuple[Outcom
 PROBLEM_MARKS = ("Traceback", '"level":"error"', '"level":"critical"', " ERROR ", " CRITICAL ")
 
 
-def log_report(process: GatewayProcess, limit: int = 10) -> str:
-    """The gateway log's problems by class (message, exception, where in our code), counted."""
-    lines = [line for line in process.log_text().splitlines() if any(m in line for m in PROBLEM_MARKS)]
-    return "\n".join(
-        f"  {count} x {problem}" for problem, count in Counter(map(log_class, lines)).most_common(limit)
+def run_sweep(url: str, config: str) -> Outcomes:
+    """Every boundary value of every argument, each sent by the role that gets furthest past the door."""
+    outcomes = Outcomes()
+    tokens = role_tokens(SECRET)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for request in sweep(SCHEMA, role_for):
+            response = send(client, request, tokens[request.role])
+            where = f"{config} sweep {request.role}"
+            outcomes.record(where, request.short(), response, request.document)
+    return outcomes
+
+
+def role_for(door: str) -> str:
+    """Admins for connector fields, staff for their own acts, else a resident (who reaches the most)."""
+    return {Door.ADMIN: "operator", Door.STAFF: "staff", Door.SLOTS: "staff"}.get(
+        DOORS[door].door, "resident"
     )
 
 
-def log_class(line: str) -> str:
-    """``message | ExceptionType: text | our innermost frame`` of a JSON log line; else the line."""
+def log_report(process: GatewayProcess, limit: int = 12) -> str:
+    """The gateway log's problems by class (message, exception, where in our code), counted."""
+    lines = process.log_text().splitlines()
+    problems = [
+        log_class(line, lines[index + 1 :])
+        for index, line in enumerate(lines)
+        if any(mark in line for mark in PROBLEM_MARKS)
+    ]
+    return "\n".join(f"  {count} x {problem}" for problem, count in Counter(problems).most_common(limit))
+
+
+def log_class(line: str, after: list[str]) -> str:
+    """``message | ExceptionType: text | our innermost frame`` of a JSON log line; for a plain-text
+    traceback (uvicorn's "Exception in ASGI application") its exception line."""
     try:
         entry = json.loads(line)
     except ValueError:
-        return line[:300]
+        if "Traceback" not in line:
+            return line[:300]
+        exception = next((a for a in after if a and not a[0].isspace()), "")
+        return f"plain-text traceback | {exception[:200]}"
     trace = str(entry.get("exception", "")).strip().splitlines()
     ours = [t.strip() for t in trace if t.strip().startswith('File "') and "site-packages" not in t]
     last = trace[-1][:200] if trace else ""
@@ -133,15 +160,22 @@ async def test_generated_documents_over_the_whole_schema(
         seeds = tuple(s + 100 * CONFIGS.index((database, mode)) for s in SEEDS)  # new documents each
         outcomes, per_seed = await asyncio.to_thread(run_documents, process.url, config, seeds)
         seconds = time.monotonic() - started
+        started = time.monotonic()
+        swept = await asyncio.to_thread(run_sweep, process.url, config)
+        sweep_seconds = time.monotonic() - started
     print(f"\n{config}: {outcomes.total} documents in {seconds:.1f} s, per seed {per_seed}")
     print(f"outcomes: {dict(outcomes.seen.most_common())}")
+    print(
+        f"boundary sweep: {swept.total} documents in {sweep_seconds:.1f} s: {dict(swept.seen.most_common())}"
+    )
     logged = log_report(process)
-    if outcomes.failures or logged:
-        print(outcomes.report())
-        print(f"gateway log problems:\n{logged}")
+    failures = outcomes.failures + swept.failures
+    report = Outcomes(failures=failures).report()
+    if failures or logged:
+        print(f"{report}\ngateway log problems:\n{logged}")
     assert outcomes.total >= PER_SEED * len(SEEDS)
     assert outcomes.seen["DATA"] >= outcomes.total // 50  # generated queries do run, not only fail
-    assert not outcomes.failures, outcomes.report()
+    assert not failures, report
     assert not logged, logged
 
 
