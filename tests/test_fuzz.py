@@ -3,7 +3,8 @@
 Generated documents over the whole schema (queries, mutations and subscriptions, valid and invalid)
 with control characters and boundary values in every argument, inline or as variables, sent over POST
 and GET by every role, under several fixed seeds (``make bench``: new random seeds, ten times the
-documents); and malformed HTTP bodies. Every answer is a well-formed typed response: never a 5xx, never
+documents); a deterministic sweep of every argument's edge values (``fuzz_support.sweep``); and
+malformed HTTP bodies. Every answer is a well-formed typed response: never a 5xx, never
 an ``INTERNAL_SERVER_ERROR``, never a traceback in a response or in the gateway's log. Failures are
 collected, not raised at the first, so a failing run lists every failing document by class.
 
@@ -54,14 +55,13 @@ BODIES_FUZZ = settings(
 )
 
 
-def generated() -> settings:
-    return settings(
-        max_examples=PER_SEED,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        database=None,
-        phases=[Phase.generate],  # failures are collected, not raised: nothing to shrink
-    )
+GENERATED = settings(
+    max_examples=PER_SEED,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+    phases=[Phase.generate],  # failures are collected, not raised: nothing to shrink
+)
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def run_documents(url: str, config: str, seeds: tuple[int, ...]) -> tuple[Outcom
             where = f"{config} seed {seed}"
 
             @with_seed(seed)
-            @generated()
+            @GENERATED
             @given(request=requests(SCHEMA))
             def fuzz(request: Request) -> None:
                 response = send(client, request, tokens[request.role])
