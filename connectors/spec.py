@@ -858,10 +858,20 @@ def interpolate(text: str, environ: Mapping[str, str]) -> str:
     return _VARIABLE.sub(replace, text)
 
 
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load``, where a scalar YAML reads as a date but that is none (``2026-13-45``) is a
+    YAML error like any other: the date constructor raises a bare ValueError, which callers that
+    handle ``yaml.YAMLError`` would let through as an internal error."""
+    try:
+        return yaml.safe_load(text)
+    except (ValueError, OverflowError) as exc:
+        raise yaml.constructor.ConstructorError(None, None, f"not a valid value: {exc}") from exc
+
+
 def parse_spec(text: str, environ: Mapping[str, str] | None = None) -> ConnectorSpec:
     """Parse a YAML or JSON spec (JSON is YAML) after substituting variables; raise on any problem."""
     try:
-        raw = yaml.safe_load(interpolate(text, os.environ if environ is None else environ))
+        raw = load_yaml(interpolate(text, os.environ if environ is None else environ))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""

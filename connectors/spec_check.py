@@ -29,6 +29,7 @@ from connectors.spec import (
     SpecVariableError,
     _expand,
     interpolate,
+    load_yaml,
     mapping_problems,
 )
 
@@ -97,7 +98,7 @@ def check_spec(
         return SpecCheck(None, (_syntax_problem(exc),))
     department = _department(tree)
     try:
-        raw = yaml.safe_load(interpolate(text, environ))
+        raw = load_yaml(interpolate(text, environ))
     except SpecVariableError as exc:
         return SpecCheck(None, (_variable_problem(text, str(exc), tree),), tuple(warnings), department)
     except yaml.YAMLError as exc:  # a variable's value broke the YAML

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import Counter
 from typing import Any
 
 import pytest
 
+from tests.access_support import SECRET, fixture, resident_token
 from tests.conftest import DEPARTMENT_IDS, SUITE_SCALE, Admin, Gateway, GatewayFactory
 
 CONCURRENCY = 25
@@ -218,3 +220,119 @@ def test_the_cases_cover_every_department_and_every_mode() -> None:
     covered = [d for departments in CASES.values() for d in departments]
     assert sorted(covered) == DEPARTMENTS
     assert all(len(departments) >= 3 for departments in CASES.values())
+
+
+# -- fault phases with counted outcomes ------------------------------------------------------------
+# Several departments failing at once, phase after phase (a dripping body, slow to open a breaker, is
+# tried under load above), while residents read their own data (the personal fan-out: profile facts,
+# cases, eligibility, bills) beside the public catalogue. Each
+# response is counted as ok, partial (data and errors) or error (no data), by code; every phase must
+# answer 200 with typed UPSTREAM_* codes only, name the failing department, and log no traceback.
+
+PHASE_CLIENTS = 8
+PHASE_REQUESTS = 2 * SUITE_SCALE
+UPSTREAM_CODES = frozenset(
+    {
+        "UPSTREAM_TIMEOUT",
+        "UPSTREAM_UNAVAILABLE",
+        "UPSTREAM_BAD_RESPONSE",
+        "UPSTREAM_CIRCUIT_OPEN",
+        "UPSTREAM_OVERLOADED",
+    }
+)
+HANG, ERROR, GARBAGE = {"hang": True}, {"error_rate": 1.0}, {"malformed": True}
+DOWN, FLAKY = {"down": True}, {"error_rate": 0.5}  # dripping: test_departments_failing_under_load
+PHASES: list[tuple[str, dict[str, dict[str, Any]]]] = [
+    ("healthy", {}),
+    ("hang", {"hrss": HANG, "housing": HANG}),
+    ("error", {"public-security": ERROR, "utilities": ERROR}),
+    ("garbage", {"civil-affairs": GARBAGE, "medical-insurance": GARBAGE}),
+    ("down", {"hrss": DOWN, "community": DOWN}),
+    ("flaky", {d: FLAKY for d in ("hrss", "housing", "public-security", "utilities")}),
+    ("mixed", {"hrss": HANG, "housing": ERROR, "utilities": GARBAGE, "public-security": DOWN, "tax": ERROR}),
+    ("recovered", {}),
+]
+PERSONAL = """query Mine {
+  me { profile { name age } cases { id status } bills { id amountFen }
+       eligibility(serviceIds: ["MZ-001", "GH-003"]) { outcome } }
+}"""
+
+
+class Tally:
+    """Outcomes of one phase: ok / partial / error, and error codes, counted."""
+
+    def __init__(self) -> None:
+        self.outcomes: Counter[str] = Counter()
+        self.codes: Counter[str] = Counter()
+        self.departments: set[str] = set()
+
+    def add(self, body: dict[str, Any]) -> None:
+        errors = body.get("errors") or []
+        self.outcomes["ok" if not errors else "partial" if body.get("data") else "error"] += 1
+        self.codes.update(e["extensions"]["code"] for e in errors)
+        self.departments.update(
+            e["extensions"]["department"] for e in errors if "department" in e["extensions"]
+        )
+
+    def line(self, name: str) -> str:
+        return f"{name:>9}: {dict(self.outcomes)} codes {dict(self.codes)}"
+
+
+async def ask_as(gateway: Gateway, query: str, token: str | None) -> dict[str, Any]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = await gateway.client.post("/graphql", json={"query": query}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert "Traceback" not in response.text and "INTERNAL_SERVER_ERROR" not in response.text, response.text
+    body: dict[str, Any] = response.json()
+    for error in body.get("errors", ()):
+        assert isinstance(error["message"], str) and error["extensions"]["code"], error
+    return body
+
+
+async def run_phase(gateway: Gateway, token: str) -> Tally:
+    tally = Tally()
+
+    async def client(index: int) -> None:
+        for turn in range(PHASE_REQUESTS):
+            personal = (index + turn) % 2 == 0
+            tally.add(await ask_as(gateway, PERSONAL if personal else QUERY, token if personal else None))
+
+    await asyncio.gather(*(client(i) for i in range(PHASE_CLIENTS)))
+    return tally
+
+
+async def healthy_again(gateway: Gateway, token: str) -> None:
+    """Past the breakers' reset: both queries answer without errors again (bounded)."""
+    deadline = time.monotonic() + RECOVERY_S
+    while True:
+        bodies = [await ask_as(gateway, PERSONAL, token), await ask_as(gateway, QUERY, None)]
+        if not any(b.get("errors") for b in bodies):
+            return
+        assert time.monotonic() < deadline, [b.get("errors") for b in bodies]
+        await asyncio.sleep(POLICY["breaker_reset_s"] / 2)
+
+
+async def test_fault_phases_with_counted_outcomes(
+    make_gateway: GatewayFactory, admin: Admin, caplog: pytest.LogCaptureFixture
+) -> None:
+    gateway = await make_gateway(policy=POLICY, cache_url="none://", jwt_secret=SECRET)
+    token = resident_token(fixture("non_pudong_hukou"))
+    report = []
+    for name, faults in PHASES:
+        await admin.clear_faults()
+        await healthy_again(gateway, token)
+        for department, fault in faults.items():
+            await admin.fault(department, **fault)
+        started = time.monotonic()
+        tally = await run_phase(gateway, token)
+        report.append(f"{tally.line(name)} in {time.monotonic() - started:.1f} s")
+        assert tally.outcomes.total() == PHASE_CLIENTS * PHASE_REQUESTS
+        assert set(tally.codes) <= UPSTREAM_CODES, (name, tally.codes)
+        assert tally.departments <= set(faults), (name, tally.departments)
+        if faults and name != "flaky":  # every department failing for sure: it is told
+            assert tally.outcomes["ok"] < tally.outcomes.total(), (name, tally.outcomes)
+        if not faults:
+            assert tally.outcomes == Counter(ok=tally.outcomes.total()), (name, tally.codes)
+    print("\nfault phases (ok / partial / error, codes):\n" + "\n".join(report))
+    tracebacks = [r.getMessage() for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR]
+    assert not tracebacks, tracebacks[:5]
