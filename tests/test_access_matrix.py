@@ -25,6 +25,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLUnionType,
     Undefined,
     get_named_type,
 )
@@ -117,7 +118,8 @@ TYPES: dict[str, tuple[Data, str]] = {
     ),
     "Resident": (
         Data.PERSONAL,
-        "id profile eligibility cases case accounts bills accessLog assistedSessions appointments",
+        "id profile eligibility cases case accounts bills accessLog accessLogVerified assistedSessions "
+        "appointments",
     ),
     "Service": (
         Data.PUBLIC,
@@ -130,6 +132,7 @@ TYPES: dict[str, tuple[Data, str]] = {
     "SpecValidation": (Data.ADMIN, "ok department problems warnings"),
     "Station": (Data.PUBLIC, "id name town address location phone openingHours services"),
     "StationHit": (Data.PUBLIC, "station distanceMeters walkMinutes"),
+    "_Service": (Data.PUBLIC, "sdl"),
 }
 
 
@@ -158,6 +161,8 @@ DOORS: dict[str, Rule] = {
     "Query.service": Rule(Door.PUBLIC),
     "Query.stations": Rule(Door.PUBLIC),
     "Query.appointmentSlots": Rule(Door.PUBLIC),
+    "Query._entities": Rule(Door.PUBLIC),  # federation: Service, Station, Department by id
+    "Query._service": Rule(Door.PUBLIC),  # federation: the SDL (introspection's rule in production)
     "Query.me": Rule(Door.SELF),
     "Query.resident": Rule(Door.PERSONAL),
     "Query.case": Rule(Door.SELF, P.CASES, names_resident=True),
@@ -188,6 +193,7 @@ DOORS: dict[str, Rule] = {
     "Resident.accounts": Rule(Door.PERSONAL, P.PROFILE),
     "Resident.bills": Rule(Door.PERSONAL, P.BILLS),
     "Resident.accessLog": Rule(Door.PERSONAL, P.ACCESS_LOG),
+    "Resident.accessLogVerified": Rule(Door.PERSONAL, P.ACCESS_LOG),
     "Resident.assistedSessions": Rule(Door.PERSONAL, P.ACCESS_LOG),
     "Resident.appointments": Rule(Door.PERSONAL, P.APPOINTMENTS),
     "Mutation.endAssistedSession": Rule(Door.STAFF),  # last: it ends the sessions the rows above use
@@ -351,6 +357,7 @@ class World:
             "Resident.case.id": self.case_id,
             "Resident.eligibility.serviceIds": ["MZ-001"],
             "Query.service.id": "MZ-001",
+            "Query._entities.representations": [{"__typename": "Service", "id": "MZ-001"}],
             "Query.stations.near": {"latitude": 31.2304, "longitude": 121.5050},
             "Query.appointmentSlots.stationId": STATION,
             "Query.appointmentSlots.serviceId": SERVICE,
@@ -471,7 +478,7 @@ def _call(owner: str, name: str, field: GraphQLField, values: dict[str, Any], ta
         arguments.append(f"{arg_name}: ${variable}")
         variables[variable] = value
     call = name + (f"({', '.join(arguments)})" if arguments else "")
-    if isinstance(get_named_type(field.type), GraphQLObjectType):
+    if isinstance(get_named_type(field.type), GraphQLObjectType | GraphQLUnionType):
         call += " { __typename }"
     return Built(call, variables, [name])
 
