@@ -38,7 +38,10 @@ class Failed(Exception):
 # -- GraphQL documents --------------------------------------------------------------------------------
 
 VALIDATION = "validation { ok department problems { text } warnings }"
-PROBE = "probe { ok operations { capability ok records samples problems skipped elapsedMs } }"
+PROBE = (
+    "probe { ok operations { capability ok records samples problems skipped elapsedMs"
+    " pages lastPageReached } }"
+)
 REGISTER = f"""mutation($spec: String!, $force: Boolean!) {{
   registerConnector(spec: $spec, force: $force) {{ outcome department version {VALIDATION} {PROBE} }}
 }}"""

@@ -90,6 +90,13 @@ class OperationProbeResult:
         description="Not called (a personal operation needs a resident to ask about)"
     )
     elapsed_ms: int = strawberry.field(description="How long the call took")
+    pages: list[int] = strawberry.field(
+        description="Records on each page read, in order (one entry for an operation that is not paged)"
+    )
+    last_page_reached: bool | None = strawberry.field(
+        description="Whether paging reached the department's last page (false: it stopped early and the "
+        "operation failed; null: not called)"
+    )
 
     @classmethod
     def of(cls, result: OperationProbe) -> OperationProbeResult:
@@ -101,6 +108,8 @@ class OperationProbeResult:
             problems=list(result.problems),
             skipped=result.skipped,
             elapsed_ms=result.elapsed_ms,
+            pages=list(result.pages),
+            last_page_reached=result.last_page_reached,
         )
 
 

@@ -27,7 +27,7 @@ REGISTER = """mutation($spec: String!, $force: Boolean! = false) {
   registerConnector(spec: $spec, force: $force) {
     outcome department version
     validation { ok problems { line path message expected text } }
-    probe { ok operations { capability ok records samples problems } }
+    probe { ok operations { capability ok records samples problems pages lastPageReached } }
   }
 }"""
 SERVICES = "{ services(first: 100) { totalCount edges { node { id nameEn department { id } } } } }"

@@ -109,7 +109,10 @@ TYPES: dict[str, tuple[Data, str]] = {
     "FactSource": (Data.PERSONAL, "fact departmentId fetchedAt unknown"),
     "GeoPoint": (Data.PUBLIC, "latitude longitude"),
     "OpeningPeriod": (Data.PUBLIC, "weekday opens closes"),
-    "OperationProbeResult": (Data.ADMIN, "capability ok records samples problems skipped elapsedMs"),
+    "OperationProbeResult": (
+        Data.ADMIN,
+        "capability ok records samples problems skipped elapsedMs pages lastPageReached",
+    ),
     "PageInfo": (Data.PUBLIC, "hasNextPage hasPreviousPage startCursor endCursor"),
     "ProbeResult": (Data.ADMIN, "department ok operations"),
     "Profile": (

@@ -57,6 +57,7 @@ async def test_a_new_department_is_served_after_one_registration(gateway_with_ar
     )
     catalog = registered["probe"]["operations"][0]
     assert (catalog["capability"], catalog["ok"], catalog["records"]) == ("catalog", True, 4)
+    assert sum(catalog["pages"]) == 4 and catalog["lastPageReached"] is True  # the whole catalogue
     assert catalog["samples"][0]["category"] == "DAILY_LIFE"  # 查档服务, mapped
     assert catalog["samples"][0]["channels"] == ["STATION", "ONLINE"]  # 窗口|网上
     body = await gateway.query(SERVICES)
