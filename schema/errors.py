@@ -9,6 +9,7 @@ Stale data served because a department failed is listed in the response's ``exte
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
 
 from resolvers.notices import Notices
 
@@ -102,6 +104,21 @@ class ErrorShaping(SchemaExtension):
 
 
 class Schema(strawberry.Schema):
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """The last shield: strawberry turns any ``Exception`` into a GraphQL error, but not a
+        ``CancelledError`` this task did not ask for (a future shared with a cancelled field): that one
+        would end the request as an untyped 500. A real cancellation (client gone, server stopping)
+        still propagates."""
+        try:
+            return await super().execute(*args, **kwargs)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise
+            log.error("a stray cancellation reached the operation", exc_info=True)
+            internal = GraphQLError(INTERNAL_MESSAGE, extensions={"code": "INTERNAL_SERVER_ERROR"})
+            return ExecutionResult(data=None, errors=[internal])
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Strawberry logs every error at ERROR; a client's typo is not an operator's problem.
         Unexpected exceptions are logged with their traceback by ``_shape``."""
