@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     )
     default_list_size: int = Field(10, ge=1, description="items a list without `first` counts for in cost")
     max_body_bytes: int = Field(65536, ge=1024, description="largest /graphql request body (bigger: 413)")
+    max_string_length: int = Field(
+        1000, ge=16, description="characters in one string argument or variable (ids, names, search)"
+    )
+    max_text_length: int = Field(
+        65536, ge=1024, description="characters in one free-text argument (a connector spec, a form answer)"
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description='browser origins allowed to call /graphql, JSON: ["https://…"]'
     )

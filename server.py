@@ -35,6 +35,7 @@ from observability.logging import configure_logging
 from observability.tracing import Tracing
 from observability.wiring import Observability
 from schema import build_schema
+from schema.inputs import TextLimits
 from schema.limits import QueryLimits
 from schema.persisted import Manifests
 from schema.view import GraphQLView
@@ -128,7 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     verifier = TokenVerifier(settings.token_settings())
     # registry.snapshot: each request works on the connector versions served when it began
     graphql = GraphQLView(
-        build_schema(QueryLimits.from_settings(settings)),
+        build_schema(QueryLimits.from_settings(settings), TextLimits.from_settings(settings)),
         registry.snapshot,
         graphiql=settings.graphiql_enabled,
         verifier=verifier,

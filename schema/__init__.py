@@ -15,6 +15,7 @@ from observability.requests import OperationObserver
 from schema import admin, applications, appointments, case_updates, departments, residents, services, stations
 from schema.access_log import AccessLogging
 from schema.errors import ErrorShaping, Schema
+from schema.inputs import TextLimits, check_schema, input_text
 from schema.limits import QueryLimits, query_limiter
 
 QUERIES: tuple[type, ...] = (
@@ -38,8 +39,8 @@ def _merged(name: str, types: tuple[type, ...]) -> Any:
     return merge_types(name, types) if types else None
 
 
-def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
-    return Schema(
+def build_schema(limits: QueryLimits | None = None, text: TextLimits | None = None) -> strawberry.Schema:
+    schema = Schema(
         query=merge_types("Query", QUERIES),
         mutation=_merged("Mutation", MUTATIONS),
         subscription=_merged("Subscription", SUBSCRIPTIONS),
@@ -50,7 +51,10 @@ def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             ErrorShaping,
+            input_text(text or TextLimits()),  # every string argument and variable, before execution
             OperationObserver,  # after ErrorShaping: sees the final, coded errors (metrics, access log)
             AccessLogging,  # personal data leaves only once its access-log rows are written
         ],
     )
+    check_schema(schema._schema)
+    return schema

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,10 +13,12 @@ import strawberry
 
 from connectors.records import OperationResult
 from connectors.resilience import Fetched
+from identity.principal import Role
+from identity.tokens import mint
 from resolvers.loaders import Loaders
 from resolvers.notices import Notices
 from schema.errors import Schema
-from tests.access_support import bearer, fixture, resident_gateway, resident_token
+from tests.access_support import SECRET, bearer, fixture, resident_gateway, resident_token, staff_token
 from tests.conftest import GatewayFactory
 from tests.live_support import until
 
@@ -112,3 +116,137 @@ async def test_a_real_cancellation_of_the_request_still_propagates() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+# -- finding 2: control characters and unbounded strings are refused at the edge, on every field ------
+
+ADMIN = "admin-health"
+
+
+def _admin_token() -> str:
+    return mint(SECRET, ADMIN, Role.DEPT_ADMIN, department="health")
+
+
+def _resident_token() -> str:
+    return resident_token(fixture("senior_pudong"))
+
+
+def _operator_token() -> str:
+    return mint(SECRET, "operator-1", Role.OPERATOR)
+
+
+# (who asks, the operation with `$v` where the string goes, the argument named in the refusal)
+NUL_FIELDS: list[tuple[Callable[[], str], str, str]] = [
+    (
+        lambda: resident_token(fixture("senior_pudong")),
+        "mutation($v: ID!) { consentToAssistedSession(id: $v) { id } }",
+        "id",
+    ),
+    (
+        lambda: resident_token(fixture("senior_pudong")),
+        "mutation($v: ID!) { revokeAssistedSession(id: $v) { id } }",
+        "id",
+    ),
+    (staff_token, "mutation($v: ID!) { endAssistedSession(id: $v) { id } }", "id"),
+    (
+        lambda: resident_token(fixture("senior_pudong")),
+        "mutation($v: ID!) { cancelAppointment(id: $v) { id } }",
+        "id",
+    ),
+    (_admin_token, "query($v: String!) { connector(department: $v) { department } }", "department"),
+    (_admin_token, "query($v: String!) { connectorDiff(department: $v) }", "department"),
+    (_admin_token, "mutation($v: String!) { enableConnector(department: $v) }", "department"),
+    (_admin_token, "mutation($v: String!) { disableConnector(department: $v) }", "department"),
+    (_admin_token, "mutation($v: String!) { rollbackConnector(department: $v) }", "department"),
+    (_admin_token, "query($v: String) { connectorAudit(department: $v) { action } }", "department"),
+]
+
+
+def _literal(operation: str, value: str) -> str:
+    """The same operation with the value written into the document (a GraphQL string literal)."""
+    body = operation.split(")", 1)[1].strip()
+    escaped = "".join(c if c.isalnum() else f"\\u{ord(c):04x}" for c in value)
+    return ("mutation " if operation.startswith("mutation") else "query ") + body.replace(
+        "$v", f'"{escaped}"'
+    )
+
+
+# (a lone surrogate never gets this far: the body is refused as not JSON, 400 BAD_REQUEST)
+BAD_STRINGS = ["tax\x00", "a\x1fb", "x\u0085", "x\x7f", "line\nbreak", "x" * 1001]
+
+
+@pytest.mark.parametrize(("who", "operation", "argument"), NUL_FIELDS)
+async def test_a_bad_string_is_bad_user_input_naming_the_argument_on_every_database(
+    make_gateway: GatewayFactory,
+    database_url: str,
+    who: Callable[[], str],
+    operation: str,
+    argument: str,
+) -> None:
+    gateway = await resident_gateway(make_gateway, database_url=database_url)
+    for bad in BAD_STRINGS:
+        attempts = [(operation, {"v": bad}, "$v"), (_literal(operation, bad), {}, argument)]
+        for document, variables, named in attempts:
+            response = await gateway.client.post(
+                "/graphql",
+                content=json.dumps({"query": document, "variables": variables}),
+                headers={**bearer(who()), "accept": "application/json", "content-type": "application/json"},
+            )
+            assert response.status_code == 200, response.text
+            errors = response.json()["errors"]
+            assert [(e["extensions"]["code"], e["extensions"]["argument"]) for e in errors] == [
+                ("BAD_USER_INPUT", named)
+            ], (bad, errors)
+            assert "data" not in response.json()  # refused before anything ran: nothing half-written
+
+
+@pytest.mark.parametrize("department", ["tax", "t" * 41, "x" * 1000])
+async def test_a_refused_admin_read_keeps_its_audit_row_on_every_database(
+    make_gateway: GatewayFactory, database_url: str, department: str
+) -> None:
+    """A department admin probing another department is refused *and* leaves a trace, whatever the
+    name they tried (PostgreSQL refused to store a name longer than its column, and the row was lost)."""
+    gateway = await resident_gateway(make_gateway, database_url=database_url)
+    probe = await gateway.client.post(
+        "/graphql",
+        json={
+            "query": "query($d: String!) { connector(department: $d) { department } }",
+            "variables": {"d": department},
+        },
+        headers=bearer(_admin_token()),
+    )
+    assert [e["extensions"]["code"] for e in probe.json()["errors"]] == ["FORBIDDEN"], probe.text
+    trail = await gateway.client.post(
+        "/graphql",
+        json={"query": "{ connectorAudit { actor department outcome } }"},
+        headers=bearer(_operator_token()),
+    )
+    rows = trail.json()["data"]["connectorAudit"]
+    assert {"actor": ADMIN, "department": department[:40], "outcome": "forbidden"} in rows, trail.text
+
+
+async def test_free_text_keeps_its_line_breaks_and_nothing_else_does(make_gateway: GatewayFactory) -> None:
+    gateway = await resident_gateway(make_gateway)
+    spec = "id: x\nname: y\n\tindented: z\r\n"
+    body = (
+        await gateway.client.post(
+            "/graphql",
+            json={
+                "query": "mutation($s: String!) { validateConnector(spec: $s) { ok } }",
+                "variables": {"s": spec},
+            },
+            headers=bearer(_admin_token()),
+        )
+    ).json()
+    assert "errors" not in body and body["data"]["validateConnector"]["ok"] is False, body  # checked as YAML
+    refused = (
+        await gateway.client.post(
+            "/graphql",
+            json={
+                "query": "mutation($s: String!) { validateConnector(spec: $s) { ok } }",
+                "variables": {"s": spec + "\x00"},
+            },
+            headers=bearer(_admin_token()),
+        )
+    ).json()
+    assert refused["errors"][0]["extensions"]["argument"] == "$s"
