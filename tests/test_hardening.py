@@ -250,3 +250,33 @@ async def test_free_text_keeps_its_line_breaks_and_nothing_else_does(make_gatewa
         )
     ).json()
     assert refused["errors"][0]["extensions"]["argument"] == "$s"
+
+
+# -- finding 3: a subscription sent as a plain request is refused, typed ----------------------------
+
+SUBSCRIPTION = "subscription { caseUpdated { changedAt } }"
+
+
+@pytest.mark.parametrize(
+    ("method", "accept", "status"),
+    [
+        ("POST", "application/json", 200),
+        ("POST", "application/graphql-response+json", 400),
+        ("GET", "application/json", 200),
+        ("GET", "application/graphql-response+json", 400),
+    ],
+)
+async def test_a_subscription_over_plain_http_is_refused_with_a_typed_error(
+    make_gateway: GatewayFactory, method: str, accept: str, status: int
+) -> None:
+    gateway = await resident_gateway(make_gateway)
+    headers = {**bearer(_resident_token()), "accept": accept}
+    if method == "POST":
+        response = await gateway.client.post("/graphql", json={"query": SUBSCRIPTION}, headers=headers)
+    else:
+        response = await gateway.client.get("/graphql", params={"query": SUBSCRIPTION}, headers=headers)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(accept)
+    body = response.json()
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["SUBSCRIPTION_NOT_SUPPORTED_OVER_HTTP"]
+    assert "data" not in body
