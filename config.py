@@ -138,6 +138,13 @@ class Settings(BaseSettings):
     )
     default_list_size: int = Field(10, ge=1, description="items a list without `first` counts for in cost")
     max_body_bytes: int = Field(65536, ge=1024, description="largest /graphql request body (bigger: 413)")
+    request_deadline_s: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="seconds a query or mutation may wait for departments in all; one still working "
+        "then is UPSTREAM_TIMEOUT with null for its data",
+    )
     max_string_length: int = Field(
         1000, ge=16, description="characters in one string argument or variable (ids, names, search)"
     )

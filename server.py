@@ -129,7 +129,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     verifier = TokenVerifier(settings.token_settings())
     # registry.snapshot: each request works on the connector versions served when it began
     graphql = GraphQLView(
-        build_schema(QueryLimits.from_settings(settings), TextLimits.from_settings(settings)),
+        build_schema(
+            QueryLimits.from_settings(settings),
+            TextLimits.from_settings(settings),
+            settings.request_deadline_s,
+        ),
         registry.snapshot,
         graphiql=settings.graphiql_enabled,
         verifier=verifier,

@@ -14,6 +14,7 @@ from strawberry.tools import merge_types
 from observability.requests import OperationObserver
 from schema import admin, applications, appointments, case_updates, departments, residents, services, stations
 from schema.access_log import AccessLogging
+from schema.deadline import request_deadline_extension
 from schema.errors import ErrorShaping, Schema
 from schema.inputs import TextLimits, check_schema, input_text
 from schema.limits import QueryLimits, query_limiter
@@ -39,7 +40,9 @@ def _merged(name: str, types: tuple[type, ...]) -> Any:
     return merge_types(name, types) if types else None
 
 
-def build_schema(limits: QueryLimits | None = None, text: TextLimits | None = None) -> strawberry.Schema:
+def build_schema(
+    limits: QueryLimits | None = None, text: TextLimits | None = None, deadline_s: float = 5.0
+) -> strawberry.Schema:
     schema = Schema(
         query=merge_types("Query", QUERIES),
         mutation=_merged("Mutation", MUTATIONS),
@@ -52,6 +55,7 @@ def build_schema(limits: QueryLimits | None = None, text: TextLimits | None = No
             lambda: ValidationCache(maxsize=512),
             ErrorShaping,
             input_text(text or TextLimits()),  # every string argument and variable, before execution
+            request_deadline_extension(deadline_s),  # no department outlives the request
             OperationObserver,  # after ErrorShaping: sees the final, coded errors (metrics, access log)
             AccessLogging,  # personal data leaves only once its access-log rows are written
         ],

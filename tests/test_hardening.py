@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from resolvers.loaders import Loaders
 from resolvers.notices import Notices
 from schema.errors import Schema
 from tests.access_support import SECRET, bearer, fixture, resident_gateway, resident_token, staff_token
-from tests.conftest import GatewayFactory
+from tests.conftest import Admin, GatewayFactory
 from tests.live_support import until
 
 pytestmark = pytest.mark.asyncio
@@ -280,3 +281,27 @@ async def test_a_subscription_over_plain_http_is_refused_with_a_typed_error(
     body = response.json()
     assert [e["extensions"]["code"] for e in body["errors"]] == ["SUBSCRIPTION_NOT_SUPPORTED_OVER_HTTP"]
     assert "data" not in body
+
+
+# -- finding 7: a hanging department costs the request its deadline, no more -----------------------
+
+# a department policy whose own bounds are far longer than the request's deadline: attempts end at
+# the mocks' hang limit (0.3 s, then 504) and are retried until the department's 6 s deadline
+SLOW_POLICY = {"timeout_s": 1.0, "deadline_s": 6, "retries": 10, "backoff_s": 0.01, "breaker_failures": 1000}
+REQUEST_DEADLINE_S = 0.5
+MARGIN_S = 1.0
+
+
+async def test_a_hanging_department_costs_the_request_its_deadline_and_no_more(
+    make_gateway: GatewayFactory, admin: Admin
+) -> None:
+    gateway = await make_gateway(policy=SLOW_POLICY, request_deadline_s=REQUEST_DEADLINE_S)
+    await admin.fault("health", hang=True)
+    started = time.monotonic()
+    body = await gateway.query("{ services(first: 100) { edges { node { id department { id } } } } }")
+    elapsed = time.monotonic() - started
+    assert elapsed < REQUEST_DEADLINE_S + MARGIN_S, elapsed
+    failures = [(e["extensions"]["code"], e["extensions"].get("department")) for e in body["errors"]]
+    assert failures == [("UPSTREAM_TIMEOUT", "health")], body["errors"]
+    departments = {e["node"]["department"]["id"] for e in body["data"]["services"]["edges"]}
+    assert departments and "health" not in departments  # the others' services came back
