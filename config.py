@@ -127,6 +127,14 @@ class Settings(BaseSettings):
         4, ge=1, le=500, description="places in a slot when it is first made (staff may change it per slot)"
     )
 
+    # -- assisted sessions (README, "Hardening") --
+    consent_pending_per_resident: int = Field(
+        3, ge=1, description="requests for consent that may wait for one resident's answer at once"
+    )
+    consent_pending_per_staff: int = Field(
+        20, ge=1, description="requests for consent one staff member may have waiting at once"
+    )
+
     # -- hardening (README, "Hardening"); None means the mode's default --
     graphiql: bool | None = Field(None, description="serve GraphiQL; default: on in development only")
     introspection: bool | None = Field(None, description="answer __schema/__type; default: development only")

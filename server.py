@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from access.service import Access
+from access.sessions import PendingLimits
 from config import Settings
 from connectors.cache import ResponseCache
 from connectors.registry import Registry
@@ -172,7 +173,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.observability = observability
     observability.watch(app)
     app.state.digester = digester  # the one way subjects are named in logs, rows and keys
-    app.state.access = Access(sessions, settings.resident_secret(), digester)  # who may see whose data
+    pending = PendingLimits(settings.consent_pending_per_resident, settings.consent_pending_per_staff)
+    app.state.access = Access(
+        sessions, settings.resident_secret(), digester, pending
+    )  # who may see whose data
     return app
 
 

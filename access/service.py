@@ -11,16 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from access.identifiers import ResidentSeal
 from access.log import AccessLog
 from access.policy import AccessPolicy
-from access.sessions import AssistedSessions
+from access.sessions import AssistedSessions, PendingLimits
 from identity.digest import Digester
 
 
 class Access:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], secret: str | None, digester: Digester
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        secret: str | None,
+        digester: Digester,
+        pending: PendingLimits | None = None,
     ) -> None:
         self.seal = ResidentSeal(secret)
-        self.sessions = AssistedSessions(sessions, digester)
+        self.sessions = AssistedSessions(sessions, digester, pending)
         self.log = AccessLog(sessions)
         self.policy = AccessPolicy(self.sessions, self.seal.open, digester)
 

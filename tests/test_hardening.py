@@ -19,7 +19,21 @@ from identity.tokens import mint
 from resolvers.loaders import Loaders
 from resolvers.notices import Notices
 from schema.errors import Schema
-from tests.access_support import SECRET, bearer, fixture, resident_gateway, resident_token, staff_token
+from tests.access_support import (
+    SECRET,
+    WORLD,
+    ask,
+    bearer,
+    codes,
+    consent,
+    fixture,
+    my_id,
+    refused,
+    resident_gateway,
+    resident_token,
+    staff_token,
+    start_session,
+)
 from tests.conftest import Admin, GatewayFactory
 from tests.live_support import until
 
@@ -305,3 +319,99 @@ async def test_a_hanging_department_costs_the_request_its_deadline_and_no_more(
     assert failures == [("UPSTREAM_TIMEOUT", "health")], body["errors"]
     departments = {e["node"]["department"]["id"] for e in body["data"]["services"]["edges"]}
     assert departments and "health" not in departments  # the others' services came back
+
+
+# -- finding 6: consent scope, pending requests bounded, one spelling per opaque id -----------------
+
+ACCOUNTS = "query($id: ID!) { resident(id: $id) { accounts { number } } }"
+
+
+async def test_account_numbers_are_bills_data_not_profile(make_gateway: GatewayFactory) -> None:
+    gateway = await resident_gateway(make_gateway)
+    resident, staff = fixture("senior_pudong"), staff_token()
+    profile_only = await start_session(gateway, staff, resident, ["PROFILE"])
+    await consent(gateway, resident_token(resident), profile_only["id"])
+    refused(await ask(gateway, staff, ACCOUNTS, id=profile_only["residentId"]), "CONSENT_REQUIRED")
+
+    bills = await start_session(gateway, staff, resident, ["BILLS"])
+    await consent(gateway, resident_token(resident), bills["id"])
+    body = await ask(gateway, staff, ACCOUNTS, id=bills["residentId"])
+    assert not body.get("errors") and body["data"]["resident"]["accounts"], body
+
+
+START = """mutation($n: String!) {
+  startAssistedSession(idNumber: $n, purposes: [PROFILE], minutes: 5) { id }
+}"""
+
+
+async def test_pending_consent_requests_are_bounded_per_resident_and_per_staff(
+    make_gateway: GatewayFactory, database_url: str
+) -> None:
+    gateway = await resident_gateway(
+        make_gateway, database_url=database_url, consent_pending_per_resident=3, consent_pending_per_staff=5
+    )
+    resident = fixture("senior_pudong")
+    # staff of many stations pile requests on one resident, concurrently: at most 3 wait
+    tokens = [staff_token(f"staff-{n:04d}", f"ST-{n:04d}") for n in range(1, 11)]
+    answers = await asyncio.gather(*(ask(gateway, t, START, n=resident.id_number) for t in tokens))
+    accepted = [a for a in answers if not a.get("errors")]
+    assert len(accepted) == 3, answers
+    for answer in answers:
+        if answer.get("errors"):
+            refused(answer, "TOO_MANY_PENDING_CONSENTS")
+            assert answer["errors"][0]["extensions"] == {
+                "code": "TOO_MANY_PENDING_CONSENTS",
+                "scope": "resident",
+                "limit": 3,
+            }
+    waiting = await ask(gateway, resident_token(resident), "{ me { assistedSessions { status } } }")
+    assert [s["status"] for s in waiting["data"]["me"]["assistedSessions"]] == ["PENDING"] * len(accepted)
+
+    # the resident declines one: its place is free again
+    decline = "mutation($id: ID!) { revokeAssistedSession(id: $id) { status } }"
+    await ask(
+        gateway, resident_token(resident), decline, id=accepted[0]["data"]["startAssistedSession"]["id"]
+    )
+    assert not (await ask(gateway, tokens[0], START, n=resident.id_number)).get("errors")
+
+    # one staff member asking many residents: at most 5 wait
+    staff = staff_token("staff-0999")
+    others = [r for r in WORLD.residents if r.id_number != resident.id_number][:7]
+    results = [await ask(gateway, staff, START, n=r.id_number) for r in others]
+    assert [bool(r.get("errors")) for r in results] == [False] * 5 + [True] * 2
+    assert results[-1]["errors"][0]["extensions"]["scope"] == "staff"
+
+
+async def test_only_the_canonical_spelling_of_an_opaque_id_is_accepted(make_gateway: GatewayFactory) -> None:
+    gateway = await resident_gateway(make_gateway)
+    token = resident_token(fixture("senior_pudong"))
+    handle = await my_id(gateway, token)
+    own = "query($id: ID!) { resident(id: $id) { id } }"
+    assert (await ask(gateway, token, own, id=handle))["data"]["resident"]["id"] == handle
+    body = handle[3:]
+    spare_bits = _b64_with_other_spare_bits(body)
+    assert spare_bits != body
+    for other in (handle + "=", handle + "==", "R1." + spare_bits):
+        answer = await ask(gateway, token, own, id=other)
+        assert codes(answer) == ["FORBIDDEN"], (other, answer)
+
+    # cursors: one spelling too
+    page = await gateway.query("{ services(first: 1) { edges { cursor } } }")
+    cursor = page["data"]["services"]["edges"][0]["cursor"]
+    after = "query($a: String) { services(first: 1, after: $a) { totalCount } }"
+    assert not (await gateway.query(after, {"a": cursor})).get("errors")
+    for other in (cursor + "=", _b64_with_other_spare_bits(cursor)):
+        refused(await gateway.query(after, {"a": other}), "BAD_USER_INPUT")
+    # access-log entry ids: digits as given out, nothing int() would also read
+    log_page = "query($b: ID) { me { accessLog(before: $b) { at } } }"
+    for other in ("+1", " 1", "01", "1_0", "\u0661"):
+        refused(await ask(gateway, token, log_page, b=other), "BAD_USER_INPUT")
+
+
+def _b64_with_other_spare_bits(body: str) -> str:
+    """The same bytes, spelt with a different last character (base64's unused low bits set)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    data = body.rstrip("=")
+    spare = {2: 4, 3: 2}[len(data) % 4]  # low bits of the last character that carry nothing
+    last = alphabet.index(data[-1])
+    return data[:-1] + alphabet[last | ((1 << spare) - 1)] + body[len(data) :]
