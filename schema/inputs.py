@@ -64,6 +64,8 @@ FREE_TEXT = frozenset(
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 CACHE_SIZE = 1024
+# lists and input objects inside each other; the schema's deepest input is 3 (input.answers[].value)
+MAX_NESTING = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,24 +218,29 @@ class InputChecker:
                     self._value(variables[name], kind, f"${name}", "", free)
 
     def _value(self, value: Any, kind: Any, shown: str, coordinate: str, free: bool) -> None:
-        if isinstance(kind, GraphQLNonNull):
-            kind = kind.of_type
-        if isinstance(value, str):
-            reason = self.limits.problem(value, free or coordinate in FREE_TEXT)
-            if reason is not None:
-                raise refusal(shown, reason)
-        elif isinstance(value, list):
-            item_kind = kind.of_type if isinstance(kind, GraphQLList) else kind
-            for item in value:
-                self._value(item, item_kind, shown, coordinate, free)
-        elif isinstance(value, dict):
-            fields = kind.fields if isinstance(kind, GraphQLInputObjectType) else {}
-            for key, item in value.items():
-                if isinstance(key, str) and (reason := self.limits.problem(key, False)) is not None:
+        """Walk one variable's value (a loop, not recursion: JSON may nest a thousand levels deep)."""
+        stack: list[tuple[Any, Any, str, str, bool, int]] = [(value, kind, shown, coordinate, free, 0)]
+        while stack:
+            value, kind, shown, coordinate, free, depth = stack.pop()
+            if depth > MAX_NESTING:
+                raise refusal(shown, f"nested deeper than {MAX_NESTING} levels")
+            if isinstance(kind, GraphQLNonNull):
+                kind = kind.of_type
+            if isinstance(value, str):
+                reason = self.limits.problem(value, free or coordinate in FREE_TEXT)
+                if reason is not None:
                     raise refusal(shown, reason)
-                inner: GraphQLInputType | None = fields[key].type if key in fields else None
-                where = f"{kind.name}.{key}" if key in fields else ""
-                self._value(item, inner, f"{shown}.{key}", where, free and not where)
+            elif isinstance(value, list):
+                item_kind = kind.of_type if isinstance(kind, GraphQLList) else kind
+                stack.extend((item, item_kind, shown, coordinate, free, depth + 1) for item in value)
+            elif isinstance(value, dict):
+                fields = kind.fields if isinstance(kind, GraphQLInputObjectType) else {}
+                for key, item in value.items():
+                    if (reason := self.limits.problem(str(key), False)) is not None:
+                        raise refusal(shown, reason)
+                    inner: GraphQLInputType | None = fields[key].type if key in fields else None
+                    where = f"{kind.name}.{key}" if key in fields else ""
+                    stack.append((item, inner, f"{shown}.{key}", where, free and not where, depth + 1))
 
 
 class InputText(SchemaExtension):

@@ -34,7 +34,7 @@ from tests.access_support import (
     staff_token,
     start_session,
 )
-from tests.conftest import Admin, GatewayFactory
+from tests.conftest import Admin, Gateway, GatewayFactory
 from tests.live_support import until
 
 pytestmark = pytest.mark.asyncio
@@ -415,3 +415,17 @@ def _b64_with_other_spare_bits(body: str) -> str:
     spare = {2: 4, 3: 2}[len(data) % 4]  # low bits of the last character that carry nothing
     last = alphabet.index(data[-1])
     return data[:-1] + alphabet[last | ((1 << spare) - 1)] + body[len(data) :]
+
+
+async def test_variables_nested_a_thousand_deep_are_bad_user_input_not_a_recursion_error(
+    gateway: Gateway,
+) -> None:
+    query = "query($d: [ID!]) { services(filter: {departments: $d}, first: 1) { totalCount } }"
+    deep = "[" * 1000 + '"x"' + "]" * 1000  # written by hand: Python's own encoder would recurse too
+    response = await gateway.client.post(
+        "/graphql",
+        content=f'{{"query": {json.dumps(query)}, "variables": {{"d": {deep}}}}}',
+        headers={"content-type": "application/json", "accept": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["BAD_USER_INPUT"]
