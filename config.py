@@ -161,6 +161,14 @@ class Settings(BaseSettings):
         4, ge=1, le=500, description="places in a slot when it is first made (staff may change it per slot)"
     )
 
+    # -- assisted sessions (README, "Hardening") --
+    consent_pending_per_resident: int = Field(
+        3, ge=1, description="requests for consent that may wait for one resident's answer at once"
+    )
+    consent_pending_per_staff: int = Field(
+        20, ge=1, description="requests for consent one staff member may have waiting at once"
+    )
+
     # -- hardening (README, "Hardening"); None means the mode's default --
     graphiql: bool | None = Field(None, description="serve GraphiQL; default: on in development only")
     introspection: bool | None = Field(None, description="answer __schema/__type; default: development only")
@@ -172,6 +180,19 @@ class Settings(BaseSettings):
     )
     default_list_size: int = Field(10, ge=1, description="items a list without `first` counts for in cost")
     max_body_bytes: int = Field(65536, ge=1024, description="largest /graphql request body (bigger: 413)")
+    request_deadline_s: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="seconds a query or mutation may wait for departments in all; one still working "
+        "then is UPSTREAM_TIMEOUT with null for its data",
+    )
+    max_string_length: int = Field(
+        1000, ge=16, description="characters in one string argument or variable (ids, names, search)"
+    )
+    max_text_length: int = Field(
+        65536, ge=1024, description="characters in one free-text argument (a connector spec, a form answer)"
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="browser origins allowed to call /graphql, open its websocket and its event streams, "

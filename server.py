@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from access.chain import ChainKey
 from access.service import Access
+from access.sessions import PendingLimits
 from config import PROJECT_ROOT, Settings
 from connectors.cache import ResponseCache
 from connectors.registry import Registry
@@ -47,6 +48,7 @@ from schema import build_schema
 from schema.apq import Bounds, documents_for
 from schema.graphiql import ROUTE as GRAPHIQL_ROUTE
 from schema.graphiql import GraphiQLAssets
+from schema.inputs import TextLimits
 from schema.limits import QueryLimits
 from schema.persisted import Manifests
 from schema.sse import EventStreams, GraphQLOverSSE
@@ -99,7 +101,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings.webhook_max_body_bytes,
         digester,
     )
-    access = Access(sessions, settings.resident_secret(), digester, chain_key(settings))
+    pending = PendingLimits(settings.consent_pending_per_resident, settings.consent_pending_per_staff)
+    access = Access(sessions, settings.resident_secret(), digester, chain_key(settings), pending)
     # hot reload: serve each department's active connector version (bus messages + store polling)
     reloader = Reloader(registry, sessions, spec_environ(settings), bus, poll_s=settings.reload_poll_s)
 
@@ -167,7 +170,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphiql_assets = GraphiQLAssets.load() if settings.graphiql_enabled else None
     # registry.snapshot: each request works on the connector versions served when it began
     graphql = GraphQLView(
-        build_schema(QueryLimits.from_settings(settings)),
+        build_schema(
+            QueryLimits.from_settings(settings),
+            TextLimits.from_settings(settings),
+            settings.request_deadline_s,
+        ),
         registry.snapshot,
         graphiql=graphiql_assets,
         verifier=verifier,

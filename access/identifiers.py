@@ -38,10 +38,14 @@ class ResidentSeal:
     def seal(self, id_number: str) -> str:
         nonce = hmac.new(self._nonce_key, id_number.encode(), hashlib.sha256).digest()[:12]
         sealed = nonce + self._aead.encrypt(nonce, id_number.encode(), _AAD)
-        return PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
+        return PREFIX + _encode(sealed)
 
     def open(self, handle: str) -> str | None:
-        """The ID number behind a handle this gateway issued; None for anything else."""
+        """The ID number behind a handle this gateway issued; None for anything else.
+
+        Only the one encoding ``seal`` writes is accepted: base64 decoding forgives padding, stray
+        characters and unused trailing bits, so without the check ``<id>=`` or a last character with
+        other spare bits opened as the same resident, and two ids named one person (issue 14)."""
         if not handle.startswith(PREFIX) or len(handle) > 200:
             return None
         body = handle[len(PREFIX) :]
@@ -49,9 +53,13 @@ class ResidentSeal:
             sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         except (binascii.Error, ValueError):
             return None
-        if len(sealed) < 12 + 16:
+        if len(sealed) < 12 + 16 or _encode(sealed) != body:
             return None
         try:
             return self._aead.decrypt(sealed[:12], sealed[12:], _AAD).decode()
         except (InvalidTag, UnicodeDecodeError):
             return None
+
+
+def _encode(sealed: bytes) -> str:
+    return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()

@@ -12,7 +12,7 @@ from access.chain import ChainKey
 from access.identifiers import ResidentSeal
 from access.log import AccessLog
 from access.policy import AccessPolicy
-from access.sessions import AssistedSessions
+from access.sessions import AssistedSessions, PendingLimits
 from identity.digest import DEVELOPMENT_SECRET, Digester
 
 
@@ -23,9 +23,10 @@ class Access:
         secret: str | None,
         digester: Digester,
         chain_key: ChainKey | None = None,
+        pending: PendingLimits | None = None,
     ) -> None:
         self.seal = ResidentSeal(secret)
-        self.sessions = AssistedSessions(sessions, digester)
+        self.sessions = AssistedSessions(sessions, digester, pending)
         self.log = AccessLog(sessions, chain_key or ChainKey(DEVELOPMENT_SECRET))
         self.policy = AccessPolicy(self.sessions, self.seal.open, digester)
 

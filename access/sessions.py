@@ -8,11 +8,12 @@ UPDATE, so two concurrent consents or a consent racing a revocation cannot both 
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from access.policy import AccessDenied, Purpose
@@ -24,6 +25,31 @@ from store.db import rowcount
 CONSENT_WINDOW_S = 600  # a request for consent the resident did not answer in 10 minutes lapses
 MAX_DURATION_S = 4 * 3600  # no session outlives a working half-day
 PENDING, ACTIVE, REVOKED, ENDED = "PENDING", "ACTIVE", "REVOKED", "ENDED"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingLimits:
+    """How many requests for consent may wait for an answer at once (``ONESTOP_CONSENT_PENDING_*``).
+
+    Without a bound, staff of any station could pile requests onto one resident's phone (43 in 2 s in
+    issue 14) and one staff account could fill the table. A request lapses after ``CONSENT_WINDOW_S``,
+    or when the resident declines it or the staff member ends it: that frees its place.
+    """
+
+    per_resident: int = 3
+    per_staff: int = 20
+
+
+class TooManyPending(Exception):
+    """A typed refusal (``TOO_MANY_PENDING_CONSENTS``): ``scope`` says whose requests are too many."""
+
+    def __init__(self, scope: str, limit: int) -> None:
+        whose = "this resident" if scope == "resident" else "you"
+        super().__init__(
+            f"{limit} requests for consent are already waiting for {whose}; "
+            "wait for an answer, or end one (they lapse after 10 minutes)"
+        )
+        self.extensions = {"code": "TOO_MANY_PENDING_CONSENTS", "scope": scope, "limit": limit}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +67,20 @@ class SessionView:
     expires_at: datetime
     staff_digest: str
     resident_digest: str
+
+
+async def _serialized(session: AsyncSession, digests: tuple[str, ...]) -> None:
+    """Requests for one resident (or by one staff member) counted and written one at a time, so
+    concurrent requests cannot all see room for themselves. PostgreSQL: transaction-scoped advisory
+    locks, always taken in the same order (resident, then staff), so no two requests wait on each other
+    in a cycle. SQLite: the INSERT that follows takes the database's write lock until commit."""
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    for digest in digests:
+        hashed = hashlib.sha256(b"assisted-session\x00" + digest.encode()).digest()
+        key = int.from_bytes(hashed[:8], "big", signed=True)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _aware(moment: datetime) -> datetime:
@@ -69,9 +109,15 @@ def _view(row: AssistedSessionRow, now: datetime) -> SessionView:
 
 
 class AssistedSessions:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], digester: Digester) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        digester: Digester,
+        pending: PendingLimits | None = None,
+    ) -> None:
         self.sessions = sessions
         self.digest = digester.of  # staff and residents are stored by keyed digest only
+        self.pending = pending or PendingLimits()
 
     async def start(
         self,
@@ -97,8 +143,21 @@ class AssistedSessions:
             closed_at=None,
         )
         async with self.sessions.begin() as session:
+            await _serialized(session, (row.resident_digest, row.staff_digest))
             session.add(row)
+            await session.flush()
+            await self._within_limits(session, row, now)  # raising rolls the request back
         return _view(row, now)
+
+    async def _within_limits(self, session: AsyncSession, row: AssistedSessionRow, now: datetime) -> None:
+        Row = AssistedSessionRow
+        count = select(func.count()).select_from(Row).where(Row.status == PENDING, Row.expires_at > now)
+        for scope, column, digest, limit in (
+            ("resident", Row.resident_digest, row.resident_digest, self.pending.per_resident),
+            ("staff", Row.staff_digest, row.staff_digest, self.pending.per_staff),
+        ):
+            if (await session.scalar(count.where(column == digest)) or 0) > limit:
+                raise TooManyPending(scope, limit)
 
     async def consent(self, resident: Principal, session_id: str) -> SessionView:
         """The resident agrees: the session is ACTIVE for its duration from now."""

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy import String
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -252,8 +253,19 @@ class Admin:
         actor = principal.subject
         if principal.role not in ADMIN_ROLES:
             actor = f"digest:{self.digester.of(principal.subject)}"
-        event = AuditEvent(actor, principal.role.value, department, action, outcome, version, detail)
+        # whatever name a caller tried must fit its column: a refused read whose row the database
+        # rejects would leave no trace at all (PostgreSQL enforces the width; SQLite does not)
+        department = department[: _width("department")]
+        event = AuditEvent(
+            actor[: _width("actor")], principal.role.value, department, action, outcome, version, detail
+        )
         await audit.record(self.sessions, event)
+
+
+def _width(column: str) -> int:
+    kind = audit.AuditRow.__table__.c[column].type
+    assert isinstance(kind, String) and kind.length is not None
+    return kind.length
 
 
 def _why_not(principal: Principal) -> str:

@@ -45,7 +45,8 @@ def decode_cursor(cursor: str) -> str:
         text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
     except (binascii.Error, UnicodeError, ValueError) as exc:
         raise InputError("after", "not a cursor this API gave out") from exc
-    if not text.startswith("svc:"):
+    # one spelling per cursor: base64 forgives stray characters and spare bits, a cursor must not
+    if not text.startswith("svc:") or encode_cursor(text.removeprefix("svc:")) != cursor:
         raise InputError("after", "not a cursor this API gave out")
     return text.removeprefix("svc:")
 

@@ -8,20 +8,18 @@ parallel.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Iterable, Sequence
 from functools import partial
 from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from connectors.errors import UpstreamCode, UpstreamError
+from connectors.errors import UpstreamError
 from connectors.records import OperationResult, ServiceRecord, StationRecord
 from connectors.registry import Registry
 from connectors.resilience import Fetched
 from resolvers.notices import Notices, Path
-
-log = logging.getLogger(__name__)
+from resolvers.settle import settle
 
 Result = Fetched[OperationResult[Any]]
 
@@ -43,20 +41,10 @@ class Loaders:
     ) -> list[Any]:
         """Records of every named department that answered; the others become notices."""
         ids = list(department_ids)
-        results = await asyncio.gather(*(loader.load(d) for d in ids), return_exceptions=True)
         records: list[Any] = []
-        for department_id, result in zip(ids, results, strict=True):
+        for department_id, result in zip(ids, await settle(ids, map(loader.load, ids)), strict=True):
             if isinstance(result, UpstreamError):
                 self.notices.failed(result, path)
-            elif isinstance(result, Exception):
-                # a bug in one connector costs that department's data, not the other eighteen's
-                log.error("connector %s failed unexpectedly", department_id, exc_info=result)
-                message = "its connector failed; operators have the details"
-                self.notices.failed(
-                    UpstreamError(UpstreamCode.CONNECTOR_FAILED, department_id, message), path
-                )
-            elif isinstance(result, BaseException):
-                raise result
             else:
                 self.notices.fetched(department_id, capability, result, path)
                 records.extend(result.value.records)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from functools import partial
@@ -25,6 +25,7 @@ from connectors.records import CaseRecord, OperationResult, ResidentFacts
 from connectors.registry import Registry
 from connectors.resilience import Fetched
 from resolvers.notices import Notices, Path
+from resolvers.settle import settle, unexpected
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class PersonalLoaders:
     async def facts(self, resident_id: str, departments: Iterable[str], path: Path) -> dict[str, FactsAnswer]:
         """Each named department's answer about the resident, asked in parallel."""
         ids = list(dict.fromkeys(departments))
-        answers = await _settled(ids, (self._facts_loader(d).load(resident_id) for d in ids))
+        answers = await settle(ids, (self._facts_loader(d).load(resident_id) for d in ids))
         for department, answer in zip(ids, answers, strict=True):
             self._notice(department, "facts", answer, path)
         return dict(zip(ids, answers, strict=True))
@@ -115,7 +116,7 @@ class PersonalLoaders:
 
     async def cases_of(self, resident_id: str, department: str, path: Path) -> list[CaseRecord] | None:
         """One department's cases of the resident; None when it failed (a notice says why)."""
-        [answer] = await _settled([department], [self._cases_loader(department).load(resident_id)])
+        [answer] = await settle([department], [self._cases_loader(department).load(resident_id)])
         self._notice(department, "cases", answer, path)
         return None if isinstance(answer, UpstreamError) else list(answer.value.records)
 
@@ -124,7 +125,7 @@ class PersonalLoaders:
     ) -> list[Any]:
         """A personal operation's records from every named department, in parallel; failures as notices."""
         ids = list(dict.fromkeys(departments))
-        answers = await _settled(ids, (self._loader(capability, d).load(resident_id) for d in ids))
+        answers = await settle(ids, (self._loader(capability, d).load(resident_id) for d in ids))
         records: list[Any] = []
         for department, answer in zip(ids, answers, strict=True):
             self._notice(department, capability, answer, path)
@@ -196,34 +197,10 @@ class PersonalLoaders:
             self.notices.fetched(department, capability, answer, path)
 
 
-async def _settled(departments: Sequence[str], loads: Iterable[Awaitable[A]]) -> list[A | UpstreamError]:
-    """Every department's answer or its failure as a value (a DataLoader raises what a batch returned
-    as an exception): one department's failure never costs the others' answers."""
-    results = await asyncio.gather(*loads, return_exceptions=True)
-    settled: list[A | UpstreamError] = []
-    for department, result in zip(departments, results, strict=True):
-        if isinstance(result, UpstreamError):
-            settled.append(result)
-        elif isinstance(result, Exception):
-            settled.append(_unexpected(department, result))
-        elif isinstance(result, BaseException):
-            raise result
-        else:
-            settled.append(result)
-    return settled
-
-
 def _derive(fact: str, value: Any) -> Any:
     if fact == "age" and isinstance(value, date):
         return age_on(value, today())
     return value
-
-
-def _unexpected(department: str, error: BaseException) -> UpstreamError:
-    """A bug in one connector costs that department's data, not the request."""
-    log.error("connector %s failed unexpectedly", department, exc_info=error)
-    message = "its connector failed; operators have the details"
-    return UpstreamError(UpstreamCode.CONNECTOR_FAILED, department, message)
 
 
 async def _load_facts(registry: Registry, department: str, resident_ids: Sequence[str]) -> list[FactsAnswer]:
@@ -236,7 +213,7 @@ async def _load_facts(registry: Registry, department: str, resident_ids: Sequenc
     except UpstreamError as error:
         return [error for _ in resident_ids]
     except Exception as error:
-        failure = _unexpected(department, error)
+        failure = unexpected(department, error)
         return [failure for _ in resident_ids]
     return [answers[r] for r in resident_ids]
 
@@ -255,7 +232,7 @@ async def _load_personal(
         except UpstreamError as error:
             return error
         except Exception as error:
-            return _unexpected(department, error)
+            return unexpected(department, error)
         return answer
 
     return list(await asyncio.gather(*(one(r) for r in resident_ids)))

@@ -26,8 +26,10 @@ from schema import (
     stations,
 )
 from schema.access_log import AccessLogging
+from schema.deadline import request_deadline_extension
 from schema.errors import ErrorShaping
 from schema.federation import Subgraph
+from schema.inputs import TextLimits, check_schema, input_text
 from schema.limits import QueryLimits, query_limiter
 
 QUERIES: tuple[type, ...] = (
@@ -59,9 +61,11 @@ def _root(name: str, types: tuple[type, ...], description: str) -> Any:
     return strawberry.type(type(name, types, {}), description=description)
 
 
-def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
+def build_schema(
+    limits: QueryLimits | None = None, text: TextLimits | None = None, deadline_s: float = 5.0
+) -> strawberry.Schema:
     limits = limits or QueryLimits()
-    return Subgraph(
+    schema = Subgraph(
         introspection=limits.introspection,  # also decides who may read ``_service { sdl }``
         # only @key is used, which every v2 has; 2.3 is what routers and composers of every vendor read
         # (strawberry's default 2.11 is refused by The Guild's composition, used by mesh-compose and Hive)
@@ -73,7 +77,9 @@ def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
             "Mutation", MUTATIONS, "Applications, appointments, assisted sessions and connectors."
         ),
         subscription=_root(
-            "Subscription", SUBSCRIPTIONS, "Live updates, over graphql-transport-ws on /graphql."
+            "Subscription",
+            SUBSCRIPTIONS,
+            "Live updates, over graphql-transport-ws on /graphql or graphql-sse on /graphql/stream.",
         ),
         extensions=[
             # first: a document over the limits is refused before it is parsed in full or validated
@@ -82,7 +88,11 @@ def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             ErrorShaping,
+            input_text(text or TextLimits()),  # every string argument and variable, before execution
+            request_deadline_extension(deadline_s),  # no department outlives the request
             OperationObserver,  # after ErrorShaping: sees the final, coded errors (metrics, access log)
             AccessLogging,  # personal data leaves only once its access-log rows are written
         ],
     )
+    check_schema(schema._schema)
+    return schema

@@ -9,13 +9,18 @@ Stale data served because a department failed is listed in the response's ``exte
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from resolvers.notices import Notices
 
@@ -101,7 +106,65 @@ class ErrorShaping(SchemaExtension):
         return getattr(self.execution_context.context, "notices", None)
 
 
+SUBSCRIPTION_OVER_HTTP = "SUBSCRIPTION_NOT_SUPPORTED_OVER_HTTP"
+
+
+def subscription_refused() -> ExecutionResult:
+    """What a subscription sent as a plain JSON request gets: a typed refusal, no ``data`` (400 under
+    ``application/graphql-response+json``, 200 under ``application/json``, as for any request that
+    could not run). Subscriptions are served over the websocket (graphql-transport-ws)."""
+    message = "subscriptions are served over the websocket (graphql-transport-ws), not a plain HTTP request"
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(message, extensions={"code": SUBSCRIPTION_OVER_HTTP})]
+    )
+
+
 class Schema(strawberry.federation.Schema):
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """One answer to a plain GraphQL request (JSON over POST or GET), never a 500.
+
+        * A subscription has no single answer: graphql-core would run it as a query and fail with
+          "Cannot return null for non-nullable field". Streams use ``subscribe`` (the websocket) or
+          ``stream`` (strawberry's streaming transports), never this method, so refusing subscriptions
+          here refuses exactly the plain requests.
+        * The last shield: strawberry turns any ``Exception`` into a GraphQL error, but not a
+          ``CancelledError`` this task did not ask for (a future shared with a cancelled field): that one
+          would end the request as an untyped 500. A real cancellation (client gone, server stopping)
+          still propagates.
+        """
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        allowed.discard(OperationType.SUBSCRIPTION)
+        try:
+            return await super().execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed,
+                operation_extensions,
+            )
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                return subscription_refused()
+            raise
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise
+            log.error("a stray cancellation reached the operation", exc_info=True)
+            internal = GraphQLError(INTERNAL_MESSAGE, extensions={"code": "INTERNAL_SERVER_ERROR"})
+            return ExecutionResult(data=None, errors=[internal])
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Strawberry logs every error at ERROR; a client's typo is not an operator's problem.
         Unexpected exceptions are logged with their traceback by ``_shape``."""

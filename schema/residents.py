@@ -311,7 +311,7 @@ class Resident:
 
         return await self._read(
             info,
-            Purpose.PROFILE,
+            Purpose.BILLS,  # account numbers are what bills are found by: not part of a profile
             "accounts",
             fetch,
             lambda accounts: (str(a.department_id) for a in accounts),
@@ -386,10 +386,11 @@ class Resident:
 def _entry_id(value: strawberry.ID | None) -> int | None:
     if value is None:
         return None
-    try:
-        return int(str(value))
-    except ValueError:
-        raise InputError("before", "an access log entry's id") from None
+    text = str(value)
+    # int() also reads " 7", "+7", "0_7" and other digits than 0-9: one spelling per entry, as given out
+    if not text.isascii() or not text.isdigit() or str(int(text)) != text:
+        raise InputError("before", "an access log entry's id")
+    return int(text)
 
 
 async def _resident(info: Info, key: str | None) -> Resident:

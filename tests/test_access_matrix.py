@@ -193,7 +193,7 @@ DOORS: dict[str, Rule] = {
     "Resident.eligibility": Rule(Door.PERSONAL, P.ELIGIBILITY),
     "Resident.cases": Rule(Door.PERSONAL, P.CASES),
     "Resident.case": Rule(Door.PERSONAL, P.CASES, names_resident=True),
-    "Resident.accounts": Rule(Door.PERSONAL, P.PROFILE),
+    "Resident.accounts": Rule(Door.PERSONAL, P.BILLS),  # account numbers are bills data (issue 14)
     "Resident.bills": Rule(Door.PERSONAL, P.BILLS),
     "Resident.accessLog": Rule(Door.PERSONAL, P.ACCESS_LOG),
     "Resident.accessLogVerified": Rule(Door.PERSONAL, P.ACCESS_LOG),

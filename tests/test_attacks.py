@@ -103,7 +103,8 @@ def _altered(handle: str) -> list[str]:
     raw = bytearray(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     raw[-1] ^= 1
     flipped = "R1." + base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
-    return [flipped, handle[:-2], "R1.", "R1.!!!", "R2." + body, fixture(B).id_number, "x" * 5000, ""]
+    # "x" * 1000: the longest string an id argument may be (longer is BAD_USER_INPUT, schema/inputs.py)
+    return [flipped, handle[:-2], "R1.", "R1.!!!", "R2." + body, fixture(B).id_number, "x" * 1000, ""]
 
 
 async def test_forged_and_altered_resident_ids_are_nobody(make_gateway: GatewayFactory, leaks: Any) -> None:
