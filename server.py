@@ -9,9 +9,13 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from types import FrameType
 
 import uvicorn
 from sqlalchemy import text
@@ -108,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             reloader.start()
             if settings.tune_gc:
                 tune_gc()
+            life.started = True  # only now may /readyz say ready: connectors are loaded
             yield
         finally:
             await reloader.stop()
@@ -124,8 +129,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         """Liveness: the process answers. Says nothing of departments (that is /readyz)."""
         return JSONResponse({"status": "ok"})
 
+    life = Life()
+
     async def readyz(request: Request) -> JSONResponse:
-        """Readiness: the store answers and connectors are loaded; each department's own state."""
+        """Readiness: started (connectors loaded), not draining, the store answers; each department's
+        own state. A load balancer takes a 503 replica out of rotation."""
+        if not life.started or life.draining:
+            status = "draining" if life.draining else "starting"
+            return JSONResponse({"status": status}, status_code=503)
         try:
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
@@ -187,6 +198,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.cache = cache
     app.state.sessions = sessions
     app.state.settings = settings
+    app.state.life = life  # started / draining: what /readyz answers
     app.state.verifier = verifier
     app.state.bus = bus
     app.state.case_watch = live.watch
@@ -212,42 +224,81 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-class GatewayServer(uvicorn.Server):
-    """uvicorn, ending open event streams when it shuts down. uvicorn closes websockets itself (1012,
-    clients reconnect) but waits for HTTP responses in progress, and an event stream never finishes
-    by itself: without this a restart waits for every SSE client to leave."""
+@dataclass
+class Life:
+    """Where this process is in its life: /readyz says ready only between ``started`` (connectors
+    loaded) and ``draining`` (a SIGTERM came: the load balancer should send no more)."""
 
-    def __init__(self, config: uvicorn.Config, streams: EventStreams) -> None:
+    started: bool = False
+    draining: bool = False
+
+
+class GatewayServer(uvicorn.Server):
+    """uvicorn with a graceful end a load balancer can follow.
+
+    On SIGTERM: /readyz turns 503 at once while the process keeps serving, old and new requests, for
+    ``drain_s`` (long enough for the balancer's health check to take it out of rotation); then it stops
+    accepting, ends open event streams, and lets uvicorn close websockets (1012 "service restart":
+    clients reconnect, through the balancer, to another replica), wait up to ``timeout_graceful_shutdown``
+    for responses in progress, and run the lifespan's shutdown, which releases the pools. A second
+    SIGTERM, or SIGINT (Ctrl-C at a terminal, no balancer), skips the drain."""
+
+    def __init__(
+        self, config: uvicorn.Config, streams: EventStreams, life: Life | None = None, drain_s: float = 0.0
+    ) -> None:
         super().__init__(config)
         self.streams = streams
+        self.life = life or Life()
+        self.drain_s = drain_s
+        self.drain_until: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig == signal.SIGTERM and self.drain_s > 0 and not self.life.draining:
+            self.life.draining = True
+            self._captured_signals.append(sig)  # uvicorn re-raises it after shutdown: exit status says so
+            self.drain_until = time.monotonic() + self.drain_s
+            log.info("draining for %.1f s: /readyz answers 503, requests are still served", self.drain_s)
+            return
+        self.life.draining = True
+        super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.drain_until is not None and time.monotonic() >= self.drain_until:
+            self.should_exit = True
+        return await super().on_tick(counter)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        log.info("shutting down: no new connections; waiting for responses in progress")
         for server in self.servers:
             server.close()  # first stop accepting, so clients reconnect elsewhere (or to our successor)
         await self.streams.close()
         await super().shutdown(sockets)
 
 
-# responses still in progress after this long are cancelled on shutdown (a safety net: streams end first)
-SHUTDOWN_GRACE_S = 10
+# the default bound on responses in progress at shutdown (ONESTOP_SHUTDOWN_GRACE_S)
+SHUTDOWN_GRACE_S = int(Settings.model_fields["shutdown_grace_s"].default)
 
 
-def main() -> None:
+def main(sockets: list[socket.socket] | None = None) -> None:
+    """Serve on ``ONESTOP_HOST:ONESTOP_PORT``, or on ``sockets`` already bound (``onestop serve
+    --workers N`` binds one and hands it to each worker process)."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     try:
         app = create_app(settings)
     except DigestKeyMissing as exc:
         raise SystemExit(f"onestop: not starting: {exc}") from None  # a setting to fix, not a traceback
-    print(f"Onestop gateway: http://{settings.host}:{settings.port}/graphql ({settings.mode.value} mode)")
+    if sockets is None:
+        print(f"Onestop gateway: http://{settings.host}:{settings.port}/graphql ({settings.mode.value} mode)")
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level="warning",
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
     )
-    GatewayServer(config, app.state.event_streams).run()
+    server = GatewayServer(config, app.state.event_streams, app.state.life, settings.drain_seconds)
+    server.run(sockets=sockets)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import connectors, schema, tokens
+from cli import connectors, schema, serve, tokens
 
-GROUPS = (tokens, connectors, schema)
+GROUPS = (tokens, connectors, schema, serve)
 
 
 def parser() -> argparse.ArgumentParser:
