@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import secrets
+import signal
 import sys
 import time
 from collections import Counter, defaultdict
@@ -42,6 +43,7 @@ from tests.access_support import SECRET, fixture, resident_token
 from tests.appointments_support import RESERVE, SERVICE, SLOTS, STATION, error_codes, next_weekday, residents
 from tests.conftest import SUITE_SCALE, TEST_NAMESPACE, Admin, fresh_postgres, fresh_redis
 from tests.fleet_support import Balancer, Replica
+from tests.gateway_process import free_port
 from tests.live_support import connect, housing_case, set_webhook
 from tests.tools import haproxy
 
@@ -433,3 +435,73 @@ async def no_duplicate_submissions(database_url: str, work: Workload, admin: Adm
     cases = {case for _, case in work.submitted.values()}
     print(f"submissions: {len(work.submitted)} keys, {stored} stored, {department} at the department")
     assert len(cases) == len(work.submitted) == stored == department
+
+
+async def test_serve_workers_each_run_the_lifespan_and_drain_on_sigterm(
+    mocks: RunningMocks, tmp_path: Path
+) -> None:
+    """``onestop serve --workers 2``: both workers start the whole gateway (lifespan: migrations,
+    connectors) on one port; SIGTERM reaches both, /readyz turns 503 while queries are still answered,
+    then every worker exits and the command with them."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = dict(os.environ) | {
+        "ONESTOP_PORT": str(port),
+        "ONESTOP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+        "ONESTOP_MOCKS_URL": mocks.url,
+        "ONESTOP_DRAIN_S": "2",
+        "ONESTOP_TUNE_GC": "false",
+        "ONESTOP_LOG_LEVEL": "INFO",
+    }
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as output:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "cli",
+            "serve",
+            "--workers",
+            "2",
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            await until_status(client, f"{url}/readyz", 200, 90)
+            await until_logged(log, "serving 19 departments", 2)  # each worker ran the lifespan
+            proc.send_signal(signal.SIGTERM)
+            await until_logged(log, "draining for 2.0 s", 2)
+            assert (await client.get(f"{url}/readyz")).status_code == 503
+            body = post_body(await client.post(f"{url}/graphql", json={"query": CATALOGUE}))
+            assert body["data"]["services"]["totalCount"] > 0  # still serving while the balancer notices
+            assert await asyncio.wait_for(proc.wait(), 30) == 0
+            with pytest.raises(httpx.ConnectError):
+                await client.get(f"{url}/readyz")
+        assert log_text(log).count("shutting down: no new connections") == 2
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def until_status(client: httpx.AsyncClient, url: str, status: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            if (await client.get(url)).status_code == status:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} never answered {status}")
+
+
+def log_text(log: Path) -> str:
+    return log.read_text(encoding="utf-8", errors="replace")
+
+
+async def until_logged(log: Path, text_: str, times: int, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while log_text(log).count(text_) < times:
+        assert time.monotonic() < deadline, f"{text_!r} not logged {times} times:\n{log_text(log)[-3000:]}"
+        await asyncio.sleep(0.05)
