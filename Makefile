@@ -56,8 +56,9 @@ test: $(STAMP) tools
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.home
-	@echo "long fuzz, fault-load and overload suites (five times make test's):"
-	ONESTOP_SUITE_SCALE=5 $(BIN)/python -m pytest -q -o timeout=900 tests/test_fuzz.py tests/test_fault_load.py tests/test_overload.py
+	$(BIN)/python -m bench.fleet
+	@echo "long fuzz, fault-load, overload and fleet suites (five times make test's):"
+	ONESTOP_SUITE_SCALE=5 $(BIN)/python -m pytest -q -o timeout=900 tests/test_fuzz.py tests/test_fault_load.py tests/test_overload.py tests/test_fleet.py
 
 ## lint: ruff and mypy, as CI runs them
 lint: $(STAMP)

@@ -266,6 +266,7 @@ async def serves_v2(url: str) -> bool:
     return bool(found) and found[0]["nameEn"] == "Culture, Sports and Tourism (v2)"
 
 
+@pytest.mark.timeout(300)  # three cold starts and three restarts on two shared CPUs
 async def test_rolling_restart_sigkill_and_a_connector_change_under_load(
     mocks: RunningMocks, admin: Admin, http: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
