@@ -173,6 +173,11 @@ class Balancer:
         for index in range(count):
             await self.until_state(f"gw{index + 1}", "UP", START_S)
 
+    def events(self) -> list[str]:
+        """What HAProxy logged past its start notices: servers going DOWN and UP, and why."""
+        text = (self.directory / "haproxy.log").read_text(encoding="utf-8", errors="replace")
+        return [line for line in text.splitlines() if line and "[NOTICE]" not in line]
+
     async def close(self) -> None:
         if self.process is not None and self.process.returncode is None:
             self.process.terminate()

@@ -49,7 +49,7 @@ from tests.tools import haproxy
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-DRAIN_S = 1.0  # > HAProxy's inter (100 ms) x fall (2) + a check's time: out of rotation before closing
+DRAIN_S = 1.5  # > HAProxy's inter (100 ms) x fall (2) + a check's time: out of rotation before closing
 STEADY_S = 1.0 * SUITE_SCALE  # load between phases
 RECONNECT_WITHIN_S = 1.0
 SUBSCRIBERS = 3
@@ -371,7 +371,7 @@ async def fleet_under_load(
     async with httpx.AsyncClient(timeout=30) as client:
         for key, key_token in list(work.unsure.items()):
             assert await work.submit(client, key, key_token) is None
-    report(tally, subscribers, timings)
+    report(tally, subscribers, timings, balancer)
     assert not tally.failed["steady"] and not tally.failed["rolling restart"], dict(tally.failed)
     assert not tally.failed["connector change"], dict(tally.failed)
     # SIGKILL: only what the killed replica had in flight, at most one request per load loop
@@ -384,7 +384,10 @@ async def fleet_under_load(
     await no_duplicate_submissions(database_url, work, admin)
 
 
-def report(tally: Tally, subscribers: list[Subscriber], timings: dict[str, float]) -> None:
+def report(
+    tally: Tally, subscribers: list[Subscriber], timings: dict[str, float], balancer: Balancer
+) -> None:
+    print("HAProxy saw:", *balancer.events(), sep="\n  ")
     print("requests done:", dict(tally.done))
     print("failed by phase:", {phase: len(f) for phase, f in tally.failed.items()}, dict(tally.failed))
     for s in subscribers:
