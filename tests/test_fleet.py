@@ -445,8 +445,8 @@ async def test_serve_workers_each_run_the_lifespan_and_drain_on_sigterm(
     mocks: RunningMocks, tmp_path: Path
 ) -> None:
     """``onestop serve --workers 2``: both workers start the whole gateway (lifespan: migrations,
-    connectors) on one port; SIGTERM reaches both, /readyz turns 503 while queries are still answered,
-    then every worker exits and the command with them."""
+    connectors) on one port; a worker killed is replaced; SIGTERM reaches both, /readyz turns 503
+    while queries are still answered, then every worker exits and the command with them."""
     port = free_port()
     log = tmp_path / "serve.log"
     env = dict(os.environ) | {
@@ -475,6 +475,10 @@ async def test_serve_workers_each_run_the_lifespan_and_drain_on_sigterm(
         async with httpx.AsyncClient(timeout=10) as client:
             await until_status(client, f"{url}/readyz", 200, 90)
             await until_logged(log, "serving 19 departments", 2)  # each worker ran the lifespan
+            os.kill(workers_of(proc.pid)[0], signal.SIGKILL)  # a worker dies unasked: another takes its place
+            await until_logged(log, "exited (-9): starting another", 1)
+            await until_logged(log, "serving 19 departments", 3, timeout_s=90)
+            assert len(workers_of(proc.pid)) == 2
             proc.send_signal(signal.SIGTERM)
             await until_logged(log, "draining for 2.0 s", 2)
             assert (await client.get(f"{url}/readyz")).status_code == 503
@@ -488,6 +492,16 @@ async def test_serve_workers_each_run_the_lifespan_and_drain_on_sigterm(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes ``onestop serve`` started (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(child)
+        for child in children
+        if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
 
 
 async def until_status(client: httpx.AsyncClient, url: str, status: int, timeout_s: float) -> None:
