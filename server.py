@@ -99,6 +99,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # hot reload: serve each department's active connector version (bus messages + store polling)
     reloader = Reloader(registry, sessions, spec_environ(settings), bus, poll_s=settings.reload_poll_s)
 
+    life = Life()  # started / draining: what /readyz answers (GatewayServer drains it)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         environ = spec_environ(settings)
@@ -128,8 +130,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def healthz(request: Request) -> JSONResponse:
         """Liveness: the process answers. Says nothing of departments (that is /readyz)."""
         return JSONResponse({"status": "ok"})
-
-    life = Life()
 
     async def readyz(request: Request) -> JSONResponse:
         """Readiness: started (connectors loaded), not draining, the store answers; each department's
@@ -255,7 +255,8 @@ class GatewayServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if sig == signal.SIGTERM and self.drain_s > 0 and not self.life.draining:
             self.life.draining = True
-            self._captured_signals.append(sig)  # uvicorn re-raises it after shutdown: exit status says so
+            # uvicorn (pinned <0.55) re-raises captured signals after shutdown: the exit status says SIGTERM
+            self._captured_signals.append(sig)
             self.drain_until = time.monotonic() + self.drain_s
             log.info("draining for %.1f s: /readyz answers 503, requests are still served", self.drain_s)
             return
