@@ -41,7 +41,15 @@ from identity.tokens import mint
 from mocks.server import RunningMocks
 from tests.access_support import SECRET, fixture, resident_token
 from tests.appointments_support import RESERVE, SERVICE, SLOTS, STATION, error_codes, next_weekday, residents
-from tests.conftest import SUITE_SCALE, TEST_NAMESPACE, Admin, fresh_postgres, fresh_redis
+from tests.conftest import (
+    SUITE_SCALE,
+    TEST_NAMESPACE,
+    Admin,
+    fast_policy,
+    fresh_postgres,
+    fresh_redis,
+    write_specs,
+)
 from tests.fleet_support import Balancer, Replica
 from tests.gateway_process import free_port
 from tests.live_support import connect, housing_case, set_webhook
@@ -373,6 +381,10 @@ async def fleet_under_load(
             assert await work.submit(client, key, key_token) is None
     report(tally, subscribers, timings, balancer)
     assert not tally.failed["steady"] and not tally.failed["rolling restart"], dict(tally.failed)
+    for name in ("gw1", "gw2", "gw3"):  # each restart: out of rotation by its 503 (the drain), not refusal
+        assert any(
+            f"gateways/{name} is DOWN, reason: Layer7 wrong status, code: 503" in e for e in balancer.events()
+        )
     assert not tally.failed["connector change"], dict(tally.failed)
     # SIGKILL: only what the killed replica had in flight, at most one request per load loop
     assert len(tally.failed["sigkill"]) <= 4, tally.failed["sigkill"]
@@ -442,11 +454,12 @@ async def no_duplicate_submissions(database_url: str, work: Workload, admin: Adm
 
 
 async def test_serve_workers_each_run_the_lifespan_and_drain_on_sigterm(
-    mocks: RunningMocks, tmp_path: Path
+    mocks: RunningMocks, admin: Admin, tmp_path: Path
 ) -> None:
     """``onestop serve --workers 2``: both workers start the whole gateway (lifespan: migrations,
     connectors) on one port; a worker killed is replaced; SIGTERM reaches both, /readyz turns 503
-    while queries are still answered, then every worker exits and the command with them."""
+    while queries are still answered; a request in flight when the listener closes still gets its
+    answer; then every worker exits and the command with them."""
     port = free_port()
     log = tmp_path / "serve.log"
     env = dict(os.environ) | {
@@ -454,6 +467,10 @@ async def test_serve_workers_each_run_the_lifespan_and_drain_on_sigterm(
         "ONESTOP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
         "ONESTOP_MOCKS_URL": mocks.url,
         "ONESTOP_DRAIN_S": "2",
+        # the slow request below must outlast the drain without timing out at its department
+        "ONESTOP_SPECS_DIR": str(
+            write_specs(tmp_path / "specs", lambda _, t: fast_policy(t, timeout_s=10, deadline_s=20))
+        ),
         "ONESTOP_TUNE_GC": "false",
         "ONESTOP_LOG_LEVEL": "INFO",
     }
@@ -479,11 +496,17 @@ async def test_serve_workers_each_run_the_lifespan_and_drain_on_sigterm(
             await until_logged(log, "exited (-9): starting another", 1)
             await until_logged(log, "serving 19 departments", 3, timeout_s=90)
             assert len(workers_of(proc.pid)) == 2
+            await admin.fault("culture-tourism", latency_ms=SLOW_MS)  # past the drain, inside the grace
+            slow = asyncio.create_task(client.post(f"{url}/graphql", json={"query": SLOW}))
+            await until_logged_paths(admin, "culture-tourism")  # the slow request is in flight
             proc.send_signal(signal.SIGTERM)
             await until_logged(log, "draining for 2.0 s", 2)
             assert (await client.get(f"{url}/readyz")).status_code == 503
             body = post_body(await client.post(f"{url}/graphql", json={"query": CATALOGUE}))
             assert body["data"]["services"]["totalCount"] > 0  # still serving while the balancer notices
+            answer = post_body(await slow)
+            assert answer["data"]["services"]["totalCount"] > 0 and not answer.get("errors"), answer
+            assert log_text(log).count("shutting down: no new connections") >= 1  # it outlived the listener
             assert await asyncio.wait_for(proc.wait(), 30) == 0
             with pytest.raises(httpx.ConnectError):
                 await client.get(f"{url}/readyz")
@@ -492,6 +515,17 @@ async def test_serve_workers_each_run_the_lifespan_and_drain_on_sigterm(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+SLOW_MS = 3500  # ONESTOP_DRAIN_S is 2 s: the listener closes while this request waits for its department
+SLOW = '{ services(first: 5, filter: {departments: ["culture-tourism"]}) { totalCount } }'
+
+
+async def until_logged_paths(admin: Admin, department: str) -> None:
+    deadline = time.monotonic() + 30
+    while not await admin.requests(department):
+        assert time.monotonic() < deadline, f"no request reached {department}"
+        await asyncio.sleep(0.02)
 
 
 def workers_of(pid: int) -> list[int]:
