@@ -56,8 +56,9 @@ test: $(STAMP) tools
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.home
-	@echo "long fault-load and overload suites (five times make test's), then the fuzz suite (ten times: 10,000 documents):"
-	ONESTOP_SUITE_SCALE=5 $(BIN)/python -m pytest -q -o timeout=900 tests/test_fault_load.py tests/test_overload.py
+	$(BIN)/python -m bench.fleet
+	@echo "long fault-load, overload and fleet suites (five times make test's), then the fuzz suite (ten times: 10,000 documents):"
+	ONESTOP_SUITE_SCALE=5 $(BIN)/python -m pytest -q -o timeout=900 tests/test_fault_load.py tests/test_overload.py tests/test_fleet.py
 	ONESTOP_SUITE_SCALE=10 $(BIN)/python -m pytest -q -s -o timeout=1800 tests/test_fuzz.py
 
 ## lint: ruff and mypy, as CI runs them

@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     )
 
     tune_gc: bool = Field(True, description="freeze start-up objects and collect garbage less often")
+    drain_s: float | None = Field(
+        None,
+        ge=0,
+        le=300,
+        description="after SIGTERM, seconds /readyz answers 503 while requests are still served, so a load "
+        "balancer takes the replica out first; default 5 in production, 0 in development",
+    )
+    shutdown_grace_s: float = Field(
+        10.0, ge=0, le=600, description="then, seconds responses in progress may take before being cancelled"
+    )
 
     # -- observability (README, "Observability") --
     log_level: str = Field("INFO", description="DEBUG adds one line per upstream call")
@@ -247,6 +257,12 @@ class Settings(BaseSettings):
     @property
     def development(self) -> bool:
         return self.mode is Mode.DEVELOPMENT
+
+    @property
+    def drain_seconds(self) -> float:
+        if self.drain_s is not None:
+            return self.drain_s
+        return 0.0 if self.development else 5.0
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -10,10 +10,14 @@ import asyncio
 import gc
 import logging
 import os
+import signal
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import FrameType
 
 import uvicorn
 from sqlalchemy import text
@@ -118,6 +122,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 )
             await asyncio.sleep(settings.access_log_expiry_interval_s)
 
+    life = Life()  # started / draining: what /readyz answers (GatewayServer drains it)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         environ = spec_environ(settings)
@@ -133,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 background.append(supervise("access-log-expiry", expire_access_log))
             if settings.tune_gc:
                 tune_gc()
+            life.started = True  # only now may /readyz say ready: connectors are loaded
             yield
         finally:
             await stop(*background)
@@ -151,7 +158,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
-        """Readiness: the store answers and connectors are loaded; each department's own state."""
+        """Readiness: started (connectors loaded), not draining, the store answers; each department's
+        own state. A load balancer takes a 503 replica out of rotation."""
+        if not life.started or life.draining:
+            status = "draining" if life.draining else "starting"
+            return JSONResponse({"status": status}, status_code=503)
         try:
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
@@ -217,6 +228,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.cache = cache
     app.state.sessions = sessions
     app.state.settings = settings
+    app.state.life = life  # started / draining: what /readyz answers
     app.state.verifier = verifier
     app.state.bus = bus
     app.state.case_watch = live.watch
@@ -243,24 +255,60 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-class GatewayServer(uvicorn.Server):
-    """uvicorn, ending open event streams when it shuts down. uvicorn closes websockets itself (1012,
-    clients reconnect) but waits for HTTP responses in progress, and an event stream never finishes
-    by itself: without this a restart waits for every SSE client to leave."""
+@dataclass
+class Life:
+    """Where this process is in its life: /readyz says ready only between ``started`` (connectors
+    loaded) and ``draining`` (a SIGTERM came: the load balancer should send no more)."""
 
-    def __init__(self, config: uvicorn.Config, streams: EventStreams) -> None:
+    started: bool = False
+    draining: bool = False
+
+
+class GatewayServer(uvicorn.Server):
+    """uvicorn with a graceful end a load balancer can follow.
+
+    On SIGTERM: /readyz turns 503 at once while the process keeps serving, old and new requests, for
+    ``drain_s`` (long enough for the balancer's health check to take it out of rotation); then it stops
+    accepting, ends open event streams, and lets uvicorn close websockets (1012 "service restart":
+    clients reconnect, through the balancer, to another replica), wait up to ``timeout_graceful_shutdown``
+    for responses in progress, and run the lifespan's shutdown, which releases the pools. A second
+    SIGTERM, or SIGINT (Ctrl-C at a terminal, no balancer), skips the drain."""
+
+    def __init__(
+        self, config: uvicorn.Config, streams: EventStreams, life: Life | None = None, drain_s: float = 0.0
+    ) -> None:
         super().__init__(config)
         self.streams = streams
+        self.life = life or Life()
+        self.drain_s = drain_s
+        self.drain_until: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig == signal.SIGTERM and self.drain_s > 0 and not self.life.draining:
+            self.life.draining = True
+            # uvicorn (pinned <0.55) re-raises captured signals after shutdown: the exit status says SIGTERM
+            self._captured_signals.append(sig)
+            self.drain_until = time.monotonic() + self.drain_s
+            log.info("draining for %.1f s: /readyz answers 503, requests are still served", self.drain_s)
+            return
+        self.life.draining = True
+        super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.drain_until is not None and time.monotonic() >= self.drain_until:
+            self.should_exit = True
+        return await super().on_tick(counter)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        log.info("shutting down: no new connections; waiting for responses in progress")
         for server in self.servers:
             server.close()  # first stop accepting, so clients reconnect elsewhere (or to our successor)
         await self.streams.close()
         await super().shutdown(sockets)
 
 
-# responses still in progress after this long are cancelled on shutdown (a safety net: streams end first)
-SHUTDOWN_GRACE_S = 10
+# the default bound on responses in progress at shutdown (ONESTOP_SHUTDOWN_GRACE_S)
+SHUTDOWN_GRACE_S = int(Settings.model_fields["shutdown_grace_s"].default)
 
 
 def chain_key(settings: Settings) -> ChainKey:
@@ -305,7 +353,9 @@ def production_refusals(settings: Settings) -> list[str]:
     return problems
 
 
-def main() -> None:
+def main(sockets: list[socket.socket] | None = None) -> None:
+    """Serve on ``ONESTOP_HOST:ONESTOP_PORT``, or on ``sockets`` already bound (``onestop serve
+    --workers N`` binds one and hands it to each worker process)."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     try:
@@ -315,15 +365,17 @@ def main() -> None:
     refusals = [] if settings.development else production_refusals(settings)
     if refusals:
         raise SystemExit("onestop: not starting in production mode:\n- " + "\n- ".join(refusals))
-    print(f"Onestop gateway: http://{settings.host}:{settings.port}/graphql ({settings.mode.value} mode)")
+    if sockets is None:
+        print(f"Onestop gateway: http://{settings.host}:{settings.port}/graphql ({settings.mode.value} mode)")
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level="warning",
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
     )
-    GatewayServer(config, app.state.event_streams).run()
+    server = GatewayServer(config, app.state.event_streams, app.state.life, settings.drain_seconds)
+    server.run(sockets=sockets)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import audit, connectors, schema, tokens
+from cli import audit, connectors, schema, serve, tokens
 
-GROUPS = (tokens, connectors, schema, audit)
+GROUPS = (tokens, connectors, schema, audit, serve)
 
 
 def parser() -> argparse.ArgumentParser:
