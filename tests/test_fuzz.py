@@ -149,6 +149,8 @@ async def test_generated_documents_over_the_whole_schema(
     mocks: RunningMocks, tmp_path: Path, database: str, mode: str
 ) -> None:
     settings_: dict[str, str] = {"mode": mode, "digest_key": TEST_DIGEST_KEY}
+    if mode == "production":  # against the mocks' public credentials, with test tokens (HS256)
+        settings_ |= {"allow_repository_secrets": "true", "allow_hs256": "true"}
     if database == "postgresql":
         settings_["database_url"] = await fresh_postgres()
     config = f"{database}/{mode}"
