@@ -1,8 +1,10 @@
-"""卫生健康委 — the health commission's catalogue: modern-looking JSON with HMAC-signed requests.
+"""卫生健康委 — the health commission: its catalogue and residents' cases, modern-looking JSON with
+HMAC-signed requests.
 
 Its habits: bare camelCase JSON, opaque cursor paging (cursors are signed, so a tampered one is
-caught), and every request signed with HMAC-SHA256 over method, path, canonical query and a
-timestamp that must be within five minutes of the server clock.
+caught), times as epoch milliseconds, case statuses as camelCase words (`pending` ... `cancelled`),
+and every request signed with HMAC-SHA256 over method, path, canonical query and a timestamp that
+must be within five minutes of the server clock.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from mocks.cursors import Cursors
 from mocks.departments import Department, Mounted, parse_bounded_int
 from mocks.openapi import api_key_scheme, query_param, served
 from mocks.responses import json_response
-from mocks.world import Channel, Service, World
+from mocks.world import Case, CaseStatus, Channel, Service, World, is_valid_id_number
 
 PREFIX = "/health"
 APP_ID = "onestop"
@@ -34,6 +36,18 @@ CHANNELS = {
     Channel.APP: "APP",
     Channel.WECHAT: "WECHAT",
     Channel.KIOSK: "KIOSK",
+}
+
+
+STATUSES = {
+    CaseStatus.SUBMITTED: "pending",
+    CaseStatus.ACCEPTED: "accepted",
+    CaseStatus.IN_REVIEW: "inProgress",
+    CaseStatus.NEEDS_INFO: "awaitingDocuments",
+    CaseStatus.APPROVED: "approved",
+    CaseStatus.REJECTED: "declined",
+    CaseStatus.COMPLETED: "closed",
+    CaseStatus.WITHDRAWN: "cancelled",
 }
 
 
@@ -67,6 +81,22 @@ def item(service: Service) -> dict[str, Any]:
         "requiredDocuments": list(service.documents),
         "lastModified": epoch_ms(service.updated_at),
         "eligibility": criteria_json(service.criteria),
+    }
+
+
+def case_item(case: Case) -> dict[str, Any]:
+    """One case in the commission's camelCase vocabulary; dates as `yyyy-MM-dd`, times as epoch ms."""
+    return {
+        "caseId": case.ref,
+        "serviceCode": case.service,
+        "status": STATUSES[case.status],
+        "submittedAt": epoch_ms(case.submitted_at),
+        "lastModified": epoch_ms(case.updated_at),
+        "nextStep": case.next_action,
+        "expectedDate": None if case.expected_completion is None else case.expected_completion.isoformat(),
+        "timeline": [
+            {"at": epoch_ms(e.at), "status": STATUSES[e.status], "note": e.note_zh} for e in case.history
+        ],
     }
 
 
@@ -121,7 +151,43 @@ def openapi() -> dict[str, Any]:
                         "401": {"description": "bad_signature", "content": error},
                     },
                 }
-            }
+            },
+            "/v2/cases": {
+                "get": {
+                    "summary": "a resident's cases (办件), cursor-paginated; statuses: "
+                    + ", ".join(f"{w} ({c.value})" for c, w in STATUSES.items()),
+                    "parameters": [
+                        query_param("idCard", {"type": "string", "pattern": r"^\d{17}[\dX]$"}),
+                        query_param(
+                            "limit",
+                            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                        ),
+                        query_param("cursor", {"type": "string"}, "opaque nextCursor of the previous page"),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "a page",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["items", "nextCursor"],
+                                        "properties": {
+                                            "items": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/Case"},
+                                            },
+                                            "nextCursor": {"type": "string", "nullable": True},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": {"description": "bad_id_card, bad_cursor or bad_limit", "content": error},
+                        "401": {"description": "bad_signature", "content": error},
+                    },
+                }
+            },
         },
         "components": {
             "securitySchemes": {
@@ -166,6 +232,38 @@ def openapi() -> dict[str, Any]:
                         },
                     },
                 },
+                "Case": {
+                    "type": "object",
+                    "required": [
+                        "caseId",
+                        "serviceCode",
+                        "status",
+                        "submittedAt",
+                        "lastModified",
+                        "timeline",
+                    ],
+                    "properties": {
+                        "caseId": {"type": "string"},
+                        "serviceCode": {"type": "string"},
+                        "status": {"type": "string", "enum": list(STATUSES.values())},
+                        "submittedAt": {"type": "integer", "format": "int64", "description": "epoch millis"},
+                        "lastModified": {"type": "integer", "format": "int64", "description": "epoch millis"},
+                        "nextStep": {"type": "string", "nullable": True},
+                        "expectedDate": {"type": "string", "format": "date", "nullable": True},
+                        "timeline": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["at", "status", "note"],
+                                "properties": {
+                                    "at": {"type": "integer", "format": "int64"},
+                                    "status": {"type": "string", "enum": list(STATUSES.values())},
+                                    "note": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                },
                 "Criterion": {
                     "type": "object",
                     "required": ["fact", "op", "value", "text"],
@@ -182,13 +280,14 @@ def openapi() -> dict[str, Any]:
 
 
 def build(world: World) -> Mounted:
-    """The signed services listing and its description."""
+    """The signed services and cases listings and the description."""
     items = [item(s) for s in world.services_of("health")]
+    cases: dict[str, list[dict[str, Any]]] = {}
+    for case in world.cases_of("health"):
+        cases.setdefault(case.resident, []).append(case_item(case))
     cursors = Cursors(b"health-cursor-" + str(world.seed).encode())
 
-    async def services(request: web.Request) -> web.StreamResponse:
-        if not signed_correctly(request):
-            return json_response({"error": "bad_signature"}, 401)
+    def page(request: web.Request, listed: list[dict[str, Any]]) -> web.Response:
         limit = parse_bounded_int(request.query.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
         if limit is None:
             return json_response({"error": "bad_limit"}, 400)
@@ -197,12 +296,26 @@ def build(world: World) -> Mounted:
         if offset is None:
             return json_response({"error": "bad_cursor"}, 400)
         end = offset + limit
-        next_cursor = cursors.encode(end) if end < len(items) else None
-        return json_response({"items": items[offset:end], "nextCursor": next_cursor})
+        next_cursor = cursors.encode(end) if end < len(listed) else None
+        return json_response({"items": listed[offset:end], "nextCursor": next_cursor})
+
+    async def services(request: web.Request) -> web.StreamResponse:
+        if not signed_correctly(request):
+            return json_response({"error": "bad_signature"}, 401)
+        return page(request, items)
+
+    async def list_cases(request: web.Request) -> web.StreamResponse:
+        if not signed_correctly(request):
+            return json_response({"error": "bad_signature"}, 401)
+        id_card = (request.query.get("idCard") or "").upper()
+        if not is_valid_id_number(id_card):
+            return json_response({"error": "bad_id_card"}, 400)
+        return page(request, cases.get(id_card, []))
 
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/v2/services", services),
+            web.get(f"{PREFIX}/v2/cases", list_cases),
             web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=internal_error,
@@ -214,7 +327,7 @@ DEPARTMENT = Department(
     name_zh="卫生健康委",
     name_en="Health Commission",
     prefix=PREFIX,
-    capabilities=("catalog",),
+    capabilities=("catalog", "cases"),
     description_path=f"{PREFIX}/openapi.json",
     build=build,
 )

@@ -158,7 +158,7 @@ async def test_openapi_needs_no_signature(mocks: RunningMocks, http: aiohttp.Cli
     async with http.get(f"{mocks.url}/health/openapi.json") as response:
         assert response.status == 200
         spec = await response.json()
-    assert spec["openapi"].startswith("3.") and list(spec["paths"]) == ["/v2/services"]
+    assert spec["openapi"].startswith("3.") and list(spec["paths"]) == ["/v2/services", "/v2/cases"]
     assert set(spec["components"]["securitySchemes"]) == {"appId", "timestamp", "signature"}
     service = spec["components"]["schemas"]["Service"]
     assert "eligibility" in service["required"]

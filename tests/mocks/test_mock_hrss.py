@@ -191,6 +191,12 @@ async def test_openapi(mocks: RunningMocks, http: aiohttp.ClientSession) -> None
         assert response.status == 200
         spec = await response.json()
     assert spec["openapi"].startswith("3.")
-    assert set(spec["paths"]) == {"/oauth/token", "/export/services.csv"}
+    assert set(spec["paths"]) == {
+        "/oauth/token",
+        "/export/services.csv",
+        "/export/employment.csv",
+        "/export/cases.csv",
+        "/api/shenbao",
+    }
     flow = spec["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
     assert flow["tokenUrl"] == "/hrss/oauth/token"
