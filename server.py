@@ -42,6 +42,7 @@ from schema.graphiql import ROUTE as GRAPHIQL_ROUTE
 from schema.graphiql import GraphiQLAssets
 from schema.limits import QueryLimits
 from schema.persisted import Manifests
+from schema.response_cache import Limits, response_cache_for
 from schema.sse import EventStreams, GraphQLOverSSE
 from schema.view import GraphQLView
 from store.db import create_engine, migrate, session_factory
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await registry.close()
             await bus.close()
             await documents.close()
+            if responses is not None:
+                await responses.close()
             await cache.close()
             observability.shutdown()
             await guards.close()
@@ -143,8 +146,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # GraphiQL's page and bundle come with the project (no CDN: intranets and kiosks reach none)
     graphiql_assets = GraphiQLAssets.load() if settings.graphiql_enabled else None
     # registry.snapshot: each request works on the connector versions served when it began
+    schema = build_schema(QueryLimits.from_settings(settings))
+    # whole answers to public queries (schema/response_cache.py); None when off
+    responses = response_cache_for(
+        schema._schema,
+        settings.response_cache,
+        settings.redis_url,
+        settings.cache_url,
+        settings.namespace,
+        settings.response_cache_max_entries,
+        Limits(settings.response_cache_max_bytes, settings.response_cache_max_ttl_s),
+    )
     graphql = GraphQLView(
-        build_schema(QueryLimits.from_settings(settings)),
+        schema,
         registry.snapshot,
         graphiql=graphiql_assets,
         verifier=verifier,
@@ -180,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.persisted = Manifests.load(settings.persisted_dir, settings.trusted_channels)
     app.state.documents = documents  # registered by APQ clients (schema/apq.py)
+    app.state.response_cache = responses
     app.state.inflight = guards.inflight  # .current, .limit, .refused
     app.state.rate_limits = guards.rate_limits  # .refused: Counter by "client" / "channel"
     app.state.event_streams = streams.streams  # .current, .limit, .refused
