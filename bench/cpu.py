@@ -105,11 +105,11 @@ async def cpu_per_request(call: Call, requests: int) -> float:
 
 def settings_for(scratch: Path, name: str, mocks_url: str, secret: str, response_cache: bool) -> Settings:
     return Settings(
-        mode="production",  # type: ignore[arg-type]
+        mode="production",
         database_url=f"sqlite+aiosqlite:///{scratch / f'{name}.db'}",
         mocks_url=mocks_url,
-        jwt_secret=secret,  # type: ignore[arg-type]
-        digest_key="onestop-bench-digest-key",  # type: ignore[arg-type]
+        jwt_secret=secret,
+        digest_key="onestop-bench-digest-key",
         rate_limit_client=0,
         response_cache=response_cache,
     )

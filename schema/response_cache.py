@@ -50,7 +50,6 @@ from graphql import (
     TypeInfo,
     TypeInfoVisitor,
     Visitor,
-    get_named_type,
     parse,
     print_schema,
     visit,
@@ -69,7 +68,12 @@ log = logging.getLogger("onestop.response_cache")
 
 # Root fields whose answer is the same for everyone; True: it reads every department's connector (the
 # department list), so every department's version is recorded with it.
-PUBLIC_ROOTS: Mapping[str, bool] = {"departments": True, "services": False, "service": False, "stations": False}
+PUBLIC_ROOTS: Mapping[str, bool] = {
+    "departments": True,
+    "services": False,
+    "service": False,
+    "stations": False,
+}
 PUBLIC_FIELDS: Mapping[str, frozenset[str]] = {
     "Service": frozenset(
         {
@@ -257,11 +261,11 @@ local ttl = tonumber(ARGV[3])
 redis.call('SET', ARGV[1] .. ARGV[2], ARGV[4], 'PX', math.floor(ttl * 1000))
 redis.call('ZADD', KEYS[1], now, ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[6]))
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   redis.call('SADD', ARGV[5] .. ARGV[i], ARGV[2])
   redis.call('EXPIRE', ARGV[5] .. ARGV[i], math.ceil(tonumber(ARGV[6])))
 end
-local over = redis.call('ZCARD', KEYS[1]) - tonumber(KEYS[2])
+local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[7])
 if over > 0 then
   local oldest = redis.call('ZPOPMIN', KEYS[1], over)
   for i = 1, #oldest, 2 do redis.call('DEL', ARGV[1] .. oldest[i]) end
@@ -317,8 +321,9 @@ class RedisStore:
 
     async def put(self, key: str, entry: Entry, ttl_s: float) -> None:
         args: list[Any] = [self.prefix, key, ttl_s, entry.encode(), self.tag_prefix, self.max_ttl_s]
+        args += [self.max_entries, *entry.versions]
         try:
-            await self._put(keys=[self.index, self.max_entries], args=[*args, *entry.versions])
+            await self._put(keys=[self.index], args=args)
         except (RedisError, OSError, TimeoutError) as exc:
             self._warn(exc)
 
@@ -380,7 +385,13 @@ class ResponseCache:
         return entry
 
     async def keep(
-        self, key: str, body: bytes, operation: str | None, verdict: Verdict, used: Iterable[Used], registry: Registry
+        self,
+        key: str,
+        body: bytes,
+        operation: str | None,
+        verdict: Verdict,
+        used: Iterable[Used],
+        registry: Registry,
     ) -> Entry | None:
         """Store a clean public answer for its data's remaining freshness; None when it may not be kept."""
         if len(body) > self.limits.max_bytes:
@@ -430,7 +441,7 @@ def freshness(used: Iterable[Used], registry: Registry, max_ttl_s: float) -> tup
     departments: set[str] = set()
     for department, operation, age_s in used:
         connector = registry.get(department)
-        spec = None if connector is None else connector.spec.operations.get(operation)
+        spec = None if connector is None else connector.spec.operations.get(operation)  # type: ignore[call-overload]
         if spec is None or not spec.public:
             return None
         ttl_s = min(ttl_s, spec.cache_ttl_s - age_s)
@@ -491,14 +502,15 @@ class CachedResponses:
         media = getattr(sub_response, "negotiated", "application/json")
         channel = getattr(context.channel, "value", "unknown")
         key = cache.key(query, request_data.operation_name, request_data.variables, channel, media)
-        if verdict is not None:  # known public: a hit needs no parsing, validation or execution
-            entry = await cache.lookup(key, context.registry)
-            if entry is not None:
-                self._answer(request, sub_response, entry)
-                record = CURRENT_REQUEST.get()
-                if record is not None:  # metrics and the access log line, as if it had run
-                    record.executed(entry.operation, "query", [], True)
-                return ExecutionResult(data=None, errors=None)
+        # public, or not judged here yet (an entry under this key was judged public by whoever kept it,
+        # on this schema): a hit needs no parsing, validation or execution
+        entry = await cache.lookup(key, context.registry)
+        if entry is not None:
+            self._answer(request, sub_response, entry)
+            record = CURRENT_REQUEST.get()
+            if record is not None:  # metrics and the access log line, as if it had run
+                record.executed(entry.operation, "query", [], True)
+            return ExecutionResult(data=None, errors=None)
         result = await super().execute_operation(request, request_adapter, request_data, *args, **kwargs)  # type: ignore[misc]
         stored = await self._keep(cache, key, query, request, result, context)
         if stored is None:
@@ -511,7 +523,12 @@ class CachedResponses:
         self, cache: ResponseCache, key: str, query: str, request: Any, result: Any, context: Any
     ) -> Entry | None:
         """Keep a clean answer to a public document; the document has run, so judging it is safe."""
-        if not isinstance(result, ExecutionResult) or result.errors or result.extensions or result.data is None:
+        if (
+            not isinstance(result, ExecutionResult)
+            or result.errors
+            or result.extensions
+            or result.data is None
+        ):
             return None
         verdict = cache.rules.judge(query)
         used = getattr(context.notices, "used", None)
