@@ -102,7 +102,7 @@ def count_executions(gateway: Gateway) -> list[str]:
 
 
 async def test_a_repeated_public_query_is_answered_without_executing(make_gateway: GatewayFactory) -> None:
-    gateway = await make_gateway()
+    gateway = await make_gateway(response_cache=True)
     executed = count_executions(gateway)
     first = await gateway.query(CATALOGUE)
     second = await gateway.query(CATALOGUE)
@@ -121,7 +121,7 @@ async def test_kept_for_the_shortest_freshness_of_the_data_used(make_gateway: Ga
         seconds = ttl.get(department)
         return text if seconds is None else text.replace("cache_ttl_s: 300", f"cache_ttl_s: {seconds}", 1)
 
-    gateway = await make_gateway(edit=edit)
+    gateway = await make_gateway(edit=edit, response_cache=True)
     await gateway.query(CATALOGUE)
     store = cache_of(gateway).store
     assert isinstance(store, MemoryStore)
@@ -131,7 +131,7 @@ async def test_kept_for_the_shortest_freshness_of_the_data_used(make_gateway: Ga
 
 
 async def test_personal_data_is_never_kept_nor_served(make_gateway: GatewayFactory) -> None:
-    gateway = await resident_gateway(make_gateway)
+    gateway = await resident_gateway(make_gateway, response_cache=True)
     cache = cache_of(gateway)
     store = cache.store
     assert isinstance(store, MemoryStore)
@@ -156,7 +156,7 @@ async def test_personal_data_is_never_kept_nor_served(make_gateway: GatewayFacto
 
 
 async def test_get_answers_say_how_long_shared_caches_may_keep_them(make_gateway: GatewayFactory) -> None:
-    gateway = await resident_gateway(make_gateway)
+    gateway = await resident_gateway(make_gateway, response_cache=True)
     first = await gateway.client.get("/graphql", params={"query": CATALOGUE})
     assert first.status_code == 200 and first.json()["data"]["services"]
     control = first.headers["cache-control"]
@@ -179,7 +179,7 @@ async def test_get_answers_say_how_long_shared_caches_may_keep_them(make_gateway
 
 
 async def test_a_partial_answer_is_not_kept(make_gateway: GatewayFactory, admin: Any) -> None:
-    gateway = await make_gateway(cache_url="memory://", policy={"retries": 0})
+    gateway = await make_gateway(cache_url="memory://", policy={"retries": 0}, response_cache=True)
     await admin.fault("health", down=True)
     executed = count_executions(gateway)
     for _ in range(2):
@@ -189,7 +189,7 @@ async def test_a_partial_answer_is_not_kept(make_gateway: GatewayFactory, admin:
 
 
 async def test_a_reload_drops_what_the_department_made(make_gateway: GatewayFactory) -> None:
-    gateway = await make_gateway()
+    gateway = await make_gateway(response_cache=True)
     executed = count_executions(gateway)
     await gateway.query(CATALOGUE)
     await gateway.query('{ services(first: 1, filter: {departments: ["community"]}) { totalCount } }')
@@ -216,8 +216,12 @@ async def test_off_means_every_query_runs(make_gateway: GatewayFactory) -> None:
 
 @pytest.mark.usefixtures("mocks")
 async def test_replicas_share_answers_through_redis(make_gateway: GatewayFactory, redis_url: str) -> None:
-    first = await resident_gateway(make_gateway, cache_url=redis_url, redis_url=redis_url)
-    second = await resident_gateway(make_gateway, cache_url=redis_url, redis_url=redis_url)
+    first = await resident_gateway(
+        make_gateway, cache_url=redis_url, redis_url=redis_url, response_cache=True
+    )
+    second = await resident_gateway(
+        make_gateway, cache_url=redis_url, redis_url=redis_url, response_cache=True
+    )
     executed = count_executions(second)
     token = resident_token(fixture("senior_pudong"))
     personal = await ask(first, token, MIXED)
