@@ -36,8 +36,9 @@ _PLAN = "_onestop_plan"
 
 def plan(field: GraphQLField) -> Plan:
     """Whether ``field`` is a plain attribute of a leaf type (or a non-null list of non-null leaves)."""
-    if hasattr(field, _PLAN):
-        known: Plan = getattr(field, _PLAN)
+    attributes = field.__dict__
+    if _PLAN in attributes:
+        known: Plan = attributes[_PLAN]
         return known
     result: Plan = None
     resolve = field.resolve
@@ -45,7 +46,7 @@ def plan(field: GraphQLField) -> Plan:
         leaf = _leaf(field.type)
         if leaf is not None:
             result = leaf
-    setattr(field, _PLAN, result)
+    attributes[_PLAN] = result
     return result
 
 
@@ -82,17 +83,26 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
 
+_PLAIN = frozenset({str, int, float, bool})
+_SEQUENCES = frozenset({list, tuple})
+
+
 def _complete(found: tuple[GraphQLLeafType, bool], value: Any) -> Any:
     """The serialized value, or None to let graphql-core handle it (null, errors, anything odd)."""
     leaf, many = found
-    if value is None or isinstance(value, Exception) or hasattr(value, "__await__"):
+    kind = type(value)
+    if many and kind not in _SEQUENCES:
+        return None  # null, an exception, an awaitable, not a list: graphql-core's path
+    if (
+        not many
+        and kind not in _PLAIN
+        and (value is None or isinstance(value, Exception) or hasattr(value, "__await__"))
+    ):
         return None
     try:
         if not many:
             coerced = leaf.coerce_output_value(value)
             return None if coerced is Undefined else coerced
-        if isinstance(value, str | bytes | dict):  # not a list: graphql-core's error
-            return None
         items = [leaf.coerce_output_value(item) for item in value]
     except Exception:  # a value the scalar refuses: graphql-core raises it where it belongs
         return None
