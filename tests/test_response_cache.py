@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from graphql import GraphQLObjectType, get_named_type, is_leaf_type, parse
@@ -21,7 +25,9 @@ from schema.response_cache import (
     classify,
 )
 from tests.access_support import ask, bearer, fixture, resident_gateway, resident_token
+from tests.clients_support import live
 from tests.conftest import TEST_NAMESPACE, Gateway, GatewayFactory
+from tests.tools import CHROMIUM_FLAGS, chromium, node
 
 CATALOGUE = """query Catalogue {
   services(first: 5, filter: {departments: ["civil-affairs", "hrss", "health"]}) {
@@ -272,3 +278,42 @@ async def test_redis_is_bounded_and_drops_by_tag(redis_url: str) -> None:
         assert await store.get("c") is None and (await store.get("b")) is not None
     finally:
         await store.close()
+
+
+async def test_a_browsers_http_cache_keeps_public_answers_only(
+    make_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    """Chromium's own HTTP cache, as a kiosk's browser: the public answer is reused while fresh and
+    revalidated with a 304; the personal one is asked for every time."""
+    gateway = await resident_gateway(make_gateway, response_cache=True)
+    token = resident_token(fixture("senior_pudong"))
+    executed = count_executions(gateway)
+    async with live(gateway.app) as server:
+        options = {
+            "chromium": chromium(),
+            "flags": list(CHROMIUM_FLAGS),
+            "userDataDir": str(tmp_path / "chromium"),
+            "origin": server.url,
+            "public": f"{server.url}/graphql?{urlencode({'query': CATALOGUE})}",
+            "personal": f"{server.url}/graphql?{urlencode({'query': PERSONAL})}",
+            "token": token,
+        }
+        script = Path(__file__).parent / "js" / "http_cache.mjs"
+        process = await asyncio.create_subprocess_exec(
+            node(), str(script), json.dumps(options), stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0
+    seen = json.loads(out)
+    cache = cache_of(gateway)
+    first, second, revalidated = seen["first"], seen["second"], seen["revalidated"]
+    assert first["status"] == second["status"] == revalidated["status"] == 200
+    assert first["body"] == second["body"] == revalidated["body"]
+    assert json.loads(first["body"])["data"]["services"]["edges"]
+    # the second fetch never left the browser; the third came back as a 304 (a cache hit here)
+    assert executed == [CATALOGUE, PERSONAL, PERSONAL] and cache.hits == 1
+    assert seen["revalidated"]["control"].startswith("public, max-age=")
+    assert seen["personalFirst"]["control"] == seen["personalSecond"]["control"] == "private, no-store"
+    assert json.loads(seen["personalSecond"]["body"])["data"]["me"]["profile"]["name"]
+    store = cache.store
+    assert isinstance(store, MemoryStore) and len(store.entries) == 1
