@@ -29,8 +29,9 @@ from graphql import (
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-# (leaf type, is a list of it), or None when the field takes the ordinary path; kept on the field
-Plan = tuple[GraphQLLeafType, bool] | None
+# (leaf type, is a list of it, the record's attribute), or None when the field takes the ordinary
+# path; kept on the field
+Plan = tuple[GraphQLLeafType, bool, str] | None
 _PLAN = "_onestop_plan"
 
 
@@ -42,15 +43,22 @@ def plan(field: GraphQLField) -> Plan:
         return known
     result: Plan = None
     resolve = field.resolve
-    if resolve is not None and getattr(resolve, "_is_default", False) and not field.args:
+    definition = (field.extensions or {}).get("strawberry-definition")
+    if (
+        resolve is not None
+        and getattr(resolve, "_is_default", False)  # strawberry's own: the attribute, no resolver
+        and not field.args
+        and definition is not None
+        and getattr(definition, "default_resolver", None) is getattr
+    ):
         leaf = _leaf(field.type)
         if leaf is not None:
-            result = leaf
+            result = (*leaf, definition.python_name)
     attributes[_PLAN] = result
     return result
 
 
-def _leaf(type_: GraphQLOutputType) -> Plan:
+def _leaf(type_: GraphQLOutputType) -> tuple[GraphQLLeafType, bool] | None:
     if isinstance(type_, GraphQLNonNull):
         type_ = type_.of_type
     if is_leaf_type(type_):
@@ -76,8 +84,7 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
             field = parent_type.fields.get(field_details_list[0].node.name.value)
             found = None if field is None else plan(field)
             if found is not None and field is not None:
-                value = field.resolve(source, None)  # strawberry's getattr; it takes no info
-                completed = _complete(found, value)
+                completed = _complete(found, getattr(source, found[2], None))
                 if completed is not None:
                     return completed
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
@@ -87,9 +94,9 @@ _PLAIN = frozenset({str, int, float, bool})
 _SEQUENCES = frozenset({list, tuple})
 
 
-def _complete(found: tuple[GraphQLLeafType, bool], value: Any) -> Any:
+def _complete(found: tuple[GraphQLLeafType, bool, str], value: Any) -> Any:
     """The serialized value, or None to let graphql-core handle it (null, errors, anything odd)."""
-    leaf, many = found
+    leaf, many, _ = found
     kind = type(value)
     if many and kind not in _SEQUENCES:
         return None  # null, an exception, an awaitable, not a list: graphql-core's path
