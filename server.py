@@ -145,7 +145,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     verifier = TokenVerifier(settings.token_settings())
     # GraphiQL's page and bundle come with the project (no CDN: intranets and kiosks reach none)
     graphiql_assets = GraphiQLAssets.load() if settings.graphiql_enabled else None
-    # registry.snapshot: each request works on the connector versions served when it began
     schema = build_schema(QueryLimits.from_settings(settings))
     # whole answers to public queries (schema/response_cache.py); None when off
     responses = response_cache_for(
@@ -157,6 +156,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings.response_cache_max_entries,
         Limits(settings.response_cache_max_bytes, settings.response_cache_max_ttl_s),
     )
+    # registry.snapshot: each request works on the connector versions served when it began
     graphql = GraphQLView(
         schema,
         registry.snapshot,
