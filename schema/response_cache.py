@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -376,9 +377,9 @@ class ResponseCache:
         return digest.hexdigest()
 
     async def lookup(self, key: str, registry: Registry) -> Entry | None:
-        await self.observe(registry)
+        versions = await self.observe(registry)
         entry = await self.store.get(key)
-        if entry is None or entry.remaining(self._clock()) <= 0 or not _serves(registry, entry.versions):
+        if entry is None or entry.remaining(self._clock()) <= 0 or not _serves(versions, entry.versions):
             self.misses += 1
             return None
         self.hits += 1
@@ -402,28 +403,30 @@ class ResponseCache:
         ttl_s, departments = fresh
         if verdict.all_departments:
             departments = departments | {d.id for d in registry.all()}
-        versions = {}
-        for department in departments:
-            connector = registry.get(department)
-            if connector is None:
-                return None
-            versions[department] = connector.version
+        served = await self.observe(registry)
+        if not departments <= served.keys():
+            return None
+        # every answer also depends on which departments there are ("all catalogues" gains a new one)
+        versions = {d: served[d] for d in departments} | {MEMBERSHIP: membership(served)}
         etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
         entry = Entry(body, operation, self._clock() + ttl_s, versions, etag)
-        await self.observe(registry)
         await self.store.put(key, entry, ttl_s)
         self.stored += 1
         return entry
 
-    async def observe(self, registry: Registry) -> None:
-        """Drop what departments whose connector version changed made (a reload, or a rollback)."""
+    async def observe(self, registry: Registry) -> dict[str, int]:
+        """Drop what departments whose connector version changed made (a reload, or a rollback), and
+        everything when a department came or went. Returns the versions served."""
         versions = registry.versions()
         seen, self._seen = self._seen, versions
         if seen is None or seen == versions:
-            return
+            return versions
         changed = {d for d in seen.keys() | versions.keys() if seen.get(d) != versions.get(d)}
+        if seen.keys() != versions.keys():
+            changed.add(MEMBERSHIP)
         log.info("response cache: dropping what %s made", ", ".join(sorted(changed)))
         await self.store.invalidate(sorted(changed))
+        return versions
 
     async def invalidate(self, departments: Iterable[str]) -> None:
         await self.store.invalidate(list(departments))
@@ -449,10 +452,20 @@ def freshness(used: Iterable[Used], registry: Registry, max_ttl_s: float) -> tup
     return ttl_s, departments
 
 
-def _serves(registry: Registry, versions: Mapping[str, int]) -> bool:
+MEMBERSHIP = "*"  # the tag every entry has: which departments are served
+
+
+def membership(served: Mapping[str, int]) -> int:
+    return zlib.crc32(",".join(sorted(served)).encode())
+
+
+def _serves(served: Mapping[str, int], versions: Mapping[str, int]) -> bool:
+    """Whether this request's registry serves the connector versions (and departments) an entry used."""
     for department, version in versions.items():
-        connector = registry.get(department)
-        if connector is None or connector.version != version:
+        if department == MEMBERSHIP:
+            if membership(served) != version:
+                return False
+        elif served.get(department) != version:
             return False
     return True
 

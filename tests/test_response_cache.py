@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from schema import build_schema
 from schema.response_cache import (
+    MEMBERSHIP,
     NOT_CACHED,
     PUBLIC_FIELDS,
     PUBLIC_ROOTS,
@@ -133,7 +134,7 @@ async def test_kept_for_the_shortest_freshness_of_the_data_used(make_gateway: Ga
     assert isinstance(store, MemoryStore)
     (entry,) = store.entries.values()
     assert 25 < entry.expires_at - time.time() <= 30
-    assert set(entry.versions) == {"civil-affairs", "hrss", "health"}
+    assert set(entry.versions) == {"civil-affairs", "hrss", "health", MEMBERSHIP}
 
 
 async def test_personal_data_is_never_kept_nor_served(make_gateway: GatewayFactory) -> None:
@@ -206,9 +207,23 @@ async def test_a_reload_drops_what_the_department_made(make_gateway: GatewayFact
     registry.replace([(health.spec, health.version + 1)])  # what the reloader does on a new version
     await gateway.query(CATALOGUE)
     assert len(executed) == 3  # run again on the new version
-    (community,) = [e for e in store.entries.values() if set(e.versions) == {"community"}]
+    (community,) = [e for e in store.entries.values() if set(e.versions) == {"community", MEMBERSHIP}]
     assert community is not None and len(store.entries) == 2
     assert {e.versions.get("health") for e in store.entries.values()} == {None, health.version + 1}
+
+
+async def test_a_new_department_is_in_the_next_answer(make_gateway: GatewayFactory) -> None:
+    gateway = await make_gateway(response_cache=True)
+    everything = "{ services(first: 1) { totalCount } departments { id } }"
+    before = await gateway.query(everything)
+    assert await gateway.query(everything) == before and cache_of(gateway).hits == 1
+    registry = gateway.app.state.registry
+    community = registry.get("community")
+    extra = community.spec.model_copy(update={"id": "community-two"})
+    registry.replace([(extra, 1)])  # a department registered: "every catalogue" has one more
+    after = await gateway.query(everything)
+    assert len(after["data"]["departments"]) == len(before["data"]["departments"]) + 1
+    assert after["data"]["services"]["totalCount"] > before["data"]["services"]["totalCount"]
 
 
 async def test_off_means_every_query_runs(make_gateway: GatewayFactory) -> None:
