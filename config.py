@@ -62,6 +62,20 @@ class Settings(BaseSettings):
         10.0, ge=0, le=600, description="then, seconds responses in progress may take before being cancelled"
     )
 
+    # -- whole-response cache for public queries (README, "Response cache"; schema/response_cache.py) --
+    response_cache: bool = Field(
+        True, description="answer a repeated public query from a cache of whole responses (off: always run)"
+    )
+    response_cache_max_entries: int = Field(
+        10000, ge=1, description="responses kept (in Redis when there is one, else per process); oldest out"
+    )
+    response_cache_max_bytes: int = Field(
+        262144, ge=1024, description="largest response body kept (a bigger one is answered, not kept)"
+    )
+    response_cache_max_ttl_s: float = Field(
+        300.0, gt=0, description="longest a response is kept, even when its data stays fresh longer"
+    )
+
     # -- observability (README, "Observability") --
     log_level: str = Field("INFO", description="DEBUG adds one line per upstream call")
     log_format: Literal["json", "text"] = Field(

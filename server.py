@@ -55,6 +55,7 @@ from schema.graphiql import GraphiQLAssets
 from schema.inputs import TextLimits
 from schema.limits import QueryLimits
 from schema.persisted import Manifests
+from schema.response_cache import Limits, response_cache_for
 from schema.sse import EventStreams, GraphQLOverSSE
 from schema.view import GraphQLView
 from store.db import create_engine, migrate, session_factory
@@ -148,6 +149,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await registry.close()
             await bus.close()
             await documents.close()
+            if responses is not None:
+                await responses.close()
             await cache.close()
             observability.shutdown()
             await guards.close()
@@ -179,13 +182,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
     verifier = TokenVerifier(settings.token_settings())
     # GraphiQL's page and bundle come with the project (no CDN: intranets and kiosks reach none)
     graphiql_assets = GraphiQLAssets.load() if settings.graphiql_enabled else None
+    schema = build_schema(
+        QueryLimits.from_settings(settings), TextLimits.from_settings(settings), settings.request_deadline_s
+    )
+    # whole answers to public queries (schema/response_cache.py); None when off
+    responses = response_cache_for(
+        schema._schema,
+        settings.response_cache,
+        settings.redis_url,
+        settings.cache_url,
+        settings.namespace,
+        settings.response_cache_max_entries,
+        Limits(settings.response_cache_max_bytes, settings.response_cache_max_ttl_s),
+    )
     # registry.snapshot: each request works on the connector versions served when it began
     graphql = GraphQLView(
-        build_schema(
-            QueryLimits.from_settings(settings),
-            TextLimits.from_settings(settings),
-            settings.request_deadline_s,
-        ),
+        schema,
         registry.snapshot,
         graphiql=graphiql_assets,
         verifier=verifier,
@@ -221,6 +233,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.persisted = Manifests.load(settings.persisted_dir, settings.trusted_channels)
     app.state.documents = documents  # registered by APQ clients (schema/apq.py)
+    app.state.response_cache = responses
     app.state.inflight = guards.inflight  # .current, .limit, .refused
     app.state.rate_limits = guards.rate_limits  # .refused: Counter by "client" / "channel"
     app.state.event_streams = streams.streams  # .current, .limit, .refused

@@ -6,6 +6,7 @@ import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from connectors.records import Category, Channel, ServiceRecord
 from resolvers.errors import InputError
@@ -36,6 +37,7 @@ class ServicePage:
         return encode_cursor(record.id)
 
 
+@lru_cache(maxsize=4096)  # a page's ten cursors are the same strings request after request
 def encode_cursor(service_id: str) -> str:
     return base64.urlsafe_b64encode(f"svc:{service_id}".encode()).decode()
 
@@ -79,18 +81,23 @@ async def list_services(
         raise InputError("first", f"between 0 and {MAX_PAGE}")
     after_id = decode_cursor(after) if after is not None else None
     terms = search_terms(query.search)
-    known = set(loaders.ids_with("catalog"))
     if query.departments is not None:
-        unknown = sorted(set(query.departments) - known)
+        unknown = sorted(set(query.departments) - set(loaders.ids_with("catalog")))
         if unknown:
             raise InputError("filter.departments", f"no department {', '.join(unknown)}")
     records = await loaders.all_services(path, query.departments)
-    selected = sorted((r for r in records if matches(r, query, terms)), key=lambda r: r.id)
+    if query.categories or query.channels or terms:
+        records = [r for r in records if matches(r, query, terms)]
+    selected = sorted(records, key=_by_id)
     start = 0
     if after_id is not None:
         start = next((i for i, r in enumerate(selected) if r.id > after_id), len(selected))
     window = selected[start : start + size]
     return ServicePage(window, len(selected), start + size < len(selected), start > 0)
+
+
+def _by_id(record: ServiceRecord) -> str:
+    return record.id
 
 
 async def get_service(loaders: Loaders, service_id: str, path: Path) -> ServiceRecord | None:

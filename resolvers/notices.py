@@ -37,6 +37,9 @@ class Stale:
 class Notices:
     failures: list[Failure] = field(default_factory=list)
     stale: list[Stale] = field(default_factory=list)
+    # departments' data the response was made of: (department, operation, age in seconds); what the
+    # response cache (schema/response_cache.py) keeps an answer for, and how long
+    used: list[tuple[str, str, float]] = field(default_factory=list)
     _seen: set[tuple[str, str, str]] = field(default_factory=set)
 
     def failed(self, error: UpstreamError, path: Path) -> None:
@@ -48,6 +51,7 @@ class Notices:
     def fetched(
         self, department: str, capability: str, fetched: Fetched[OperationResult[Any]], path: Path
     ) -> None:
+        self.used.append((department, capability, fetched.age_s))
         if fetched.stale and fetched.error is not None:
             key = (department, "STALE", capability)
             if key not in self._seen:

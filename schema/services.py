@@ -12,6 +12,7 @@ from resolvers.catalog import ServicePage, ServiceQuery, get_service, list_servi
 from schema.context import Info, path_of
 from schema.departments import Department, department_by_id
 from schema.described import described_enum
+from schema.views import RecordViews
 
 # The canonical vocabularies are the GraphQL enums as they are: one list of values, not two to keep equal.
 described_enum(
@@ -97,6 +98,10 @@ class Service:
 
     @classmethod
     def from_record(cls, record: ServiceRecord) -> Service:
+        return _service_views(record)
+
+    @classmethod
+    def make(cls, record: ServiceRecord) -> Service:
         return cls(
             id=strawberry.ID(record.id),
             name=record.name_zh,
@@ -111,6 +116,9 @@ class Service:
             criteria=[Criterion(fact=c.fact, op=c.op, value=c.value, text=c.text) for c in record.criteria],
             department_id=record.department,
         )
+
+
+_service_views: RecordViews[ServiceRecord, Service] = RecordViews(Service.make)
 
 
 @strawberry.input(description="Narrow the catalogue; every given field must match.")

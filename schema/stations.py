@@ -13,6 +13,7 @@ from resolvers.stations import StationHit as StationHitRecord
 from resolvers.stations import get_station, nearby_stations
 from schema.context import Info, path_of
 from schema.services import Service
+from schema.views import RecordViews
 
 
 @strawberry.type(description="A place on the map (WGS 84).")
@@ -64,6 +65,10 @@ class Station:
 
     @classmethod
     def from_record(cls, record: StationRecord) -> Station:
+        return _station_views(record)
+
+    @classmethod
+    def make(cls, record: StationRecord) -> Station:
         return cls(
             id=strawberry.ID(record.id),
             name=record.name,
@@ -77,6 +82,9 @@ class Station:
             ],
             service_ids=record.service_ids,
         )
+
+
+_station_views: RecordViews[StationRecord, Station] = RecordViews(Station.make)
 
 
 @strawberry.type(description="A station within reach, and how far it is on foot.")

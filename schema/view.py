@@ -31,6 +31,7 @@ from middleware.ratelimit import Verified, verified_by_rate_limit
 from schema.context import Context
 from schema.graphiql import PAGE_POLICY, GraphiQLAssets
 from schema.http_body import StrictRequests
+from schema.response_cache import CachedResponses
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -118,7 +119,7 @@ class TextFrames(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
-class GraphQLView(StrictRequests, GraphQL[Context, None]):
+class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
     websocket_adapter_class = TextFrames
 
     def __init__(

@@ -1,0 +1,72 @@
+"""Plain fields completed in one step (schema/execution.py) answer exactly as graphql-core would."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry.schema import Schema
+
+from schema.execution import PlainFields
+
+
+@strawberry.enum
+class Colour(Enum):
+    RED = "RED"
+    BLUE = "BLUE"
+
+
+@strawberry.type
+class Thing:
+    name: str
+    maybe: str | None
+    count: int
+    colour: Colour
+    tags: list[str]
+    colours: list[Colour]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def things(self) -> list[Thing]:
+        return [
+            Thing(name="a", maybe=None, count=1, colour=Colour.RED, tags=["x", "y"], colours=[Colour.BLUE]),
+            Thing(name=None, maybe="m", count="many", colour="GREEN", tags=["x", None], colours=[]),  # type: ignore[arg-type]
+        ]
+
+
+async def answer(plain: bool, document: str) -> dict[str, Any]:
+    schema = Schema(Query, execution_context_class=PlainFields if plain else None)
+    result = await schema.execute(document)
+    errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or ())
+    return {"data": result.data, "errors": errors}
+
+
+@pytest.mark.parametrize("field", ["name", "count", "colour", "tags", "name maybe count colour tags colours"])
+async def test_values_nulls_and_errors_are_graphql_cores(field: str) -> None:
+    document = "{ things { " + field + " } }"
+    fast, ordinary = await answer(True, document), await answer(False, document)
+    assert fast == ordinary
+    assert fast["data"] is None  # a non-null field of a non-null item failed: null up to the root
+    assert fast["errors"] and all(path[:2] == ("things", 1) for _, path in fast["errors"])
+
+
+async def test_good_values_are_served_without_resolve_info(monkeypatch: pytest.MonkeyPatch) -> None:
+    infos: list[str] = []
+    build = PlainFields.build_resolve_info
+
+    def counting(self: PlainFields, field: Any, nodes: Any, *args: Any) -> Any:
+        infos.append(nodes[0].name.value)
+        return build(self, field, nodes, *args)
+
+    monkeypatch.setattr(PlainFields, "build_resolve_info", counting)
+    schema = Schema(Query, execution_context_class=PlainFields)
+    result = await schema.execute("{ things { maybe tags colours } }")
+    assert result.data is None or result.errors  # the second thing's tags hold a null
+    ok = await schema.execute("{ things { maybe colours } }")
+    assert ok.errors is None
+    assert ok.data == {"things": [{"maybe": None, "colours": ["BLUE"]}, {"maybe": "m", "colours": []}]}
+    assert infos.count("colours") == 0 and infos.count("maybe") == 2  # plain lists in one step; nulls not
