@@ -35,3 +35,9 @@ def until_blocking(condition: Callable[[], Any], timeout: float = WAIT_S, every:
         if time.monotonic() >= deadline:
             raise TimeoutError(f"condition not met within {timeout} s")
         time.sleep(every)  # wait-for-condition: the poll interval of `until_blocking` itself
+
+
+def ahead(clock: Callable[[], float], seconds: float) -> Callable[[], float]:
+    """``clock`` running ``seconds`` ahead: a test steps a component (a breaker, a cache) past a wait
+    by handing it this, instead of sleeping through the wait."""
+    return lambda: clock() + seconds
