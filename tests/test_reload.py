@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,11 +147,13 @@ async def test_no_request_fails_while_reloads_happen_under_load(
             if body.get("errors") or archive_ids(body) != ARCHIVES_IDS:
                 failures.append(body.get("errors") or archive_ids(body))
 
+    def busy_since(since: int) -> Callable[[], bool]:
+        return lambda: answered >= since + 4
+
     clients = [asyncio.create_task(client()) for _ in range(8)]
     try:
         for text in (version_two(), EXAMPLE, version_two(), EXAMPLE, version_two()):  # five reloads
-            since = answered
-            await until(lambda since=since: answered >= since + 4)  # the clients are busy before each reload
+            await until(busy_since(answered))  # the clients are busy before each reload
             result = await register_over_graphql(gateway, text, operator())
             assert result["data"]["registerConnector"]["outcome"] in ("ACTIVE", "UNCHANGED"), result
     finally:
