@@ -1,4 +1,4 @@
-"""Waiting for a condition, bounded: the one way tests wait (never ``sleep(fixed)`` and hope).
+"""Waiting for a condition, bounded: the one way tests wait (never a fixed sleep and hope).
 
 ``until`` polls a condition (sync or async) until it holds or the deadline passes; ``until_blocking``
 is the same for code that runs in a thread or before an event loop exists (a subprocess starting up).
