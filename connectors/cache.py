@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -33,13 +34,19 @@ _throttled = ThrottledLog(log)  # a Redis outage fails every call: one line per 
 T = TypeVar("T")
 
 
+# The wall clock entries age on (seconds since the epoch: shared between processes through Redis). A
+# module attribute, not a parameter: entries are aged deep inside the connector layer, and tests move
+# this clock past a freshness instead of sleeping until it passes.
+wall_clock: Callable[[], float] = time.time
+
+
 @dataclass(frozen=True, slots=True)
 class Entry(Generic[T]):
     value: T
     stored_at: float  # wall clock, seconds: shared between processes through Redis
 
     def age(self, now: float | None = None) -> float:
-        return max(0.0, (time.time() if now is None else now) - self.stored_at)
+        return max(0.0, (wall_clock() if now is None else now) - self.stored_at)
 
 
 class ResponseCache:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -124,12 +125,13 @@ class Ledger(Protocol):
 
 
 class LocalLedger:
-    def __init__(self, ttl_s: float = LEDGER_TTL_S) -> None:
+    def __init__(self, ttl_s: float = LEDGER_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_s = ttl_s
+        self.clock = clock  # tests pass their own to step past a claim's time
         self._claimed: dict[str, float] = {}
 
     async def claim(self, key: str) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         if len(self._claimed) > 10_000:  # bounded: forget what has expired
             self._claimed = {k: t for k, t in self._claimed.items() if now - t < self.ttl_s}
         claimed_at = self._claimed.get(key)

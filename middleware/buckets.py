@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -57,15 +57,16 @@ class MemoryBuckets:
     """Buckets in a dict. Buckets that have refilled are forgotten on a sweep (they would start full
     anyway), so memory follows the clients active in the last few seconds, not every client ever seen."""
 
-    def __init__(self, max_entries: int = 100_000) -> None:
+    def __init__(self, max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
         self._state: dict[str, tuple[float, float, float]] = {}  # key -> (tokens, at, full at)
         self.max_entries = max_entries
+        self.clock = clock  # tests pass their own to step time past a refill
 
     def __len__(self) -> int:
         return len(self._state)
 
     async def take(self, buckets: Sequence[Bucket]) -> Verdict:
-        now = time.monotonic()
+        now = self.clock()
         levels = []
         verdict = ADMITTED
         for index, bucket in enumerate(buckets):

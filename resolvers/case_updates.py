@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -36,6 +36,10 @@ log = logging.getLogger("onestop.cases.live")
 
 MAX_CASE_IDS = 100
 RECHECK_S = 60.0  # a quiet stream still ends within this long of a consent revoked or expired
+# The wall clock tokens expire on (seconds since the epoch, like a JWT's `exp`). A module attribute, not a
+# parameter: the subscription is reached through the schema, and tests move this clock past a token's
+# expiry instead of sleeping until it comes.
+wall_clock: Callable[[], float] = time.time
 
 
 class Caller(Protocol):
@@ -173,13 +177,13 @@ def _until_next_check(acting: Acting) -> float:
     expires_at = acting.principal.expires_at
     if expires_at is None:
         return RECHECK_S
-    return max(0.01, min(RECHECK_S, expires_at - time.time()))
+    return max(0.01, min(RECHECK_S, expires_at - wall_clock()))
 
 
 async def _still_allowed(ctx: Caller, acting: Acting, resident: str | None) -> None:
     """Before each update: the token has not expired, and staff still hold the resident's consent."""
     principal = acting.principal
-    if principal.expires_at is not None and principal.expires_at <= time.time():
+    if principal.expires_at is not None and principal.expires_at <= wall_clock():
         raise AccessDenied("UNAUTHENTICATED", "the token has expired; subscribe again with a new one")
     if acting.session_id is not None:
         await ctx.state.access.policy.acting_for(principal, resident, acting.purpose)

@@ -12,9 +12,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
-
 from config import PROJECT_ROOT
 from connectors.mapping import SHANGHAI
 from identity.principal import ClientChannel, Role
@@ -22,7 +19,7 @@ from identity.tokens import mint
 from mocks.server import RunningMocks
 from tests.access_support import SECRET, WORLD, ask
 from tests.conftest import TEST_NAMESPACE, Gateway
-from tests.gateway_process import free_port
+from tests.gateway_process import free_port, wait_healthy
 
 STATION = "ZD-0001"  # Lujiazui: Mon-Fri 09:00-17:00, Sat 09:00-12:00
 SERVICE = "GH-003"  # offered there
@@ -115,15 +112,7 @@ async def gateway_processes(
 
 
 async def _wait_ready(url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(int(START_TIMEOUT_S / 0.1)):
-            try:
-                if (await client.get(f"{url}/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    pytest.fail(f"gateway at {url} did not start")
+    await wait_healthy(url, START_TIMEOUT_S)
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from config import PROJECT_ROOT
+from tests.waiting import until, until_blocking
 
 
 def free_port() -> int:
@@ -75,12 +75,30 @@ def gateway_process(mocks_url: str, directory: Path, **settings: str) -> Iterato
 
 def wait_ready(url: str, timeout_s: float = 60) -> None:
     """Block until /readyz answers 200 (call it from a thread when the event loop serves the mocks)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
+            return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"the gateway at {url} did not become ready")
+            return False
+
+    try:
+        until_blocking(ready, timeout=timeout_s, every=0.2)
+    except TimeoutError:
+        raise AssertionError(f"the gateway at {url} did not become ready") from None
+
+
+async def wait_healthy(url: str, timeout_s: float = 60) -> None:
+    """Wait until /healthz answers 200: a gateway process has started serving."""
+
+    async def healthy() -> bool:
+        try:
+            async with httpx.AsyncClient() as client:
+                return (await client.get(f"{url}/healthz")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        await until(healthy, timeout=timeout_s, every=0.1)
+    except TimeoutError:
+        raise AssertionError(f"gateway at {url} did not start") from None

@@ -21,9 +21,10 @@ from starlette.applications import Starlette
 
 from mocks.world import Case
 from tests.access_support import WORLD, fixture
+from tests.waiting import WAIT_S as WAIT_S  # re-exported: the live tests import them from here
+from tests.waiting import until as until
 
 HOUSING_SECRET = "zj-webhook-secret-dev"  # the mocks' and the bundled spec's development secret
-WAIT_S = 15.0  # bound on every wait: generous, two CPUs are shared by six test runs
 
 UPDATED = """subscription($ids: [ID!], $resident: ID) {
   caseUpdated(caseIds: $ids, resident: $resident) {
@@ -134,18 +135,6 @@ async def set_webhook(http: aiohttp.ClientSession, mocks_url: str, url: str | No
         return
     async with http.put(f"{mocks_url}/_admin/webhooks", json={"url": url}) as response:
         assert response.status == 200, await response.text()
-
-
-async def until(condition: Any, timeout: float = WAIT_S, every: float = 0.05) -> None:
-    """Wait (bounded) until ``condition()`` (sync or async) is true."""
-    async with asyncio.timeout(timeout):
-        while True:
-            result = condition()
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result:
-                return
-            await asyncio.sleep(every)
 
 
 async def post_webhook(

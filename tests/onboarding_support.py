@@ -18,6 +18,7 @@ from identity.principal import Role
 from identity.tokens import mint
 from mocks.extra import archives
 from tests.conftest import Gateway
+from tests.waiting import until
 
 SECRET = "onboarding-test-secret-0123456789abcdef"
 EXAMPLE = (PROJECT_ROOT / "docs" / "examples" / "archives.yaml").read_text(encoding="utf-8")
@@ -95,10 +96,7 @@ async def served(gateway: Gateway) -> AsyncIterator[str]:
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        for _ in range(500):  # up to 10 s
-            if server.started:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: server.started, timeout=10, every=0.02)
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True

@@ -6,6 +6,13 @@ import asyncio
 
 from coordination.bus import LocalBus, RedisBus, Subscription
 from tests.conftest import TEST_NAMESPACE
+from tests.waiting import until
+
+
+async def redis_listens(bus: RedisBus, topic: str) -> bool:
+    """Redis itself counts a subscriber on the topic's channel (SUBSCRIBE has arrived there)."""
+    counts = await bus.redis.pubsub_numsub(bus.prefix + topic)
+    return any(count >= 1 for _, count in counts)
 
 
 async def _next(subscription: Subscription) -> dict[str, object]:
@@ -38,7 +45,7 @@ async def test_redis_bus_carries_a_message_from_one_process_to_another(redis_url
     publisher, listener = RedisBus(redis_url, TEST_NAMESPACE), RedisBus(redis_url, TEST_NAMESPACE)
     try:
         async with listener.subscribe("cases") as subscription:
-            await asyncio.sleep(0.1)  # SUBSCRIBE reaches Redis
+            await until(lambda: redis_listens(listener, "cases"))
             await publisher.publish("cases", {"case": "C-1", "status": "APPROVED"})
             assert await _next(subscription) == {"case": "C-1", "status": "APPROVED"}
             await publisher.redis.publish(f"{TEST_NAMESPACE}:bus:cases", b"not json")
@@ -53,7 +60,7 @@ async def test_redis_bus_namespaces_keep_two_deployments_apart(redis_url: str) -
     ours, theirs = RedisBus(redis_url, TEST_NAMESPACE), RedisBus(redis_url, TEST_NAMESPACE + "-other")
     try:
         async with ours.subscribe("cases") as subscription:
-            await asyncio.sleep(0.1)
+            await until(lambda: redis_listens(ours, "cases"))
             await theirs.publish("cases", {"case": "theirs"})
             await ours.publish("cases", {"case": "ours"})
             assert await _next(subscription) == {"case": "ours"}

@@ -17,6 +17,7 @@ import redis.asyncio as redis
 from pydantic import TypeAdapter
 
 from bench.home import HOME
+from connectors import cache as cache_module
 from connectors.cache import Entry, ResponseCache
 from connectors.errors import UpstreamCode, UpstreamError
 from connectors.local_cache import LocalCache
@@ -24,6 +25,7 @@ from connectors.resilience import CachePolicy, Resilience
 from connectors.spec import Policy
 from tests.access_support import WORLD, ask, resident_gateway, resident_token
 from tests.conftest import TEST_NAMESPACE, GatewayFactory
+from tests.waiting import ahead
 
 ADAPTER: TypeAdapter[Entry[str]] = TypeAdapter(Entry[str])
 PUBLIC = CachePolicy(ttl_s=60, stale_ttl_s=600, public=True)
@@ -114,12 +116,16 @@ async def test_readers_missing_locally_at_once_share_one_redis_read(caches: Cach
 
 
 async def test_an_entry_expires_locally_then_the_shared_one_is_read(caches: Caches) -> None:
-    writer, reader = caches(local_ttl_s=0), caches(local_ttl_s=0.05)
+    now = [0.0]
+    writer, reader = caches(local_ttl_s=0), caches()
+    reader.local = LocalCache(ttl_s=0.05, clock=lambda: now[0])
     await writer.set("demo:fp:catalog", Entry("v1", time.time()), 60, ADAPTER)
     asked = count_gets(reader)
     assert (await reader.get("demo:fp:catalog", ADAPTER, fresh_s=60) or Entry("", 0)).value == "v1"
     await writer.set("demo:fp:catalog", Entry("v2", time.time()), 60, ADAPTER)  # another process refreshed
-    await asyncio.sleep(0.2)
+    now[0] = 0.049
+    assert (await reader.get("demo:fp:catalog", ADAPTER, fresh_s=60) or Entry("", 0)).value == "v1"
+    now[0] = 0.05  # the local TTL has passed
     entry = await reader.get("demo:fp:catalog", ADAPTER, fresh_s=60)
     assert entry is not None and entry.value == "v2" and len(asked) == 2
 
@@ -264,16 +270,22 @@ async def test_a_set_is_kept_no_longer_than_its_ttl_in_the_shared_cache(caches: 
     assert cache.local.get("demo:fp:catalog") is None
 
 
-async def test_stale_on_error_reports_the_age_of_the_fetch(caches: Caches) -> None:
+async def test_stale_on_error_reports_the_age_of_the_fetch(
+    caches: Caches, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local_now = [0.0]
     cache = caches()
+    cache.local = LocalCache(ttl_s=30, clock=lambda: local_now[0])
     asked, load = count_gets(cache), Loads()
     resilience = layer(cache)
     short = CachePolicy(ttl_s=0.3, stale_ttl_s=600, public=True)
     await resilience.cached("demo:fp:catalog", short, ADAPTER, load)
     fetched_at = time.time()
-    await asyncio.sleep(0.5)  # past its freshness, well within the local TTL of 30 s
+    # half a second on: past its freshness, well within the local TTL of 30 s
+    monkeypatch.setattr(cache_module, "wall_clock", ahead(time.time, 0.5))
+    local_now[0] = 0.5
     load.failing = True
     stale = await resilience.cached("demo:fp:catalog", short, ADAPTER, load)
     assert stale.stale and stale.value == "v1" and stale.error is not None
-    assert stale.age_s >= 0.5 and stale.age_s == pytest.approx(time.time() - fetched_at, abs=0.5)
+    assert stale.age_s >= 0.5 and stale.age_s == pytest.approx(time.time() + 0.5 - fetched_at, abs=0.5)
     assert len(asked) == 2  # the stale entry came from Redis: the local level only serves fresh ones

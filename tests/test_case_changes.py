@@ -26,6 +26,7 @@ from mocks.server import RunningMocks
 from tests.access_support import SECRET, fixture, resident_token
 from tests.conftest import TEST_NAMESPACE, GatewayFactory
 from tests.live_support import change_status, connect, housing_case, served, until
+from tests.test_bus import redis_listens
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -63,9 +64,12 @@ async def test_a_change_has_one_key_whoever_saw_it_and_the_message_carries_no_id
 
 
 async def test_the_local_ledger_lets_a_key_out_once_within_its_time() -> None:
-    ledger = LocalLedger(ttl_s=0.2)
+    now = [100.0]
+    ledger = LocalLedger(ttl_s=0.2, clock=lambda: now[0])
     assert await ledger.claim("k") and not await ledger.claim("k")
-    await asyncio.sleep(0.25)
+    now[0] = 100.19
+    assert not await ledger.claim("k")  # still within its time
+    now[0] = 100.2
     assert await ledger.claim("k")
 
 
@@ -89,7 +93,7 @@ async def test_publishers_on_two_buses_publish_a_change_once(redis_url: str) -> 
         publishers = [ChangePublisher(b, ledger_for(b, TEST_NAMESPACE), DIGESTER) for b in buses]
         change = change_of(record(CaseStatus.APPROVED, "已批准", 7), None, "POLL", DIGESTER)
         async with buses[0].subscribe(topic_for(change.resident_digest)) as heard:
-            await asyncio.sleep(0.1)
+            await until(lambda: redis_listens(buses[0], topic_for(change.resident_digest)))
             sent = await asyncio.gather(*(p.publish(change) for p in publishers))
             first = await asyncio.wait_for(anext(heard), 5)
             with pytest.raises(TimeoutError):

@@ -3,13 +3,13 @@ polling and by the department's signed webhook, once each; nobody else's cases a
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
 import pytest
 import websockets
 
+from coordination.watch import Watched
 from mocks.server import RunningMocks
 from tests.access_support import SECRET, fixture, resident_token
 from tests.conftest import Admin, Gateway, GatewayFactory
@@ -34,6 +34,12 @@ async def live_gateway(make_gateway: GatewayFactory, **settings: Any) -> Gateway
 
 def watching(gateway: Gateway, resident_id: str, department: str = "housing") -> Any:
     return lambda: gateway.app.state.case_watch.seen(resident_id, department) is not None
+
+
+def polled(gateway: Gateway, resident_id: str, department: str = "housing") -> Watched:
+    """The poller's record for one resident at one department (its polls and current wait)."""
+    watched: Watched = gateway.app.state.case_watch._watched[(resident_id, department)]
+    return watched
 
 
 def update_of(message: dict[str, Any]) -> dict[str, Any]:
@@ -108,42 +114,47 @@ async def test_only_watched_cases_are_polled_and_polling_stops_when_the_last_wat
     watch = gateway.app.state.case_watch
     case = housing_case()
     before = await admin.requests("housing")
-    await asyncio.sleep(0.5)
-    assert await admin.requests("housing") == before  # nobody watches: nobody asks
+    assert watch.pollers() == 0 and await admin.requests("housing") == before  # nobody watches: no poller
     async with served(gateway.app) as url, connect(url, resident_token(fixture("non_pudong_hukou"))) as ws:
         await ws.subscribe(ids=[f"housing:{case.ref}"])
         await until(lambda: watch.pollers() == 1)  # one department, however many cases
         await until(watching(gateway, case.resident))
         await ws.subscribe(op="2", ids=[f"housing:{case.ref}"])  # a second listener shares the poller
-        await asyncio.sleep(1.0)
+        watched = polled(gateway, case.resident)
+        await until(lambda: watched.polls >= 5)  # several polls with both listeners
         assert watch.pollers() == 1
     await until(lambda: watch.pollers() == 0)
+    assert watched.poller is not None
+    await until(watched.poller.done)  # stopped with its last watcher: nothing left that could ask
     asked = await admin.requests("housing")
-    await asyncio.sleep(0.6)
-    assert await admin.requests("housing") == asked  # stopped with its last watcher
-    # two baselines + ~5-8 polls in a second at 0.1-0.2 s; never one call per case or per listener
-    assert 3 <= asked - before <= 15
+    assert watched.poller.cancelled() and await admin.requests("housing") == asked
+    # two baselines + one call per poll of the one poller; never one call per case or per listener
+    assert 3 <= asked - before <= 2 + watched.polls
 
 
 async def test_polling_backs_off_while_nothing_changes(make_gateway: GatewayFactory, admin: Admin) -> None:
-    gateway = await live_gateway(make_gateway, case_poll_min_s=0.1, case_poll_max_s=3.2)
+    gateway = await live_gateway(make_gateway, case_poll_min_s=0.05, case_poll_max_s=3.2)
     case = housing_case()
     async with served(gateway.app) as url, connect(url, resident_token(fixture("non_pudong_hukou"))) as ws:
         await ws.subscribe(ids=[f"housing:{case.ref}"])
         await until(watching(gateway, case.resident))
-        start = await admin.requests("housing")
-        await asyncio.sleep(3.0)
-        polls = await admin.requests("housing") - start
-    # waits of 0.1, 0.2, 0.4, 0.8, 1.6 s: about 4-5 polls in 3 s, where a fixed 0.1 s would make 30
-    assert 2 <= polls <= 7, polls
+        watched = polled(gateway, case.resident)
+        start, polls = await admin.requests("housing"), watched.polls
+        await until(lambda: watched.polls >= polls + 4)
+        asked = await admin.requests("housing") - start
+        wait_s = watched.wait_s
+    # each quiet poll doubles the wait from 0.05 s: after 4 of them (0.05 + 0.1 + 0.2 + 0.4 s) it is 0.8 s
+    # (a fixed 0.05 s would still be 0.05); one call to the department per poll
+    assert wait_s == 0.05 * 2 ** (polls + 4) and 3 <= asked <= 5, (wait_s, asked)
 
 
 async def test_no_polls_while_the_departments_breaker_is_open(
-    make_gateway: GatewayFactory, admin: Admin
+    make_gateway: GatewayFactory, admin: Admin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gateway = await live_gateway(
         make_gateway, case_poll_min_s=0.1, case_poll_max_s=0.1, policy={"breaker_reset_s": 30}
     )
+    watch = gateway.app.state.case_watch
     case = housing_case()
     async with served(gateway.app) as url, connect(url, resident_token(fixture("non_pudong_hukou"))) as ws:
         await ws.subscribe(ids=[f"housing:{case.ref}"])
@@ -152,8 +163,17 @@ async def test_no_polls_while_the_departments_breaker_is_open(
         breaker = gateway.app.state.registry.get("housing").resilience.breaker
         await until(lambda: breaker.state.value == "OPEN")
         asked = await admin.requests("housing")
-        await asyncio.sleep(1.0)
+        decided: list[float | None] = []  # each turn of the poller asks the breaker first
+        pause = watch._breaker_pause
+
+        def noted(department: str) -> float | None:
+            decided.append(pause(department))
+            return decided[-1]
+
+        monkeypatch.setattr(watch, "_breaker_pause", noted)
+        await until(lambda: len(decided) >= 5)  # five turns of the poller, 0.1 s apart
         assert await admin.requests("housing") == asked
+        assert all(p is not None for p in decided)  # each turn waited for the breaker instead of asking
 
 
 async def test_websocket_refuses_forged_tokens_and_other_origins(make_gateway: GatewayFactory) -> None:

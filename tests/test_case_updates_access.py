@@ -4,7 +4,7 @@ subscription makes is in the resident's access log."""
 
 from __future__ import annotations
 
-import asyncio
+import time
 from typing import Any
 
 import aiohttp
@@ -136,15 +136,19 @@ async def test_revoked_consent_ends_the_stream_before_the_next_update(
 
 
 async def test_an_expired_token_ends_the_stream_before_the_next_update(
-    make_gateway: GatewayFactory, mocks: RunningMocks, http: aiohttp.ClientSession
+    make_gateway: GatewayFactory,
+    mocks: RunningMocks,
+    http: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     gateway = await make_gateway(jwt_secret=SECRET, **FAST_POLL)
     case = housing_case(NAME)
-    short = mint(SECRET, fixture(NAME).id_number, Role.RESIDENT, ttl_s=1)  # accepted within the leeway
-    async with served(gateway.app) as url, connect(url, short) as ws:
+    token = mint(SECRET, fixture(NAME).id_number, Role.RESIDENT, ttl_s=60)
+    async with served(gateway.app) as url, connect(url, token) as ws:
         await ws.subscribe(ids=[f"housing:{case.ref}"])
         await until(watching(gateway, case.resident))
-        await asyncio.sleep(1.5)
+        later = time.time() + 120  # the token expired a minute ago, as the stream's clock sees it
+        monkeypatch.setattr(case_updates, "wall_clock", lambda: later)
         await change_status(http, mocks.url, "housing", case.ref, "APPROVED")
         message: dict[str, Any] = await ws.next_payload()
     assert_refused(message, "UNAUTHENTICATED")

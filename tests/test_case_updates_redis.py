@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from config import PROJECT_ROOT
 from mocks.server import RunningMocks
@@ -64,6 +65,16 @@ async def gateway_process(env: dict[str, str], log: Path) -> AsyncIterator[str]:
                 await asyncio.wait_for(process.wait(), 10)
 
 
+async def _listening_for_cases(redis_url: str) -> bool:
+    """Some process is subscribed to a resident's case topic in this run's namespace."""
+    redis = Redis.from_url(redis_url)
+    try:
+        channels = await redis.pubsub_channels(f"{TEST_NAMESPACE}:bus:cases.*")
+    finally:
+        await redis.aclose()
+    return bool(channels)
+
+
 async def test_a_webhook_received_by_one_process_reaches_a_subscriber_on_another(
     redis_url: str, mocks: RunningMocks, admin: Admin, http: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
@@ -87,7 +98,7 @@ async def test_a_webhook_received_by_one_process_reaches_a_subscriber_on_another
             await ws.subscribe(ids=[f"housing:{case.ref}"])
             # A has fetched the baseline (so it listens on the bus) once housing was asked
             await until(lambda: _asked_since(admin, asked))
-            await asyncio.sleep(0.3)
+            await until(lambda: _listening_for_cases(redis_url))  # A's SUBSCRIBE has reached Redis
             await set_webhook(http, mocks.url, f"{b}/webhooks")  # the department calls B only
             answer = await change_status(http, mocks.url, "housing", case.ref, "APPROVED")
             assert answer["webhook"] == {"status": 202}

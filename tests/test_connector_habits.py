@@ -101,7 +101,7 @@ def login_routes(seen: dict[str, Any], send_in: str = "header") -> list[web.Rout
         if body != {"credentials": {"key": "k1", "secret": "s1"}}:
             return web.json_response({"error": "bad"}, status=401)
         seen["logins"] += 1
-        await asyncio.sleep(0.05)  # slow enough for concurrent callers to pile up
+        await asyncio.sleep(0.05)  # the mock login's latency, part of the test: concurrent callers pile up
         token = f"t{seen['logins']}"
         seen["valid"].add(token)
         return web.json_response({"result": {"token": token, "ttl": 3600}})

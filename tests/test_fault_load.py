@@ -22,6 +22,8 @@ import pytest
 
 from tests.access_support import SECRET, fixture, resident_token
 from tests.conftest import DEPARTMENT_IDS, SUITE_SCALE, Admin, Gateway, GatewayFactory
+from tests.test_faults import step_past_reset
+from tests.waiting import until
 
 CONCURRENCY = 25
 PER_CLIENT = 4 * SUITE_SCALE
@@ -160,18 +162,24 @@ async def under_load(gateway: Gateway, baseline: Baseline, department: str, code
 
 
 async def recovered(gateway: Gateway, baseline: Baseline, department: str) -> None:
-    """After the fault is gone: one probe past ``breaker_reset_s`` closes the breaker; data comes back."""
-    deadline = time.monotonic() + RECOVERY_S
-    while True:
-        await asyncio.sleep(POLICY["breaker_reset_s"] + 0.05)
-        body = await post(gateway)
-        services, stations, status = snapshot(body)
-        if "errors" not in body and status[department] == "UP":
-            assert services == baseline.services and stations == baseline.stations
-            ready = (await gateway.client.get("/readyz")).json()["departments"][department]
-            assert ready["breaker"] == "CLOSED"
-            return
-        assert time.monotonic() < deadline, f"{department} did not recover: {body.get('errors')}"
+    """After the fault is gone: one probe past ``breaker_reset_s`` closes the breaker; data comes back.
+
+    The breaker's clock is stepped past its reset rather than waited out."""
+    step_past_reset(gateway, department)
+    last: list[dict[str, Any]] = []
+
+    async def back() -> bool:
+        last.append(await post(gateway))
+        return "errors" not in last[-1] and snapshot(last[-1])[2][department] == "UP"
+
+    try:
+        await until(back, timeout=RECOVERY_S)
+    except TimeoutError:
+        pytest.fail(f"{department} did not recover: {last[-1].get('errors') if last else None}")
+    services, stations, _ = snapshot(last[-1])
+    assert services == baseline.services and stations == baseline.stations
+    ready = (await gateway.client.get("/readyz")).json()["departments"][department]
+    assert ready["breaker"] == "CLOSED"
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -302,14 +310,20 @@ async def run_phase(gateway: Gateway, token: str) -> Tally:
 
 
 async def healthy_again(gateway: Gateway, token: str) -> None:
-    """Past the breakers' reset: both queries answer without errors again (bounded)."""
-    deadline = time.monotonic() + RECOVERY_S
-    while True:
-        bodies = [await ask_as(gateway, PERSONAL, token), await ask_as(gateway, QUERY, None)]
-        if not any(b.get("errors") for b in bodies):
-            return
-        assert time.monotonic() < deadline, [b.get("errors") for b in bodies]
-        await asyncio.sleep(POLICY["breaker_reset_s"] / 2)
+    """Past the breakers' reset (their clocks stepped, not waited out): both queries answer without
+    errors again (bounded)."""
+    for department in gateway.app.state.registry.all():
+        step_past_reset(gateway, department.id)
+    last: list[list[dict[str, Any]]] = []
+
+    async def healthy() -> bool:
+        last.append([await ask_as(gateway, PERSONAL, token), await ask_as(gateway, QUERY, None)])
+        return not any(b.get("errors") for b in last[-1])
+
+    try:
+        await until(healthy, timeout=RECOVERY_S)
+    except TimeoutError:
+        pytest.fail(f"not healthy again: {[b.get('errors') for b in last[-1]] if last else None}")
 
 
 async def test_fault_phases_with_counted_outcomes(

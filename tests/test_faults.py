@@ -14,6 +14,7 @@ import pytest
 
 from mocks.world import DEFAULT_SEED, build_world
 from tests.conftest import DEPARTMENT_IDS, Admin, Gateway, GatewayFactory
+from tests.waiting import ahead, until
 
 WORLD = build_world(DEFAULT_SEED)
 DEPARTMENTS = sorted(DEPARTMENT_IDS)
@@ -37,6 +38,12 @@ def expected_ids(without: str | None = None) -> set[str]:
     return {s.code for s in WORLD.catalogue if s.department != without}
 
 
+def step_past_reset(gateway: Gateway, department: str) -> None:
+    """Move the department's breaker clock past its reset time (30 s here: never reached by waiting)."""
+    breaker = gateway.app.state.registry.get(department).resilience.breaker
+    breaker.clock = ahead(breaker.clock, breaker.reset_s)
+
+
 @pytest.mark.parametrize("mode", list(FAULTS))
 @pytest.mark.parametrize("department", DEPARTMENTS)
 async def test_a_failing_department_costs_only_its_own_data(
@@ -56,7 +63,7 @@ async def test_a_failing_department_costs_only_its_own_data(
 
 
 async def test_breaker_opens_stops_calling_and_recovers(make_gateway: GatewayFactory, admin: Admin) -> None:
-    gateway = await make_gateway(policy={"breaker_failures": 3, "breaker_reset_s": 0.5, "retries": 1})
+    gateway = await make_gateway(policy={"breaker_failures": 3, "breaker_reset_s": 30, "retries": 1})
     await admin.fault("health", error_rate=1.0)
     for _ in range(2):  # two queries, two attempts each: four failures >= 3
         await gateway.query(CATALOGUE)
@@ -71,7 +78,7 @@ async def test_breaker_opens_stops_calling_and_recovers(make_gateway: GatewayFac
     assert ready["last_success_at"] is None and ready["upstream_calls"] == 3  # the 4th never left
 
     await admin.clear_faults()
-    await asyncio.sleep(0.6)  # past breaker_reset_s: one probe goes through and closes it
+    step_past_reset(gateway, "health")  # one probe goes through and closes it
     body = await gateway.query(CATALOGUE)
     assert "errors" not in body and service_ids(body) == expected_ids()
     status = await gateway.query("{ departments { id status } }")
@@ -79,12 +86,12 @@ async def test_breaker_opens_stops_calling_and_recovers(make_gateway: GatewayFac
 
 
 async def test_failed_probe_reopens_the_breaker(make_gateway: GatewayFactory, admin: Admin) -> None:
-    gateway = await make_gateway(policy={"breaker_failures": 1, "breaker_reset_s": 0.3, "retries": 0})
+    gateway = await make_gateway(policy={"breaker_failures": 1, "breaker_reset_s": 30, "retries": 0})
     await admin.fault("commerce", down=True)
     await gateway.query(CATALOGUE)
     body = await gateway.query(CATALOGUE)
     assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_CIRCUIT_OPEN"
-    await asyncio.sleep(0.35)
+    step_past_reset(gateway, "commerce")
     before = await admin.requests("commerce")
     body = await gateway.query(CATALOGUE)  # the probe goes out, fails, and the breaker opens again
     assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
@@ -104,8 +111,14 @@ async def test_stale_public_data_is_served_and_flagged(make_gateway: GatewayFact
     first = await gateway.query(CATALOGUE)
     assert "extensions" not in first or "stale" not in first["extensions"]
     await admin.fault("commerce", error_rate=1.0)
-    await asyncio.sleep(0.3)  # the cached catalogue is past its TTL
-    body = await gateway.query(CATALOGUE)
+    answers: list[dict[str, Any]] = []
+
+    async def served_stale() -> bool:  # fresh from the cache until its 0.2 s TTL passes, then stale
+        answers.append(await gateway.query(CATALOGUE))
+        return "stale" in answers[-1].get("extensions", {})
+
+    await until(served_stale)
+    body = answers[-1]
     assert service_ids(body) == expected_ids()  # commerce's services still there, from cache
     assert "errors" not in body
     (stale,) = body["extensions"]["stale"]

@@ -64,7 +64,7 @@ async def test_a_failing_task_is_logged_and_restarted_never_left_unretrieved(
         runs.append(1)
         if len(runs) < 3:
             raise RuntimeError("pubsub connection not set")
-        await asyncio.sleep(3600)
+        await asyncio.Event().wait()  # then runs until cancelled
 
     with caplog.at_level(logging.WARNING, logger="onestop.tasks"):
         task = supervise("flaky", flaky, min_backoff_s=0.01, max_backoff_s=0.02)
@@ -84,11 +84,19 @@ async def test_a_task_that_returns_ends(caplog: pytest.LogCaptureFixture) -> Non
     assert task.result() is None
 
 
-async def test_a_bus_without_redis_subscribes_and_keeps_its_listener() -> None:
+async def test_a_bus_without_redis_subscribes_and_keeps_its_listener(monkeypatch: pytest.MonkeyPatch) -> None:
     bus = RedisBus("redis://127.0.0.1:1/0", "throttle-test")  # nothing listens there
+    failures: list[str] = []
+    failed = bus._failed
+
+    def counted(action: str, exc: BaseException) -> None:
+        failures.append(action)
+        failed(action, exc)
+
+    monkeypatch.setattr(bus, "_failed", counted)
     try:
         async with bus.subscribe("connectors") as subscription:
-            await asyncio.sleep(0.3)  # the listener fails, waits, tries again: it must not die
+            await until(lambda: failures.count("listen") >= 2)  # the listener failed, waited, tried again
             assert bus._listener is not None and not bus._listener.done()
             bus.local.deliver("connectors", {"department": "x"})  # local delivery still works
             assert await asyncio.wait_for(subscription.__anext__(), 1) == {"department": "x"}

@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from observability.metrics import OTHER, OperationNames
 from tests.conftest import DEPARTMENT_IDS, Admin, Gateway, GatewayFactory
+from tests.waiting import until
 
 CATALOGUE = "query Catalogue { services(first: 100) { totalCount edges { node { id } } } }"
 
@@ -130,9 +131,9 @@ async def test_in_flight_is_read_at_scrape_time(make_gateway: GatewayFactory, ad
     gateway = await make_gateway(policy={"timeout_s": 2, "deadline_s": 3})
     await admin.fault("commerce", latency_ms=400)
     pending = [asyncio.create_task(gateway.query(CATALOGUE)) for _ in range(3)]
-    await asyncio.sleep(0.2)
+    # all three wait on commerce's one call (single-flight)
+    await until(lambda: sample(gateway, "onestop_upstream_in_flight", department="commerce") == 1)
     assert sample(gateway, "onestop_requests_in_flight") == 3
-    assert sample(gateway, "onestop_upstream_in_flight", department="commerce") == 1  # single-flight
     await asyncio.gather(*pending)
     assert sample(gateway, "onestop_requests_in_flight") == 0
     limiter = gateway.app.state.inflight  # the in-flight limit, exported as it stands
@@ -162,7 +163,7 @@ async def test_overload_refusals_are_counted(make_gateway: GatewayFactory, admin
     gateway = await make_gateway(max_in_flight=1, policy={"timeout_s": 2, "deadline_s": 3})
     await admin.fault("commerce", latency_ms=300)
     first = asyncio.create_task(gateway.client.post("/graphql", json={"query": CATALOGUE}))
-    await asyncio.sleep(0.1)
+    await until(lambda: sample(gateway, "onestop_requests_in_flight") == 1)  # the first holds the slot
     second = await gateway.client.post("/graphql", json={"query": CATALOGUE})
     assert second.status_code == 503 and (await first).status_code == 200
     assert (

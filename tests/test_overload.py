@@ -86,7 +86,8 @@ async def open_loop(http: aiohttp.ClientSession, url: str, rate: float, seconds:
     tasks = []
     started = time.monotonic()
     for n in range(int(rate * seconds)):
-        await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+        # request n leaves at n / rate: the offered load's schedule is what is tested
+        await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))  # pacing, not waiting
         tasks.append(asyncio.create_task(one(http, url, tally)))
     await asyncio.gather(*tasks)
     return tally

@@ -13,6 +13,7 @@ from identity.principal import ClientChannel, Role
 from identity.tokens import mint
 from middleware.buckets import Bucket, MemoryBuckets, RedisBuckets
 from tests.conftest import TEST_NAMESPACE, Gateway, GatewayFactory
+from tests.waiting import until
 
 SECRET = "a-test-secret-of-at-least-thirty-two-bytes"
 QUERY = {"query": "{ __typename }"}
@@ -102,8 +103,28 @@ async def test_the_bucket_refills(make_gateway: GatewayFactory, backend: dict[st
     gateway = await make_gateway(rate_limit_client=10, rate_limit_client_burst=2, **backend)
     async with await client_for(gateway, "10.0.2.1") as client:
         assert await statuses(client, 3) == [200, 200, 429]
-        await asyncio.sleep(0.25)  # 10 tokens a second: two back
-        assert await statuses(client, 2) == [200, 200]
+
+        async def admitted() -> bool:  # a refused request takes no token: asking again costs nothing
+            return await statuses(client, 1) == [200]
+
+        await until(admitted, timeout=2.0)  # 10 tokens a second: one is back within 0.1 s of the last
+
+
+async def test_memory_buckets_refill_at_their_rate_up_to_the_burst() -> None:
+    now = [0.0]
+    store = MemoryBuckets(clock=lambda: now[0])
+    bucket = [Bucket("client", rate=10, burst=2)]
+
+    async def admitted(count: int) -> list[bool]:
+        return [(await store.take(bucket)).admitted for _ in range(count)]
+
+    assert await admitted(3) == [True, True, False]
+    now[0] = 0.09
+    assert await admitted(1) == [False]  # not yet a whole token
+    now[0] = 0.25  # 10 tokens a second: two back
+    assert await admitted(3) == [True, True, False]
+    now[0] = 60.0  # however long idle, never more than the burst
+    assert await admitted(3) == [True, True, False]
 
 
 async def test_probes_are_never_rate_limited(make_gateway: GatewayFactory) -> None:
@@ -150,10 +171,11 @@ async def test_redis_failing_falls_back_to_a_limit_per_process_logged_once(
 
 
 async def test_memory_buckets_forget_full_buckets() -> None:
-    store = MemoryBuckets(max_entries=100)
+    now = [0.0]
+    store = MemoryBuckets(max_entries=100, clock=lambda: now[0])
     for n in range(100):
         await store.take([Bucket(f"client-{n}", rate=1000, burst=1)])
-    await asyncio.sleep(0.01)  # each refilled after 1 ms
+    now[0] = 0.01  # each refilled after 1 ms
     await store.take([Bucket("one-more", rate=1000, burst=1)])
     assert len(store) <= 2
     flood = MemoryBuckets(max_entries=100)

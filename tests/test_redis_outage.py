@@ -16,7 +16,7 @@ import socket
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -30,6 +30,7 @@ from store.registrations import register
 from tests.conftest import IN_CI, fast_policy
 from tests.gateway_process import GatewayProcess, free_port, gateway_process, wait_ready
 from tests.live_support import HOUSING_SECRET, housing_case, signed_headers, until, webhook_body
+from tests.waiting import until_blocking
 
 OUTAGE_REQUESTS = 150  # catalogue queries sent while Redis is down (each misses 19 departments' cache)
 CONCURRENCY = 8
@@ -66,13 +67,12 @@ class OwnRedis:
             "no",
         ]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+
+        def listening() -> bool:
             with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
+                return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+        until_blocking(listening, timeout=10)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -95,6 +95,17 @@ def outage_lines(gateway: GatewayProcess, offset: int) -> list[str]:
     """Log lines written since ``offset``, the one-per-request access log aside."""
     text = gateway.log.read_bytes()[offset:].decode("utf-8", errors="replace")
     return [line for line in text.splitlines() if line and '"logger":"onestop.access"' not in line]
+
+
+def log_settled(gateway: GatewayProcess) -> Callable[[], bool]:
+    """A condition: the gateway's log has not grown over the last two looks (its writes are done)."""
+    sizes: list[int] = []
+
+    def settled() -> bool:
+        sizes.append(gateway.log.stat().st_size)
+        return len(sizes) >= 3 and sizes[-1] == sizes[-3]
+
+    return settled
 
 
 async def catalogue_burst(client: httpx.AsyncClient, count: int) -> Counter[int]:
@@ -165,7 +176,7 @@ async def test_a_redis_outage_is_survived_fails_closed_and_logs_a_bounded_count(
             fresh = signed_headers(HOUSING_SECRET, body, int(time.time()) + 1)  # a new, valid signature
             refusals = [await webhook(client, body, fresh) for _ in range(3)]
             outcomes = await catalogue_burst(client, OUTAGE_REQUESTS)
-            await asyncio.sleep(0.2)  # let the last lines reach the file
+            await until(log_settled(gateway), every=0.1)  # the last lines have reached the file
             lines = outage_lines(gateway, offset)
             seconds = time.monotonic() - started
 

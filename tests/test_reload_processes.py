@@ -21,6 +21,7 @@ import pytest
 from config import PROJECT_ROOT
 from mocks.server import RunningMocks
 from tests.conftest import TEST_NAMESPACE, fresh_postgres, fresh_redis
+from tests.gateway_process import wait_healthy
 from tests.onboarding_support import (
     ARCHIVES_IDS,
     DEPARTMENTS,
@@ -31,6 +32,7 @@ from tests.onboarding_support import (
     token,
     version_two,
 )
+from tests.waiting import until
 
 START_TIMEOUT_S = 60.0
 VISIBLE_WITHIN_S = 5.0
@@ -90,18 +92,6 @@ async def department_and_gateways(
         await asyncio.gather(*(stop(p) for p in (*gateways, archives)))
 
 
-async def wait_healthy(url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(int(START_TIMEOUT_S / 0.1)):
-            try:
-                if (await client.get(f"{url}/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    pytest.fail(f"gateway at {url} did not start")
-
-
 async def cli(*args: str) -> tuple[int, str, str]:
     """One ``onestop`` CLI call, as department IT would type it."""
     proc = await asyncio.create_subprocess_exec(
@@ -134,14 +124,17 @@ async def within(
     """How long until ``seen`` holds on every gateway; fails past ``seconds``."""
     started = time.monotonic()
     pending = set(urls)
-    while pending:
+
+    async def served_everywhere() -> bool:
         for url in list(pending):
             if seen(await query(url, document)):
                 pending.discard(url)
-        elapsed = time.monotonic() - started
-        if pending and elapsed > seconds:
-            pytest.fail(f"not served within {seconds}s by {sorted(pending)}")
-        await asyncio.sleep(0.05)
+        return not pending
+
+    try:
+        await until(served_everywhere, timeout=seconds)
+    except TimeoutError:
+        pytest.fail(f"not served within {seconds}s by {sorted(pending)}")
     return time.monotonic() - started
 
 

@@ -15,6 +15,7 @@ from connectors.resilience import CachePolicy, Resilience
 from connectors.singleflight import SingleFlight
 from connectors.spec import Policy
 from tests.conftest import TEST_NAMESPACE
+from tests.waiting import until
 
 ADAPTER: TypeAdapter[Entry[str]] = TypeAdapter(Entry[str])
 
@@ -58,7 +59,7 @@ class Attempts:
     async def __call__(self, timeout: float) -> str:
         self.calls += 1
         self.timeouts.append(timeout)
-        await asyncio.sleep(self.delay)
+        await asyncio.sleep(self.delay)  # the simulated department's latency: part of what is tested
         if self.errors:
             raise self.errors.pop(0)
         return "ok"
@@ -147,8 +148,7 @@ async def test_bulkhead_caps_calls_in_flight() -> None:
     layer = resilience(concurrency=2, deadline_s=0.3, retries=0)
     slow = Attempts(delay=1.0)
     running = [asyncio.create_task(layer.call(slow)) for _ in range(2)]
-    await asyncio.sleep(0.01)
-    assert layer.in_flight == 2
+    await until(lambda: layer.in_flight == 2)
     with pytest.raises(UpstreamError) as caught:
         await layer.call(Attempts())
     assert caught.value.code is UpstreamCode.OVERLOADED
@@ -169,14 +169,14 @@ async def test_single_flight_shares_one_call_and_its_error() -> None:
     async def work() -> int:
         nonlocal calls
         calls += 1
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.02)  # the shared call's own duration: the other callers arrive during it
         return 42
 
     assert await asyncio.gather(*(flights.do("k", work) for _ in range(10))) == [42] * 10
     assert calls == 1 and flights.in_flight() == 0
 
     async def broken() -> int:
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # the shared call's own duration: the other callers arrive during it
         raise failure()
 
     results = await asyncio.gather(*(flights.do("k", broken) for _ in range(3)), return_exceptions=True)
@@ -186,14 +186,17 @@ async def test_single_flight_shares_one_call_and_its_error() -> None:
 async def test_a_waiter_giving_up_does_not_cancel_the_others() -> None:
     flights = SingleFlight()
 
+    finish = asyncio.Event()
+
     async def work() -> str:
-        await asyncio.sleep(0.05)
+        await finish.wait()
         return "done"
 
     first = asyncio.create_task(flights.do("k", work))
     second = asyncio.create_task(flights.do("k", work))
-    await asyncio.sleep(0.01)
+    await until(lambda: flights.in_flight() == 1)  # both have joined the one flight
     first.cancel()
+    finish.set()
     assert await second == "done"
 
 

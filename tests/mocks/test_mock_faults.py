@@ -14,7 +14,9 @@ import pytest
 from defusedxml.ElementTree import fromstring
 
 from mocks.server import RunningMocks, start
+from tests.conftest import Admin
 from tests.mocks.support import signed
+from tests.waiting import until
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP_BODY = (
@@ -152,8 +154,14 @@ async def test_hang_trips_a_client_timeout(mocks: RunningMocks, http: aiohttp.Cl
 async def test_stop_releases_hanging_requests_fast(http: aiohttp.ClientSession) -> None:
     running = await start(port=0, only=["commerce"])  # the contract's 30 s hang limit
     await set_faults(http, running.url, "commerce", hang=True)
-    pending = asyncio.create_task(fetch(await request_for("commerce", http, running.url), http, running.url))
-    await asyncio.sleep(0.1)
+    admin, request = Admin(running.url, http), await request_for("commerce", http, running.url)
+    before = await admin.requests("commerce")
+    pending = asyncio.create_task(fetch(request, http, running.url))
+
+    async def hanging() -> bool:  # the request has reached commerce (and its hang)
+        return await admin.requests("commerce") > before
+
+    await until(hanging)
     started = time.monotonic()
     await running.stop()
     assert time.monotonic() - started < 3
