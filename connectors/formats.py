@@ -221,11 +221,27 @@ def _json_page(
             # HTTP 200 with a failure code: the legacy way of saying "try later".
             raise UpstreamError(UpstreamCode.UNAVAILABLE, department, f"department answered code {code}")
         root = document.get(envelope.data_field)
+    where = items_path or "(root)"
+    return _page_in(root, document, items_path, where, response, department, total_path, cursor_path)
+
+
+def _page_in(
+    root: Any,
+    document: Any,
+    items_path: str,
+    where: str,
+    response: UpstreamResponse,
+    department: str,
+    total_path: str | None,
+    cursor_path: str | None,
+) -> Page:
+    """The items under ``root`` (the envelope's data, or the whole answer), and the paging values from
+    a header or the answer: one reading for JSON and GraphQL answers alike."""
     items = _dotted(root, items_path)
     if isinstance(items, dict):  # one resident's record, answered as an object
         items = [items]
     if not isinstance(items, list):
-        raise _bad(department, f"no list at '{items_path or '(root)'}'")
+        raise _bad(department, f"no list at '{where}'")
 
     def lookup(path: str) -> Any:
         return _in_data_or_document(root, document, path, department)
@@ -270,18 +286,8 @@ def _graphql_page(
             raise UpstreamError(UpstreamCode.UNAVAILABLE, department, f"GraphQL errors ({named})")
         raise _bad(department, f"GraphQL errors ({named})")
     data = answer.get("data")
-    items = _dotted(data, items_path)
-    if isinstance(items, dict):
-        items = [items]
-    if not isinstance(items, list):
-        raise _bad(department, f"no list at 'data.{items_path}'")
-
-    def lookup(path: str) -> Any:
-        return _in_data_or_document(data, answer, path, department)
-
-    total = _as_int(_header_or(response, total_path, lookup), department, "total")
-    cursor = _header_or(response, cursor_path, lookup)
-    return Page(items, total, None if cursor in (None, "") else str(cursor))
+    where = f"data.{items_path}"
+    return _page_in(data, answer, items_path, where, response, department, total_path, cursor_path)
 
 
 def _in_data_or_document(data: Any, document: Any, path: str, department: str) -> Any:
