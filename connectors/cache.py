@@ -69,7 +69,9 @@ class ResponseCache:
             self.backend.timeout = 0
         self.namespace = namespace
         # the first level only where decoding costs: memory:// already holds decoded entries
-        self.local = LocalCache(local_ttl_s, local_max_entries) if self.shared and local_ttl_s > 0 else None
+        self.local: LocalCache[Entry[Any]] | None = (
+            LocalCache(local_ttl_s, local_max_entries) if self.shared and local_ttl_s > 0 else None
+        )
         self._reads = SingleFlight()  # when a local entry expires, one Redis read and decode, not one each
         self.hits = 0
         self.misses = 0
@@ -95,7 +97,7 @@ class ResponseCache:
         return await self._reads.do(key, lambda: self._get_and_keep(key, adapter, fresh_s, local))
 
     async def _get_and_keep(
-        self, key: str, adapter: TypeAdapter[Entry[T]], fresh_s: float, local: LocalCache
+        self, key: str, adapter: TypeAdapter[Entry[T]], fresh_s: float, local: LocalCache[Entry[Any]]
     ) -> Entry[T] | None:
         generation = local.generation
         entry = await self._get(key, adapter)

@@ -17,15 +17,21 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Generic, Protocol, TypeVar
 
-if TYPE_CHECKING:  # cache.py builds on this module; at run time an entry is only asked its age
-    from connectors.cache import Entry
+
+class Aged(Protocol):
+    """What this level asks of an entry: how old its data is (cache.py's ``Entry``)."""
+
+    def age(self) -> float: ...
+
+
+E = TypeVar("E", bound=Aged)
 
 DEFAULT_MAX_ENTRIES = 512  # 19 departments x 2 public operations, with room for a few spec versions
 
 
-class LocalCache:
+class LocalCache(Generic[E]):
     def __init__(
         self,
         ttl_s: float,
@@ -38,7 +44,7 @@ class LocalCache:
         self.max_entries = max_entries
         self._clock = clock
         # key -> (entry, clock time after which it is not served); order: least recently used first
-        self._entries: OrderedDict[str, tuple[Entry[Any], float]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[E, float]] = OrderedDict()
         self.evictions = 0
         # bumped by every removal: a reader that fetched from the shared level across a removal
         # must not put back what was just removed (see ``ResponseCache.get``)
@@ -47,7 +53,7 @@ class LocalCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: str) -> Entry[Any] | None:
+    def get(self, key: str) -> E | None:
         found = self._entries.get(key)
         if found is None:
             return None
@@ -58,7 +64,7 @@ class LocalCache:
         self._entries.move_to_end(key)
         return entry
 
-    def put(self, key: str, entry: Entry[Any], fresh_s: float) -> None:
+    def put(self, key: str, entry: E, fresh_s: float) -> None:
         """Keep ``entry`` for ``ttl_s``, or less if it stops being fresh (``fresh_s`` after its fetch)."""
         keep = min(self.ttl_s, fresh_s - entry.age())
         if keep <= 0:

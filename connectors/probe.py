@@ -25,7 +25,7 @@ from connectors.probe_log import PAGES, PageLog
 from connectors.records import OperationResult
 from connectors.registry import build_department
 from connectors.spec import PERSONAL, ConnectorSpec
-from connectors.transport import REQUEST_ID
+from observability.context import REQUEST_ID
 
 SAMPLES = 3
 log = logging.getLogger(__name__)

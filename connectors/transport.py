@@ -8,7 +8,6 @@ so a slow department's connections never starve another's.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -16,15 +15,7 @@ from typing import Protocol
 import aiohttp
 
 from connectors.errors import UpstreamCode, UpstreamError
-
-# The id of the client request being served, set by the gateway's middleware: sent to the departments as
-# ``X-Request-Id`` so one request can be followed through their logs too.
-REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-REQUEST_ID_HEADER = "X-Request-Id"
-# Headers an observer wants on the calls of the current attempt (W3C ``traceparent`` when tracing).
-TRACE_HEADERS: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
-    "trace_headers", default=None
-)
+from observability.context import REQUEST_ID, REQUEST_ID_HEADER, TRACE_HEADERS
 
 
 @dataclass(frozen=True, slots=True)

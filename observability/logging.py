@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from connectors.transport import REQUEST_ID
+from observability.context import REQUEST_ID
 from observability.redaction import scrub
 
 access_log = logging.getLogger("onestop.access")

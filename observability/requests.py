@@ -2,7 +2,7 @@
 
 ``RequestObserver`` is pure ASGI middleware, outermost: it takes the request id from ``X-Request-Id``
 (if it is a sane token) or makes one, returns it in the response, and puts it where upstream calls
-read it (``connectors.transport.REQUEST_ID``, sent to the departments as a header). It cannot parse
+read it (``observability.context.REQUEST_ID``, sent to the departments as a header). It cannot parse
 GraphQL, so ``OperationObserver``, a schema extension, fills the operation's name, type and error codes
 into the request's ``RequestRecord`` once the result is final. When the response is done the
 middleware counts it, times it, logs one line and ends the span.
@@ -15,13 +15,13 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from graphql import GraphQLError, OperationDefinitionNode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
-from connectors.transport import REQUEST_ID
+from observability.context import REQUEST_ID
 from observability.logging import access_log
 from observability.redaction import safe_name, safe_request_id
 from observability.tracing import current
@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
     from identity.digest import Digester
-    from observability.wiring import Observability
+    from observability.metrics import Metrics
+    from observability.tracing import Tracing
 
 HEADER = b"x-request-id"
 GRAPHQL_PATH = "/graphql"
@@ -112,10 +113,21 @@ def _kind(context: Any) -> str:
     return "unknown"
 
 
+class Observers(Protocol):
+    """What a request is reported to (``observability.wiring.Observability`` is one)."""
+
+    @property
+    def tracing(self) -> Tracing: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def digester(self) -> Digester: ...
+
+
 class RequestObserver:
     """ASGI middleware: request id in and out, and metrics, access log and span per request."""
 
-    def __init__(self, app: ASGIApp, observability: Observability) -> None:
+    def __init__(self, app: ASGIApp, observability: Observers) -> None:
         self.app = app
         self.observability = observability
         self.in_flight = 0

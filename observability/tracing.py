@@ -7,7 +7,7 @@ installed, configured by the standard ``OTEL_EXPORTER_OTLP_*`` variables). Each 
 What spans carry is chosen, never copied from the request: operation name and type (names are checked
 to hold no long digit runs), department and capability, HTTP status, upstream error codes. Never a URL
 (department paths can hold an ID number), a variable, the document, a token or a subject. Each upstream
-call carries its span's W3C ``traceparent`` (``connectors.transport.TRACE_HEADERS``).
+call carries its span's W3C ``traceparent`` (``observability.context.TRACE_HEADERS``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from connectors.transport import TRACE_HEADERS
+from observability.context import TRACE_HEADERS
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider

@@ -17,9 +17,10 @@ from connectors.mapping import map_records
 from connectors.probe import probe
 from connectors.spec import JsonFormat, Operation, XmlFormat, parse_spec
 from connectors.spec_check import check_spec
-from connectors.transport import REQUEST_ID, UpstreamResponse
+from connectors.transport import UpstreamResponse
 from mocks.server import RunningMocks
 from mocks.world import DEFAULT_SEED, build_world
+from observability.context import REQUEST_ID
 from observability.logging import JsonFormatter
 
 SPECS = PROJECT_ROOT / "connectors" / "specs"
