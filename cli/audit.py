@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from access.chain import ChainKey, Report, verify_all, verify_resident
+from access.chain import Report, verify_all, verify_resident
 from access.log import AccessLog
 from config import Settings
 from connectors.records import RESIDENT_ID
@@ -35,11 +35,6 @@ def add_commands(groups: Any) -> None:
     expire.set_defaults(run=run_expire)
 
 
-def _key(settings: Settings) -> ChainKey:
-    own = settings.access_log_key.get_secret_value() if settings.access_log_key else None
-    return ChainKey.from_secrets(own, settings.digest_secret())
-
-
 def _resident(settings: Settings, given: str) -> str:
     """A resident's digest: as given, or computed from an ID number with the deployment's digest key."""
     value = given.strip()
@@ -54,9 +49,11 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 async def _verify(settings: Settings, resident: str | None) -> int:
+    from server import chain_key  # the gateway's own key: imported here, not for every CLI command
+
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    key = _key(settings)
+    key = chain_key(settings)
     started = time.perf_counter()
     residents = rows = broken = 0
     try:
@@ -95,10 +92,12 @@ def run_expire(args: argparse.Namespace) -> int:
 
 
 async def _expire(settings: Settings, days: int) -> int:
+    from server import chain_key
+
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
-        log = AccessLog(session_factory(engine), _key(settings))
+        log = AccessLog(session_factory(engine), chain_key(settings))
         expired = await log.expire(datetime.now(UTC) - timedelta(days=days))
     finally:
         await engine.dispose()
