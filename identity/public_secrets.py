@@ -13,7 +13,7 @@ them. What is collected (values of at least ``MIN_CHARS`` characters):
   ``WEBHOOK_SECRETS = {...}``) — parsed with ``ast``, never imported;
 * in YAML, Markdown, shell and Makefiles, ``NAME=value`` / ``name: value`` where the name says so.
 
-Standard library and pydantic only; the caller (``server.refuse_public_secrets``) decides what to check.
+Standard library and pydantic only; the caller (``server.production_refusals``) decides what to check.
 """
 
 from __future__ import annotations
