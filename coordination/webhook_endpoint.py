@@ -119,7 +119,12 @@ class WebhookEndpoint:
                 log.warning("webhook from %s named a case it does not list for that resident", department)
         except UpstreamError as error:
             # polling (if anyone watches) will find the change once the department answers again
-            log.info("webhook from %s not confirmed: %s", department, error.code.value)
+            _throttled.info(
+                f"unconfirmed {department} {error.code.value}",
+                "webhook from %s not confirmed: %s",
+                department,
+                error.code.value,
+            )
         except Exception:
             log.exception("webhook from %s: confirmation failed", department)
 
