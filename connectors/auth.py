@@ -136,7 +136,53 @@ class HmacAuthenticator:
         return False
 
 
-class OAuth2Authenticator:
+class _CachedToken:
+    """A token fetched once, shared by concurrent calls (single-flight), kept in memory until shortly
+    before it expires, dropped when a call that carried it is refused. Subclasses say how a token is
+    obtained (``_obtain``) and where a sent request carries it (``_carried``)."""
+
+    def __init__(
+        self,
+        department: str,
+        send: Send,
+        clock: Callable[[], float],
+        envelope: Envelope | None,
+        refresh_margin_s: float,
+    ) -> None:
+        self.envelope = envelope
+        self.department = department
+        self.send = send
+        self.clock = clock
+        self._refresh_margin_s = refresh_margin_s
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _obtain(self) -> tuple[str, float]:
+        """A fresh token and its lifetime in seconds."""
+        raise NotImplementedError
+
+    def _carried(self, sent: UpstreamRequest) -> str | None:
+        raise NotImplementedError
+
+    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
+        if sent is None or self._carried(sent) == self._token:
+            self._token = None  # a concurrent call may have renewed it already: keep that one
+        return True
+
+    async def _current_token(self) -> str:
+        if self._token is not None and self.clock() < self._expires_at:
+            return self._token
+        async with self._lock:  # single-flight: concurrent calls wait for one fetch
+            if self._token is None or self.clock() >= self._expires_at:
+                token, lifetime = await self._obtain()
+                self._token = token
+                self._expires_at = self.clock() + max(lifetime - self._refresh_margin_s, lifetime / 2)
+            assert self._token is not None
+            return self._token
+
+
+class OAuth2Authenticator(_CachedToken):
     """Client-credentials tokens, cached until shortly before expiry, fetched by one caller at a time."""
 
     def __init__(
@@ -148,15 +194,9 @@ class OAuth2Authenticator:
         clock: Callable[[], float] = time.monotonic,
         envelope: Envelope | None = None,
     ) -> None:
+        super().__init__(department, send, clock, envelope, spec.refresh_margin_s)
         self.spec = spec
-        self.envelope = envelope
         self.token_url = urljoin(base_url.rstrip("/") + "/", spec.token_url.lstrip("/"))
-        self.department = department
-        self.send = send
-        self.clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = asyncio.Lock()
 
     async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
         token = await self._current_token()
@@ -165,19 +205,9 @@ class OAuth2Authenticator:
     def refused(self, response: UpstreamResponse) -> bool:
         return response.status == 401
 
-    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
-        if sent is None or sent.headers.get("Authorization") == f"Bearer {self._token}":
-            self._token = None  # a concurrent call may have renewed it already: keep that one
-        return True
-
-    async def _current_token(self) -> str:
-        if self._token is not None and self.clock() < self._expires_at:
-            return self._token
-        async with self._lock:  # single-flight: concurrent requests wait for one fetch
-            if self._token is None or self.clock() >= self._expires_at:
-                await self._fetch()
-            assert self._token is not None
-            return self._token
+    def _carried(self, sent: UpstreamRequest) -> str | None:
+        value = sent.headers.get("Authorization")
+        return value[len("Bearer ") :] if value is not None and value.startswith("Bearer ") else None
 
     def _check_envelope(self, payload: Any) -> None:
         """A department that wraps its failures in an envelope (HTTP 200, failure code) does so on
@@ -191,7 +221,7 @@ class OAuth2Authenticator:
                 UpstreamCode.UNAVAILABLE, self.department, f"token endpoint answered code {code}"
             )
 
-    async def _fetch(self) -> None:
+    async def _obtain(self) -> tuple[str, float]:
         form = {"grant_type": "client_credentials"}
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
         secret = self.spec.client_secret.get_secret_value()
@@ -224,11 +254,10 @@ class OAuth2Authenticator:
             raise UpstreamError(
                 UpstreamCode.BAD_RESPONSE, self.department, "token endpoint sent an empty token"
             )
-        self._token = token
-        self._expires_at = self.clock() + max(lifetime - self.spec.refresh_margin_s, lifetime / 2)
+        return token, lifetime
 
 
-class TokenLoginAuthenticator:
+class TokenLoginAuthenticator(_CachedToken):
     """A department's own login: one request answers a token, sent on every call. In memory only."""
 
     def __init__(
@@ -241,15 +270,9 @@ class TokenLoginAuthenticator:
         envelope: Envelope | None = None,
     ) -> None:
         """``envelope``: the data calls' own, where a 'token expired' code is read."""
+        super().__init__(department, send, clock, envelope, spec.refresh_margin_s)
         self.spec = spec
-        self.envelope = envelope
         self.url = base_url.rstrip("/") + spec.path
-        self.department = department
-        self.send = send
-        self.clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = asyncio.Lock()
         self.logins = 0  # how many times we logged in (tests, metrics)
 
     async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
@@ -271,26 +294,12 @@ class TokenLoginAuthenticator:
         code = _dotted(payload, self.envelope.code_field if self.envelope else "code")
         return code is not None and str(code) in {str(c) for c in self.spec.expired_codes}
 
-    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
-        if sent is None or self._carried(sent) == self._token:
-            self._token = None  # a concurrent call may have logged in again already: keep that one
-        return True
-
     def _carried(self, sent: UpstreamRequest) -> str | None:
         send = self.spec.send
         if send.query_param is not None:
             return next((v for k, v in reversed(sent.params) if k == send.query_param), None)
         value = sent.headers.get(send.header or "Authorization")
         return None if value is None else value.removeprefix(send.prefix)
-
-    async def _current_token(self) -> str:
-        if self._token is not None and self.clock() < self._expires_at:
-            return self._token
-        async with self._lock:  # single-flight: concurrent calls wait for one login
-            if self._token is None or self.clock() >= self._expires_at:
-                await self._login()
-            assert self._token is not None
-            return self._token
 
     def _request(self) -> UpstreamRequest:
         values = {name: secret.get_secret_value() for name, secret in self.spec.secrets.items()}
@@ -305,7 +314,7 @@ class TokenLoginAuthenticator:
         headers = {"Content-Type": content_type, "Accept": "application/json"}
         return UpstreamRequest("POST", self.url, headers=headers, body=data)
 
-    async def _login(self) -> None:
+    async def _obtain(self) -> tuple[str, float]:
         where = f"login {self.spec.method} {self.spec.path}"
         response = await self.send(self._request())
         self.logins += 1
@@ -330,9 +339,7 @@ class TokenLoginAuthenticator:
         if not isinstance(token, str) or not token:
             message = f"{where}: no token at '{self.spec.token_path}'"
             raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, message)
-        lifetime = self._lifetime(payload, where)
-        self._token = token
-        self._expires_at = self.clock() + max(lifetime - self.spec.refresh_margin_s, lifetime / 2)
+        return token, self._lifetime(payload, where)
 
     def _lifetime(self, payload: Any, where: str) -> float:
         try:
