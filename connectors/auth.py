@@ -16,7 +16,7 @@ import hmac
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -303,7 +303,7 @@ class TokenLoginAuthenticator(_CachedToken):
 
     def _request(self) -> UpstreamRequest:
         values = {name: secret.get_secret_value() for name, secret in self.spec.secrets.items()}
-        body = _filled(self.spec.body, values)
+        body = filled(self.spec.body, values)
         if self.spec.method == "GET":
             params = tuple((str(k), str(v)) for k, v in body.items())
             return UpstreamRequest("GET", self.url, params=params, headers={"Accept": "application/json"})
@@ -367,16 +367,17 @@ def _dotted(value: Any, path: str) -> Any:
     return value
 
 
-def _filled(value: Any, secret_values: dict[str, str]) -> Any:
-    """The login body with ``{name}`` replaced in every string (plain replacement, not format)."""
+def filled(value: Any, values: Mapping[str, str]) -> Any:
+    """A JSON value (a login body, GraphQL variables) with ``{name}`` replaced in every string (plain
+    replacement, not format)."""
     if isinstance(value, str):
-        for name, secret in secret_values.items():
-            value = value.replace("{" + name + "}", secret)
+        for name, text in values.items():
+            value = value.replace("{" + name + "}", text)
         return value
     if isinstance(value, dict):
-        return {k: _filled(v, secret_values) for k, v in value.items()}
+        return {k: filled(v, values) for k, v in value.items()}
     if isinstance(value, list):
-        return [_filled(v, secret_values) for v in value]
+        return [filled(v, values) for v in value]
     return value
 
 
