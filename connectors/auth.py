@@ -13,7 +13,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,6 +25,7 @@ import orjson
 
 from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.spec import (
+    PLACEHOLDER,
     ApiKeyAuth,
     Auth,
     BasicAuth,
@@ -458,12 +458,9 @@ class SignedAuthenticator:
         return False
 
 
-_NAMED = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
-
-
 def _fill_named(template: str, values: dict[str, str]) -> str:
     """One pass: a value that happens to contain ``{secret}`` is not filled again."""
-    return _NAMED.sub(lambda match: values.get(match.group(1), match.group(0)), template)
+    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
 
 
 def authenticator_for(
