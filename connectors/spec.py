@@ -326,14 +326,15 @@ Convert = Literal[
     "duration_days",
 ]
 DATE_FORMATS = ("iso", "yyyyMMdd", "epoch_ms", "epoch_s")
-_PATTERN_TOKENS = re.compile(r"yyyy|yy|MM|M|dd|d|HH|H|mm|m|ss|s")
+# the tokens of a date pattern: what the check here accepts is what mapping.py parses
+DATE_PATTERN_TOKENS = re.compile(r"yyyy|yy|MM|M|dd|d|HH|H|mm|m|ss|s")
 
 
 def _check_date_format(value: str) -> str:
     """A named format, or a pattern of yyyy, MM/M, dd/d, HH/H, mm/m, ss/s and literal text."""
     if value in DATE_FORMATS:
         return value
-    tokens = set(_PATTERN_TOKENS.findall(value))
+    tokens = set(DATE_PATTERN_TOKENS.findall(value))
     if not ({"yyyy", "yy"} & tokens and {"MM", "M"} & tokens and {"dd", "d"} & tokens):
         raise ValueError(
             f"{value!r} is neither one of {', '.join(DATE_FORMATS)} nor a pattern with year, month and day "
