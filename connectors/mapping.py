@@ -303,22 +303,14 @@ def _expression(text: str) -> Any:
     return jmespath.compile(text)
 
 
-class _ExprReader:
-    """Reads a field by a JMESPath expression over the item (validated when the spec was checked)."""
+class _ExprReader(JsonReader):
+    """Reads a field by a JMESPath expression over the item (validated when the spec was checked);
+    lists and items as ``JsonReader`` reads them."""
 
     def get(self, item: Any, expr: str) -> Any:
         if not isinstance(item, (dict, list)):
             raise MappingError("expressions read JSON and CSV items")
         return _expression(expr).search(item)
-
-    def get_all(self, item: Any, expr: str) -> list[Any]:
-        value = self.get(item, expr)
-        if value is None:
-            return []
-        return value if isinstance(value, list) else [value]
-
-    def items(self, item: Any, expr: str) -> list[Any]:
-        return self.get_all(item, expr)
 
 
 _EXPR = _ExprReader()
