@@ -60,9 +60,9 @@ def _basic(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
-class NoAuthenticator:
-    async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
-        return request
+class _Credentials:
+    """HTTP 401 is a refusal; with nothing cached to drop, a retry would not help (the token kinds
+    override ``unauthorized``, token login also ``refused``)."""
 
     def refused(self, response: UpstreamResponse) -> bool:
         return response.status == 401
@@ -71,7 +71,12 @@ class NoAuthenticator:
         return False
 
 
-class ApiKeyAuthenticator:
+class NoAuthenticator(_Credentials):
+    async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
+        return request
+
+
+class ApiKeyAuthenticator(_Credentials):
     def __init__(self, spec: ApiKeyAuth) -> None:
         self.spec = spec
 
@@ -82,28 +87,16 @@ class ApiKeyAuthenticator:
         assert self.spec.query_param is not None
         return replace(request, params=(*request.params, (self.spec.query_param, key)))
 
-    def refused(self, response: UpstreamResponse) -> bool:
-        return response.status == 401
 
-    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
-        return False
-
-
-class BasicAuthenticator:
+class BasicAuthenticator(_Credentials):
     def __init__(self, spec: BasicAuth) -> None:
         self.header = _basic(spec.username, spec.password.get_secret_value())
 
     async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
         return _with_headers(request, {"Authorization": self.header})
 
-    def refused(self, response: UpstreamResponse) -> bool:
-        return response.status == 401
 
-    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
-        return False
-
-
-class HmacAuthenticator:
+class HmacAuthenticator(_Credentials):
     def __init__(self, spec: HmacAuth, clock: Callable[[], float] = time.time) -> None:
         self.spec = spec
         self.clock = clock
@@ -129,14 +122,8 @@ class HmacAuthenticator:
             },
         )
 
-    def refused(self, response: UpstreamResponse) -> bool:
-        return response.status == 401
 
-    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
-        return False
-
-
-class _CachedToken:
+class _CachedToken(_Credentials):
     """A token fetched once, shared by concurrent calls (single-flight), kept in memory until shortly
     before it expires, dropped when a call that carried it is refused. Subclasses say how a token is
     obtained (``_obtain``) and where a sent request carries it (``_carried``)."""
@@ -201,9 +188,6 @@ class OAuth2Authenticator(_CachedToken):
     async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
         token = await self._current_token()
         return _with_headers(request, {"Authorization": f"Bearer {token}"})
-
-    def refused(self, response: UpstreamResponse) -> bool:
-        return response.status == 401
 
     def _carried(self, sent: UpstreamRequest) -> str | None:
         value = sent.headers.get("Authorization")
@@ -283,7 +267,7 @@ class TokenLoginAuthenticator(_CachedToken):
         return _with_headers(request, {send.header or "Authorization": send.prefix + token})
 
     def refused(self, response: UpstreamResponse) -> bool:
-        if response.status == 401:
+        if super().refused(response):
             return True
         if not self.spec.expired_codes or not response.body.lstrip().startswith(b"{"):
             return False
@@ -388,7 +372,7 @@ _DIGESTS: dict[str, Callable[[bytes], Any]] = {
 }
 
 
-class SignedAuthenticator:
+class SignedAuthenticator(_Credentials):
     """Open-platform signatures: app key, timestamp and nonce added, a digest over the sorted
     parameters (and/or body) with the app secret. Nothing to renew: every call is signed afresh."""
 
@@ -450,12 +434,6 @@ class SignedAuthenticator:
         if self.spec.in_ == "header":
             return _with_headers(request, dict(values))
         return replace(request, params=(*request.params, *values))
-
-    def refused(self, response: UpstreamResponse) -> bool:
-        return response.status == 401
-
-    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
-        return False
 
 
 def _fill_named(template: str, values: dict[str, str]) -> str:
