@@ -21,7 +21,7 @@ from pydantic import TypeAdapter
 
 from connectors import applications
 from connectors.applications import Application
-from connectors.auth import Authenticator
+from connectors.auth import Authenticator, filled
 from connectors.cache import Entry
 from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.formats import Page, decode_page, find_soap_fault, reader_for, soap_fault_error
@@ -517,7 +517,7 @@ class SpecAdapter:
     ) -> UpstreamRequest:
         """One POST of the document; the resident and the paging parameters travel as variables
         (values, never spliced into the document)."""
-        variables = {name: _fill_value(value, fill) for name, value in operation.variables.items()}
+        variables = {name: filled(value, fill) for name, value in operation.variables.items()}
         variables |= {name: _number_or_text(value) for name, value in page_params}
         body = orjson.dumps({"query": operation.document, "variables": variables})
         return UpstreamRequest(
@@ -595,16 +595,6 @@ _ACCEPT = {
     "csv": "text/csv",
     "graphql": "application/graphql-response+json, application/json",
 }
-
-
-def _fill_value(value: Any, fill: Mapping[str, str]) -> Any:
-    if isinstance(value, str):
-        return _fill(value, fill)
-    if isinstance(value, dict):
-        return {k: _fill_value(v, fill) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill_value(v, fill) for v in value]
-    return value
 
 
 def _number_or_text(value: str) -> int | str:

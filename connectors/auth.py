@@ -13,10 +13,9 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -26,6 +25,7 @@ import orjson
 
 from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.spec import (
+    PLACEHOLDER,
     ApiKeyAuth,
     Auth,
     BasicAuth,
@@ -60,9 +60,9 @@ def _basic(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
-class NoAuthenticator:
-    async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
-        return request
+class _Credentials:
+    """HTTP 401 is a refusal; with nothing cached to drop, a retry would not help (the token kinds
+    override ``unauthorized``, token login also ``refused``)."""
 
     def refused(self, response: UpstreamResponse) -> bool:
         return response.status == 401
@@ -71,7 +71,12 @@ class NoAuthenticator:
         return False
 
 
-class ApiKeyAuthenticator:
+class NoAuthenticator(_Credentials):
+    async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
+        return request
+
+
+class ApiKeyAuthenticator(_Credentials):
     def __init__(self, spec: ApiKeyAuth) -> None:
         self.spec = spec
 
@@ -82,28 +87,16 @@ class ApiKeyAuthenticator:
         assert self.spec.query_param is not None
         return replace(request, params=(*request.params, (self.spec.query_param, key)))
 
-    def refused(self, response: UpstreamResponse) -> bool:
-        return response.status == 401
 
-    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
-        return False
-
-
-class BasicAuthenticator:
+class BasicAuthenticator(_Credentials):
     def __init__(self, spec: BasicAuth) -> None:
         self.header = _basic(spec.username, spec.password.get_secret_value())
 
     async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
         return _with_headers(request, {"Authorization": self.header})
 
-    def refused(self, response: UpstreamResponse) -> bool:
-        return response.status == 401
 
-    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
-        return False
-
-
-class HmacAuthenticator:
+class HmacAuthenticator(_Credentials):
     def __init__(self, spec: HmacAuth, clock: Callable[[], float] = time.time) -> None:
         self.spec = spec
         self.clock = clock
@@ -129,14 +122,54 @@ class HmacAuthenticator:
             },
         )
 
-    def refused(self, response: UpstreamResponse) -> bool:
-        return response.status == 401
+
+class _CachedToken(_Credentials):
+    """A token fetched once, shared by concurrent calls (single-flight), kept in memory until shortly
+    before it expires, dropped when a call that carried it is refused. Subclasses say how a token is
+    obtained (``_obtain``) and where a sent request carries it (``_carried``)."""
+
+    def __init__(
+        self,
+        department: str,
+        send: Send,
+        clock: Callable[[], float],
+        envelope: Envelope | None,
+        refresh_margin_s: float,
+    ) -> None:
+        self.envelope = envelope
+        self.department = department
+        self.send = send
+        self.clock = clock
+        self._refresh_margin_s = refresh_margin_s
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _obtain(self) -> tuple[str, float]:
+        """A fresh token and its lifetime in seconds."""
+        raise NotImplementedError
+
+    def _carried(self, sent: UpstreamRequest) -> str | None:
+        raise NotImplementedError
 
     def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
-        return False
+        if sent is None or self._carried(sent) == self._token:
+            self._token = None  # a concurrent call may have renewed it already: keep that one
+        return True
+
+    async def _current_token(self) -> str:
+        if self._token is not None and self.clock() < self._expires_at:
+            return self._token
+        async with self._lock:  # single-flight: concurrent calls wait for one fetch
+            if self._token is None or self.clock() >= self._expires_at:
+                token, lifetime = await self._obtain()
+                self._token = token
+                self._expires_at = self.clock() + max(lifetime - self._refresh_margin_s, lifetime / 2)
+            assert self._token is not None
+            return self._token
 
 
-class OAuth2Authenticator:
+class OAuth2Authenticator(_CachedToken):
     """Client-credentials tokens, cached until shortly before expiry, fetched by one caller at a time."""
 
     def __init__(
@@ -148,36 +181,17 @@ class OAuth2Authenticator:
         clock: Callable[[], float] = time.monotonic,
         envelope: Envelope | None = None,
     ) -> None:
+        super().__init__(department, send, clock, envelope, spec.refresh_margin_s)
         self.spec = spec
-        self.envelope = envelope
         self.token_url = urljoin(base_url.rstrip("/") + "/", spec.token_url.lstrip("/"))
-        self.department = department
-        self.send = send
-        self.clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = asyncio.Lock()
 
     async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
         token = await self._current_token()
         return _with_headers(request, {"Authorization": f"Bearer {token}"})
 
-    def refused(self, response: UpstreamResponse) -> bool:
-        return response.status == 401
-
-    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
-        if sent is None or sent.headers.get("Authorization") == f"Bearer {self._token}":
-            self._token = None  # a concurrent call may have renewed it already: keep that one
-        return True
-
-    async def _current_token(self) -> str:
-        if self._token is not None and self.clock() < self._expires_at:
-            return self._token
-        async with self._lock:  # single-flight: concurrent requests wait for one fetch
-            if self._token is None or self.clock() >= self._expires_at:
-                await self._fetch()
-            assert self._token is not None
-            return self._token
+    def _carried(self, sent: UpstreamRequest) -> str | None:
+        value = sent.headers.get("Authorization")
+        return value[len("Bearer ") :] if value is not None and value.startswith("Bearer ") else None
 
     def _check_envelope(self, payload: Any) -> None:
         """A department that wraps its failures in an envelope (HTTP 200, failure code) does so on
@@ -191,7 +205,7 @@ class OAuth2Authenticator:
                 UpstreamCode.UNAVAILABLE, self.department, f"token endpoint answered code {code}"
             )
 
-    async def _fetch(self) -> None:
+    async def _obtain(self) -> tuple[str, float]:
         form = {"grant_type": "client_credentials"}
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
         secret = self.spec.client_secret.get_secret_value()
@@ -224,11 +238,10 @@ class OAuth2Authenticator:
             raise UpstreamError(
                 UpstreamCode.BAD_RESPONSE, self.department, "token endpoint sent an empty token"
             )
-        self._token = token
-        self._expires_at = self.clock() + max(lifetime - self.spec.refresh_margin_s, lifetime / 2)
+        return token, lifetime
 
 
-class TokenLoginAuthenticator:
+class TokenLoginAuthenticator(_CachedToken):
     """A department's own login: one request answers a token, sent on every call. In memory only."""
 
     def __init__(
@@ -241,15 +254,9 @@ class TokenLoginAuthenticator:
         envelope: Envelope | None = None,
     ) -> None:
         """``envelope``: the data calls' own, where a 'token expired' code is read."""
+        super().__init__(department, send, clock, envelope, spec.refresh_margin_s)
         self.spec = spec
-        self.envelope = envelope
         self.url = base_url.rstrip("/") + spec.path
-        self.department = department
-        self.send = send
-        self.clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = asyncio.Lock()
         self.logins = 0  # how many times we logged in (tests, metrics)
 
     async def sign(self, request: UpstreamRequest) -> UpstreamRequest:
@@ -260,7 +267,7 @@ class TokenLoginAuthenticator:
         return _with_headers(request, {send.header or "Authorization": send.prefix + token})
 
     def refused(self, response: UpstreamResponse) -> bool:
-        if response.status == 401:
+        if super().refused(response):
             return True
         if not self.spec.expired_codes or not response.body.lstrip().startswith(b"{"):
             return False
@@ -271,11 +278,6 @@ class TokenLoginAuthenticator:
         code = _dotted(payload, self.envelope.code_field if self.envelope else "code")
         return code is not None and str(code) in {str(c) for c in self.spec.expired_codes}
 
-    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
-        if sent is None or self._carried(sent) == self._token:
-            self._token = None  # a concurrent call may have logged in again already: keep that one
-        return True
-
     def _carried(self, sent: UpstreamRequest) -> str | None:
         send = self.spec.send
         if send.query_param is not None:
@@ -283,18 +285,9 @@ class TokenLoginAuthenticator:
         value = sent.headers.get(send.header or "Authorization")
         return None if value is None else value.removeprefix(send.prefix)
 
-    async def _current_token(self) -> str:
-        if self._token is not None and self.clock() < self._expires_at:
-            return self._token
-        async with self._lock:  # single-flight: concurrent calls wait for one login
-            if self._token is None or self.clock() >= self._expires_at:
-                await self._login()
-            assert self._token is not None
-            return self._token
-
     def _request(self) -> UpstreamRequest:
         values = {name: secret.get_secret_value() for name, secret in self.spec.secrets.items()}
-        body = _filled(self.spec.body, values)
+        body = filled(self.spec.body, values)
         if self.spec.method == "GET":
             params = tuple((str(k), str(v)) for k, v in body.items())
             return UpstreamRequest("GET", self.url, params=params, headers={"Accept": "application/json"})
@@ -305,7 +298,7 @@ class TokenLoginAuthenticator:
         headers = {"Content-Type": content_type, "Accept": "application/json"}
         return UpstreamRequest("POST", self.url, headers=headers, body=data)
 
-    async def _login(self) -> None:
+    async def _obtain(self) -> tuple[str, float]:
         where = f"login {self.spec.method} {self.spec.path}"
         response = await self.send(self._request())
         self.logins += 1
@@ -330,9 +323,7 @@ class TokenLoginAuthenticator:
         if not isinstance(token, str) or not token:
             message = f"{where}: no token at '{self.spec.token_path}'"
             raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, message)
-        lifetime = self._lifetime(payload, where)
-        self._token = token
-        self._expires_at = self.clock() + max(lifetime - self.spec.refresh_margin_s, lifetime / 2)
+        return token, self._lifetime(payload, where)
 
     def _lifetime(self, payload: Any, where: str) -> float:
         try:
@@ -360,16 +351,17 @@ def _dotted(value: Any, path: str) -> Any:
     return value
 
 
-def _filled(value: Any, secret_values: dict[str, str]) -> Any:
-    """The login body with ``{name}`` replaced in every string (plain replacement, not format)."""
+def filled(value: Any, values: Mapping[str, str]) -> Any:
+    """A JSON value (a login body, GraphQL variables) with ``{name}`` replaced in every string (plain
+    replacement, not format)."""
     if isinstance(value, str):
-        for name, secret in secret_values.items():
-            value = value.replace("{" + name + "}", secret)
+        for name, text in values.items():
+            value = value.replace("{" + name + "}", text)
         return value
     if isinstance(value, dict):
-        return {k: _filled(v, secret_values) for k, v in value.items()}
+        return {k: filled(v, values) for k, v in value.items()}
     if isinstance(value, list):
-        return [_filled(v, secret_values) for v in value]
+        return [filled(v, values) for v in value]
     return value
 
 
@@ -380,7 +372,7 @@ _DIGESTS: dict[str, Callable[[bytes], Any]] = {
 }
 
 
-class SignedAuthenticator:
+class SignedAuthenticator(_Credentials):
     """Open-platform signatures: app key, timestamp and nonce added, a digest over the sorted
     parameters (and/or body) with the app secret. Nothing to renew: every call is signed afresh."""
 
@@ -443,19 +435,10 @@ class SignedAuthenticator:
             return _with_headers(request, dict(values))
         return replace(request, params=(*request.params, *values))
 
-    def refused(self, response: UpstreamResponse) -> bool:
-        return response.status == 401
-
-    def unauthorized(self, sent: UpstreamRequest | None = None) -> bool:
-        return False
-
-
-_NAMED = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
-
 
 def _fill_named(template: str, values: dict[str, str]) -> str:
     """One pass: a value that happens to contain ``{secret}`` is not filled again."""
-    return _NAMED.sub(lambda match: values.get(match.group(1), match.group(0)), template)
+    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
 
 
 def authenticator_for(

@@ -64,7 +64,7 @@ class JsonReader:
         return _dotted(item, path)
 
     def get_all(self, item: Any, path: str) -> list[Any]:
-        value = _dotted(item, path)
+        value = self.get(item, path)
         if value is None:
             return []
         return value if isinstance(value, list) else [value]

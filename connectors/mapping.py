@@ -35,7 +35,7 @@ from connectors.records import (
     ServiceRecord,
     StationRecord,
 )
-from connectors.spec import RECORDS, FieldMap, Operation, Target
+from connectors.spec import DATE_PATTERN_TOKENS, RECORDS, FieldMap, Operation, Target
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -128,7 +128,7 @@ def _pattern(date_format: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
     widths = {"yyyy": r"(\d{4})", "yy": r"(\d{2})", "MM": r"(\d{2})", "dd": r"(\d{2})", "HH": r"(\d{2})"}
     widths |= {"mm": r"(\d{2})", "ss": r"(\d{2})"}
     regex, names, at = "", [], 0
-    for token in re.finditer(r"yyyy|yy|MM|M|dd|d|HH|H|mm|m|ss|s", date_format):
+    for token in DATE_PATTERN_TOKENS.finditer(date_format):
         regex += re.escape(date_format[at : token.start()])
         regex += widths.get(token.group(0), r"(\d{1,2})")
         names.append(token.group(0)[0])
@@ -303,22 +303,14 @@ def _expression(text: str) -> Any:
     return jmespath.compile(text)
 
 
-class _ExprReader:
-    """Reads a field by a JMESPath expression over the item (validated when the spec was checked)."""
+class _ExprReader(JsonReader):
+    """Reads a field by a JMESPath expression over the item (validated when the spec was checked);
+    lists and items as ``JsonReader`` reads them."""
 
     def get(self, item: Any, expr: str) -> Any:
         if not isinstance(item, (dict, list)):
             raise MappingError("expressions read JSON and CSV items")
         return _expression(expr).search(item)
-
-    def get_all(self, item: Any, expr: str) -> list[Any]:
-        value = self.get(item, expr)
-        if value is None:
-            return []
-        return value if isinstance(value, list) else [value]
-
-    def items(self, item: Any, expr: str) -> list[Any]:
-        return self.get_all(item, expr)
 
 
 _EXPR = _ExprReader()

@@ -132,7 +132,7 @@ class TokenLoginAuth(_Model):
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> TokenLoginAuth:
-        unknown = sorted(set(_NAMED.findall(str(self.body))) - set(self.secrets))
+        unknown = sorted(set(PLACEHOLDER.findall(str(self.body))) - set(self.secrets))
         if unknown:
             raise ValueError(f"body uses {', '.join(unknown)} which secrets does not define")
         return self
@@ -169,7 +169,7 @@ class SignedAuth(_Model):
     @field_validator("string_to_sign")
     @classmethod
     def _known_placeholders(cls, value: str) -> str:
-        unknown = sorted(set(_NAMED.findall(value)) - SIGN_PLACEHOLDERS)
+        unknown = sorted(set(PLACEHOLDER.findall(value)) - SIGN_PLACEHOLDERS)
         if unknown:
             raise ValueError(
                 f"unknown placeholder {', '.join(unknown)} (known: {', '.join(sorted(SIGN_PLACEHOLDERS))})"
@@ -180,7 +180,8 @@ class SignedAuth(_Model):
 SIGN_PLACEHOLDERS = frozenset(
     {"params", "body", "body_md5", "body_sha256", "timestamp", "nonce", "app_key", "secret", "method", "path"}
 )
-_NAMED = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+# a {name} placeholder: what the checks here accept is what auth.py fills
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 Auth = Annotated[
@@ -325,14 +326,15 @@ Convert = Literal[
     "duration_days",
 ]
 DATE_FORMATS = ("iso", "yyyyMMdd", "epoch_ms", "epoch_s")
-_PATTERN_TOKENS = re.compile(r"yyyy|yy|MM|M|dd|d|HH|H|mm|m|ss|s")
+# the tokens of a date pattern: what the check here accepts is what mapping.py parses
+DATE_PATTERN_TOKENS = re.compile(r"yyyy|yy|MM|M|dd|d|HH|H|mm|m|ss|s")
 
 
 def _check_date_format(value: str) -> str:
     """A named format, or a pattern of yyyy, MM/M, dd/d, HH/H, mm/m, ss/s and literal text."""
     if value in DATE_FORMATS:
         return value
-    tokens = set(_PATTERN_TOKENS.findall(value))
+    tokens = set(DATE_PATTERN_TOKENS.findall(value))
     if not ({"yyyy", "yy"} & tokens and {"MM", "M"} & tokens and {"dd", "d"} & tokens):
         raise ValueError(
             f"{value!r} is neither one of {', '.join(DATE_FORMATS)} nor a pattern with year, month and day "
