@@ -17,13 +17,11 @@ Its habits, none of which the 19 bundled departments share exactly:
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
-import signal
 from typing import Any
 
 from aiohttp import web
+
+from mocks.extra.common import main as run
 
 PREFIX = "/archives"
 APP_KEY = "archives-dev-key"  # the development credential; the spec reads ${ARCHIVES_APP_KEY}
@@ -110,32 +108,8 @@ def create_app() -> web.Application:
     return app
 
 
-async def serve(host: str, port: int) -> None:
-    runner = web.AppRunner(create_app())
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = runner.addresses[0][1]
-    print(f"archives mock at http://{host}:{bound}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m mocks.extra.archives", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8120, help="0 = any free port")
-    args = parser.parse_args(argv)
-    asyncio.run(serve(args.host, args.port))
+    run("archives", __doc__.splitlines()[0], create_app, 8120, argv)
 
 
 if __name__ == "__main__":
