@@ -24,13 +24,11 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import orjson
 
+from bench.asgi import Call, caller
 from bench.harness import Processes, start_mocks
 from bench.home import HOME, resident_tokens
 from config import Settings
@@ -49,50 +47,7 @@ STATIONS = """query Nearby {
     station { id name town address openingHours { weekday opens closes } }
   }
 }"""
-Call = Callable[[], Awaitable[tuple[int, bytes]]]
-
-
-def caller(app: Any, query: str, headers: list[tuple[bytes, bytes]]) -> Call:
-    """One POST /graphql through the app's ASGI interface; returns status and body."""
-    body = orjson.dumps({"query": query})
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"accept", b"application/graphql-response+json"),
-            (b"content-length", str(len(body)).encode()),
-            *headers,
-        ],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
-
-    async def call() -> tuple[int, bytes]:
-        status = 0
-        chunks: list[bytes] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await app(dict(scope), receive, send)
-        return status, b"".join(chunks)
-
-    return call
+GRAPHQL_RESPONSE = (b"accept", b"application/graphql-response+json")
 
 
 async def cpu_per_request(call: Call, requests: int) -> float:
@@ -125,10 +80,10 @@ async def measure(mocks_url: str, scratch: Path, requests: int, rounds: int) -> 
     }
     resident = [(b"authorization", f"Bearer {token}".encode())]
     calls: dict[str, Call] = {
-        "catalogue": caller(apps["off"], CATALOGUE, []),
-        "stations": caller(apps["off"], STATIONS, []),
-        "home": caller(apps["off"], HOME, resident),
-        "catalogue, response cache": caller(apps["on"], CATALOGUE, []),
+        "catalogue": caller(apps["off"], CATALOGUE, [GRAPHQL_RESPONSE]),
+        "stations": caller(apps["off"], STATIONS, [GRAPHQL_RESPONSE]),
+        "home": caller(apps["off"], HOME, [GRAPHQL_RESPONSE, *resident]),
+        "catalogue, response cache": caller(apps["on"], CATALOGUE, [GRAPHQL_RESPONSE]),
     }
     lifespans = [app.router.lifespan_context(app) for app in apps.values()]
     for lifespan in lifespans:
