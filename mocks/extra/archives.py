@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from mocks.extra.common import bounded
 from mocks.extra.common import main as run
 
 PREFIX = "/archives"
@@ -83,20 +84,12 @@ def envelope(result: Any = None, status: str = "SUCCESS", message: str = "成功
     return web.json_response({"status": status, "message": message, "result": result})
 
 
-def bounded(raw: str | None, default: int, high: int) -> int | None:
-    try:
-        value = default if raw is None else int(raw)
-    except ValueError:
-        return None
-    return value if 0 <= value <= high else None
-
-
 async def service_list(request: web.Request) -> web.Response:
     """The catalogue, ``rows`` at a time from ``start``."""
     if request.query.get("appkey") != APP_KEY:
         return envelope(status="FAIL", message="appkey 无效")
-    start = bounded(request.query.get("start"), 0, 10_000)
-    rows = bounded(request.query.get("rows"), 20, MAX_ROWS)
+    start = bounded(request.query.get("start"), 0, 0, 10_000)
+    rows = bounded(request.query.get("rows"), 20, 0, MAX_ROWS)
     if start is None or rows is None or rows == 0:
         return envelope(status="FAIL", message=f"start/rows 参数错误 (rows 1-{MAX_ROWS})")
     return envelope({"total": len(SERVICES), "rows": list(SERVICES[start : start + rows])})
