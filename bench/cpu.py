@@ -29,7 +29,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.asgi import Call, caller
-from bench.harness import Processes, start_mocks
+from bench.harness import Processes, start_mocks, wait_ready
 from bench.home import HOME, resident_tokens
 from config import Settings
 from server import create_app
@@ -119,23 +119,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, list[float]]:
         scratch = Path(directory)
         with Processes(scratch) as processes:
             mocks_url = start_mocks(processes)
-            await _wait_for(mocks_url)
+            async with aiohttp.ClientSession() as session:
+                await wait_ready(session, f"{mocks_url}/_admin/departments", processes.running["mocks"][0])
             return await measure(mocks_url, scratch, args.requests, args.rounds)
-
-
-async def _wait_for(mocks_url: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with aiohttp.ClientSession() as session:
-        while True:
-            try:
-                async with session.get(f"{mocks_url}/_admin/departments") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the mock departments did not start")
-            await asyncio.sleep(0.1)
 
 
 def main() -> None:
