@@ -24,14 +24,12 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import orjson
 
-from bench.harness import Processes, start_mocks
+from bench.asgi import Call, caller
+from bench.harness import Processes, start_mocks, wait_ready
 from bench.home import HOME, resident_tokens
 from config import Settings
 from server import create_app
@@ -49,50 +47,7 @@ STATIONS = """query Nearby {
     station { id name town address openingHours { weekday opens closes } }
   }
 }"""
-Call = Callable[[], Awaitable[tuple[int, bytes]]]
-
-
-def caller(app: Any, query: str, headers: list[tuple[bytes, bytes]]) -> Call:
-    """One POST /graphql through the app's ASGI interface; returns status and body."""
-    body = orjson.dumps({"query": query})
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"accept", b"application/graphql-response+json"),
-            (b"content-length", str(len(body)).encode()),
-            *headers,
-        ],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
-
-    async def call() -> tuple[int, bytes]:
-        status = 0
-        chunks: list[bytes] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await app(dict(scope), receive, send)
-        return status, b"".join(chunks)
-
-    return call
+GRAPHQL_RESPONSE = (b"accept", b"application/graphql-response+json")
 
 
 async def cpu_per_request(call: Call, requests: int) -> float:
@@ -125,10 +80,10 @@ async def measure(mocks_url: str, scratch: Path, requests: int, rounds: int) -> 
     }
     resident = [(b"authorization", f"Bearer {token}".encode())]
     calls: dict[str, Call] = {
-        "catalogue": caller(apps["off"], CATALOGUE, []),
-        "stations": caller(apps["off"], STATIONS, []),
-        "home": caller(apps["off"], HOME, resident),
-        "catalogue, response cache": caller(apps["on"], CATALOGUE, []),
+        "catalogue": caller(apps["off"], CATALOGUE, [GRAPHQL_RESPONSE]),
+        "stations": caller(apps["off"], STATIONS, [GRAPHQL_RESPONSE]),
+        "home": caller(apps["off"], HOME, [GRAPHQL_RESPONSE, *resident]),
+        "catalogue, response cache": caller(apps["on"], CATALOGUE, [GRAPHQL_RESPONSE]),
     }
     lifespans = [app.router.lifespan_context(app) for app in apps.values()]
     for lifespan in lifespans:
@@ -164,23 +119,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, list[float]]:
         scratch = Path(directory)
         with Processes(scratch) as processes:
             mocks_url = start_mocks(processes)
-            await _wait_for(mocks_url)
+            async with aiohttp.ClientSession() as session:
+                await wait_ready(session, f"{mocks_url}/_admin/departments", processes.running["mocks"][0])
             return await measure(mocks_url, scratch, args.requests, args.rounds)
-
-
-async def _wait_for(mocks_url: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with aiohttp.ClientSession() as session:
-        while True:
-            try:
-                async with session.get(f"{mocks_url}/_admin/departments") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the mock departments did not start")
-            await asyncio.sleep(0.1)
 
 
 def main() -> None:

@@ -17,12 +17,10 @@ import asyncio
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from bench.asgi import Call, caller
 from config import Settings
 from middleware.body import BodyLimit
 from middleware.inflight import InFlightLimit
@@ -32,45 +30,6 @@ from server import create_app
 
 FLAT = "{ __typename }"
 GUARDS = (InFlightLimit, RateLimit, BodyLimit)
-Call = Callable[[], Awaitable[int]]
-
-
-def caller(app: Any, query: str, headers: list[tuple[bytes, bytes]]) -> Call:
-    body = orjson.dumps({"query": query})
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            *headers,
-        ],
-        "client": ("10.1.2.3", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
-
-    async def call() -> int:
-        status = 0
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-
-        await app(dict(scope), receive, send)
-        return status
-
-    return call
 
 
 def strip_guards(app: Any) -> None:
@@ -110,12 +69,12 @@ async def run(requests: int, rounds: int) -> dict[str, list[float]]:
         await lifespan.__aenter__()
         contexts.append(lifespan)
         headers = [(b"origin", b"https://app.example"), (b"x-onestop-channel", b"app")]
-        calls[name] = caller(app, FLAT, headers)
+        calls[name] = caller(app, FLAT, headers, client="10.1.2.3")
     results: dict[str, list[float]] = {name: [] for name in setups}
     try:
         for call in calls.values():
             for _ in range(200):  # warm the caches
-                assert await call() == 200
+                assert (await call())[0] == 200
         for _ in range(rounds):
             for name, call in calls.items():
                 started = time.perf_counter()

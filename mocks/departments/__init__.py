@@ -110,12 +110,18 @@ def parse_bounded_int(raw: str | None, default: int, low: int, high: int) -> int
 
 
 def parse_id_list(
-    raw: str | None, max_count: int, *, missing: str, too_many: str, malformed: str
+    raw: str | None,
+    max_count: int,
+    *,
+    missing: str,
+    too_many: str,
+    malformed: str,
+    separator: str = ",",
 ) -> list[str] | str:
-    """The comma-separated ID numbers of a batch query, in order without repeats, or why they are
+    """The `separator`-separated ID numbers of a batch query, in order without repeats, or why they are
     refused: `missing` (none at all), `too_many` (more than `max_count`) or `malformed` (one is not an
     ID number) — each department words those its own way."""
-    ids = [part.strip() for part in (raw or "").split(",") if part.strip()]
+    ids = [part.strip() for part in (raw or "").split(separator) if part.strip()]
     if not ids:
         return missing
     if len(ids) > max_count:

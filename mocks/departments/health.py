@@ -109,6 +109,22 @@ def openapi() -> dict[str, Any]:
     }
     service_ref = {"$ref": "#/components/schemas/Service"}
     string_list = {"type": "array", "items": {"type": "string"}}
+    paging = [
+        query_param(
+            "limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
+        ),
+        query_param("cursor", {"type": "string"}, "opaque nextCursor of the previous page"),
+    ]
+
+    def page_of(item: dict[str, Any]) -> dict[str, Any]:
+        """The 200 answer of a cursor-paginated listing of `item`s."""
+        properties = {
+            "items": {"type": "array", "items": item},
+            "nextCursor": {"type": "string", "nullable": True},
+        }
+        schema = {"type": "object", "required": ["items", "nextCursor"], "properties": properties}
+        return {"description": "a page", "content": {"application/json": {"schema": schema}}}
+
     return {
         "openapi": "3.0.3",
         "info": {
@@ -124,29 +140,9 @@ def openapi() -> dict[str, Any]:
             "/v2/services": {
                 "get": {
                     "summary": "服务事项 (services), cursor-paginated",
-                    "parameters": [
-                        query_param(
-                            "limit",
-                            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                        ),
-                        query_param("cursor", {"type": "string"}, "opaque nextCursor of the previous page"),
-                    ],
+                    "parameters": paging,
                     "responses": {
-                        "200": {
-                            "description": "a page",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["items", "nextCursor"],
-                                        "properties": {
-                                            "items": {"type": "array", "items": service_ref},
-                                            "nextCursor": {"type": "string", "nullable": True},
-                                        },
-                                    }
-                                }
-                            },
-                        },
+                        "200": page_of(service_ref),
                         "400": {"description": "bad_cursor or bad_limit", "content": error},
                         "401": {"description": "bad_signature", "content": error},
                     },
@@ -158,31 +154,10 @@ def openapi() -> dict[str, Any]:
                     + ", ".join(f"{w} ({c.value})" for c, w in STATUSES.items()),
                     "parameters": [
                         query_param("idCard", {"type": "string", "pattern": r"^\d{17}[\dX]$"}),
-                        query_param(
-                            "limit",
-                            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                        ),
-                        query_param("cursor", {"type": "string"}, "opaque nextCursor of the previous page"),
+                        *paging,
                     ],
                     "responses": {
-                        "200": {
-                            "description": "a page",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["items", "nextCursor"],
-                                        "properties": {
-                                            "items": {
-                                                "type": "array",
-                                                "items": {"$ref": "#/components/schemas/Case"},
-                                            },
-                                            "nextCursor": {"type": "string", "nullable": True},
-                                        },
-                                    }
-                                }
-                            },
-                        },
+                        "200": page_of({"$ref": "#/components/schemas/Case"}),
                         "400": {"description": "bad_id_card, bad_cursor or bad_limit", "content": error},
                         "401": {"description": "bad_signature", "content": error},
                     },

@@ -26,7 +26,7 @@ from mocks.auth import TokenStore
 from mocks.clock import REFERENCE_DAY, day_ms, epoch_ms
 from mocks.criteria import criteria_compact_json
 from mocks.csv_export import service_cells
-from mocks.departments import Department, Mounted, parse_bounded_int
+from mocks.departments import Department, Mounted, parse_bounded_int, parse_id_list
 from mocks.openapi import BASIC_SCHEME, oauth2_scheme, query_param, served
 from mocks.responses import json_response
 from mocks.world import (
@@ -177,15 +177,16 @@ def invalid_request(problem: str, status: int = 400, error: str = "invalid_reque
 
 
 def asked_ids(raw: str | None) -> list[str] | web.Response:
-    """The `|`-separated ID numbers of an employment query, or the 400 refusing them."""
-    ids = [part.strip().upper() for part in (raw or "").split("|") if part.strip()]
-    if not ids:
-        return invalid_request("sfzh is required: ID numbers separated by |")
-    if len(ids) > MAX_BATCH:
-        return invalid_request(f"at most {MAX_BATCH} ID numbers per request")
-    if not all(is_valid_id_number(i) for i in ids):
-        return invalid_request("sfzh holds a malformed ID number")
-    return list(dict.fromkeys(ids))
+    """The `|`-separated ID numbers of an employment query (any case), or the 400 refusing them."""
+    ids = parse_id_list(
+        (raw or "").upper(),
+        MAX_BATCH,
+        separator="|",
+        missing="sfzh is required: ID numbers separated by |",
+        too_many=f"at most {MAX_BATCH} ID numbers per request",
+        malformed="sfzh holds a malformed ID number",
+    )
+    return invalid_request(ids) if isinstance(ids, str) else ids
 
 
 async def servlet_params(request: web.Request) -> Mapping[str, str]:

@@ -17,13 +17,12 @@ Its habits, none of which the 19 bundled departments share exactly:
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
-import signal
 from typing import Any
 
 from aiohttp import web
+
+from mocks.extra.common import bounded
+from mocks.extra.common import main as run
 
 PREFIX = "/archives"
 APP_KEY = "archives-dev-key"  # the development credential; the spec reads ${ARCHIVES_APP_KEY}
@@ -85,20 +84,12 @@ def envelope(result: Any = None, status: str = "SUCCESS", message: str = "成功
     return web.json_response({"status": status, "message": message, "result": result})
 
 
-def bounded(raw: str | None, default: int, high: int) -> int | None:
-    try:
-        value = default if raw is None else int(raw)
-    except ValueError:
-        return None
-    return value if 0 <= value <= high else None
-
-
 async def service_list(request: web.Request) -> web.Response:
     """The catalogue, ``rows`` at a time from ``start``."""
     if request.query.get("appkey") != APP_KEY:
         return envelope(status="FAIL", message="appkey 无效")
-    start = bounded(request.query.get("start"), 0, 10_000)
-    rows = bounded(request.query.get("rows"), 20, MAX_ROWS)
+    start = bounded(request.query.get("start"), 0, 0, 10_000)
+    rows = bounded(request.query.get("rows"), 20, 0, MAX_ROWS)
     if start is None or rows is None or rows == 0:
         return envelope(status="FAIL", message=f"start/rows 参数错误 (rows 1-{MAX_ROWS})")
     return envelope({"total": len(SERVICES), "rows": list(SERVICES[start : start + rows])})
@@ -110,32 +101,8 @@ def create_app() -> web.Application:
     return app
 
 
-async def serve(host: str, port: int) -> None:
-    runner = web.AppRunner(create_app())
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = runner.addresses[0][1]
-    print(f"archives mock at http://{host}:{bound}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m mocks.extra.archives", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8120, help="0 = any free port")
-    args = parser.parse_args(argv)
-    asyncio.run(serve(args.host, args.port))
+    run("archives", __doc__.splitlines()[0], create_app, 8120, argv)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,15 @@ async def stats(request: web.Request) -> web.Response:
     return web.json_response(request.app[STATS].copy())
 
 
+def bounded(raw: str | None, default: int, low: int, high: int) -> int | None:
+    """A query parameter as an int in [low, high] (`default` when absent); None when it is not one."""
+    try:
+        value = default if raw is None else int(raw)
+    except ValueError:
+        return None
+    return value if low <= value <= high else None
+
+
 def department_app(routes: list[web.RouteDef]) -> web.Application:
     app = web.Application(middlewares=[counted])
     app[STATS] = {}

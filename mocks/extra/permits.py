@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mocks.extra.common import department_app
+from mocks.extra.common import bounded, department_app
 from mocks.extra.common import main as run
 
 PREFIX = "/permits"
@@ -89,14 +89,6 @@ async def login(request: web.Request) -> web.Response:
 async def expire_tokens(request: web.Request) -> web.Response:
     request.app[TOKENS].clear()
     return web.json_response({"expired": True})
-
-
-def bounded(raw: str | None, default: int, low: int, high: int) -> int | None:
-    try:
-        value = default if raw is None else int(raw)
-    except ValueError:
-        return None
-    return value if low <= value <= high else None
 
 
 async def items(request: web.Request) -> web.Response:
