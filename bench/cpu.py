@@ -29,7 +29,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.asgi import Call, caller
-from bench.harness import Processes, start_mocks, wait_ready
+from bench.harness import Processes, start_mocks
 from bench.home import HOME, resident_tokens
 from config import Settings
 from server import create_app
@@ -119,9 +119,23 @@ async def main_async(args: argparse.Namespace) -> dict[str, list[float]]:
         scratch = Path(directory)
         with Processes(scratch) as processes:
             mocks_url = start_mocks(processes)
-            async with aiohttp.ClientSession() as session:
-                await wait_ready(session, f"{mocks_url}/_admin/departments", processes.running["mocks"][0])
+            await _wait_for(mocks_url)
             return await measure(mocks_url, scratch, args.requests, args.rounds)
+
+
+async def _wait_for(mocks_url: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with aiohttp.ClientSession() as session:
+        while True:
+            try:
+                async with session.get(f"{mocks_url}/_admin/departments") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the mock departments did not start")
+            await asyncio.sleep(0.1)
 
 
 def main() -> None:
