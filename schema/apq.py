@@ -142,9 +142,9 @@ class RedisDocuments:
         await self.redis.aclose()
 
 
-def documents_for(redis_url: str | None, cache_url: str, namespace: str, bounds: Bounds) -> Documents:
-    """Redis when the gateway has one (shared by replicas), else this process's memory."""
-    url = redis_url or (cache_url if cache_url.startswith(("redis://", "rediss://")) else None)
-    if url:
-        return RedisDocuments(url, namespace, bounds)
+def documents_for(redis_url: str | None, namespace: str, bounds: Bounds) -> Documents:
+    """Redis when the gateway has one (``Settings.shared_redis_url``: shared by replicas), else this
+    process's memory."""
+    if redis_url:
+        return RedisDocuments(redis_url, namespace, bounds)
     return MemoryDocuments(bounds)

@@ -479,13 +479,15 @@ def response_cache_for(
     max_entries: int,
     limits: Limits,
 ) -> ResponseCache | None:
-    """Redis when the gateway has one (shared by replicas), else memory; None when off (also when the
-    connectors' cache is off, ``none://``: then every request is meant to reach the departments)."""
+    """Redis when the gateway has one (``Settings.shared_redis_url``: shared by replicas), else memory;
+    None when off (also when the connectors' cache is off, ``none://``: then every request is meant to
+    reach the departments)."""
     if not enabled or cache_url.startswith("none:"):
         return None
-    url = redis_url or (cache_url if cache_url.startswith(("redis://", "rediss://")) else None)
     store: Store = (
-        RedisStore(url, namespace, max_entries, limits.max_ttl_s) if url else MemoryStore(max_entries)
+        RedisStore(redis_url, namespace, max_entries, limits.max_ttl_s)
+        if redis_url
+        else MemoryStore(max_entries)
     )
     return ResponseCache(Rules(schema), store, limits)
 
