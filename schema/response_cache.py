@@ -62,6 +62,7 @@ from strawberry.types import ExecutionResult
 
 from connectors.registry import Registry
 from observability.requests import CURRENT_REQUEST
+from observability.throttle import ThrottledLog
 
 log = logging.getLogger("onestop.response_cache")
 
@@ -303,7 +304,7 @@ class RedisStore:
         self.max_ttl_s = max_ttl_s
         self._put = self.redis.register_script(PUT_SCRIPT)
         self._invalidate = self.redis.register_script(INVALIDATE_SCRIPT)
-        self._warned_at = float("-inf")
+        self._throttled = ThrottledLog(log, window_s=60.0)
         self.errors = 0
 
     async def get(self, key: str) -> Entry | None:
@@ -339,10 +340,8 @@ class RedisStore:
 
     def _warn(self, exc: Exception) -> None:
         self.errors += 1
-        now = time.monotonic()
-        if now - self._warned_at > 60:
-            self._warned_at = now
-            log.warning("response cache: Redis failed (%s); answering without it", type(exc).__name__)
+        message = "response cache: Redis failed (%s); answering without it"
+        self._throttled.warning("response cache redis", message, type(exc).__name__)
 
     async def close(self) -> None:
         await self.redis.aclose()
