@@ -63,6 +63,7 @@ from strawberry.types import ExecutionResult
 from connectors.registry import Registry
 from observability.requests import CURRENT_REQUEST
 from observability.throttle import ThrottledLog
+from schema.limits import LRU
 
 log = logging.getLogger("onestop.response_cache")
 
@@ -158,8 +159,7 @@ class Rules:
 
     def __init__(self, schema: GraphQLSchema, max_documents: int = 1024) -> None:
         self.schema = schema
-        self.max_documents = max_documents
-        self._verdicts: OrderedDict[str, Verdict] = OrderedDict()
+        self._verdicts = LRU(max_documents)
         # answers differ between schema versions: a replica of another release keys its own entries
         self.fingerprint = hashlib.sha256(print_schema(schema).encode()).hexdigest()[:16]
 
@@ -174,9 +174,7 @@ class Rules:
                 verdict = classify(self.schema, parse(query, no_location=True))
             except GraphQLError:
                 verdict = PRIVATE
-            self._verdicts[query] = verdict
-            if len(self._verdicts) > self.max_documents:
-                self._verdicts.popitem(last=False)
+            self._verdicts.remember(query, verdict)
         return verdict
 
 
