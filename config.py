@@ -294,6 +294,14 @@ class Settings(BaseSettings):
         return [channel for channel, on in locked.items() if on]
 
     @property
+    def shared_redis_url(self) -> str | None:
+        """The Redis every gateway process shares state in (registered APQ documents, cached responses):
+        ``redis_url``, else a ``redis://`` cache URL; None: each process keeps its own in memory."""
+        if self.redis_url:
+            return self.redis_url
+        return self.cache_url if self.cache_url.startswith(("redis://", "rediss://")) else None
+
+    @property
     def stream_origins(self) -> list[str]:
         """Origins whose pages may open the websocket and event streams: ``cors_origins`` (one setting
         for a web app's HTTP and live updates) plus the deprecated ``ws_allowed_origins``."""

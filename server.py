@@ -91,8 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     bus = make_bus(settings.redis_url, settings.namespace)  # messages between gateway processes
     # documents APQ clients register, shared by every process when there is Redis
     documents = documents_for(
-        settings.redis_url,
-        settings.cache_url,
+        settings.shared_redis_url,
         settings.namespace,
         Bounds(settings.apq_max_documents, settings.apq_max_document_bytes, settings.apq_ttl_s),
     )
@@ -189,7 +188,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     responses = response_cache_for(
         schema._schema,
         settings.response_cache,
-        settings.redis_url,
+        settings.shared_redis_url,
         settings.cache_url,
         settings.namespace,
         settings.response_cache_max_entries,

@@ -19,7 +19,7 @@ from connectors.records import OperationResult, ServiceRecord, StationRecord
 from connectors.registry import Registry
 from connectors.resilience import Fetched
 from resolvers.notices import Notices, Path
-from resolvers.settle import settle
+from resolvers.settle import retrieve, settle
 
 Result = Fetched[OperationResult[Any]]
 
@@ -80,7 +80,7 @@ async def _index(records: Awaitable[list[Any]]) -> dict[str, Any]:
 def _shared(index: Awaitable[dict[str, Any]]) -> asyncio.Task[dict[str, Any]]:
     """A task every caller awaits (shielded); its outcome is retrieved even if all of them went away."""
     task = asyncio.ensure_future(index)
-    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    task.add_done_callback(retrieve)
     return task
 
 

@@ -29,7 +29,7 @@ async def settle(departments: Sequence[str], loads: Iterable[Awaitable[T]]) -> l
     """Each department's answer, or its failure as a value; one per department, in order."""
     futures = [asyncio.ensure_future(load) for load in loads]
     for future in futures:
-        future.add_done_callback(_retrieve)  # every waiter may have left: no "never retrieved" noise
+        future.add_done_callback(retrieve)  # every waiter may have left: no "never retrieved" noise
     results = await asyncio.gather(*(asyncio.shield(f) for f in futures), return_exceptions=True)
     return [_outcome(d, r) for d, r in zip(departments, results, strict=True)]
 
@@ -52,6 +52,7 @@ def unexpected(department: str, error: BaseException) -> UpstreamError:
     return UpstreamError(UpstreamCode.CONNECTOR_FAILED, department, message)
 
 
-def _retrieve(future: asyncio.Future[Any]) -> None:
+def retrieve(future: asyncio.Future[Any]) -> None:
+    """A done callback for a future shared by waiters that may all leave: its exception is retrieved."""
     if not future.cancelled():
         future.exception()

@@ -27,6 +27,8 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from observability.throttle import ThrottledLog
+
 log = logging.getLogger("onestop.apq")
 
 
@@ -112,7 +114,7 @@ class RedisDocuments:
         self.prefix = f"{namespace}:apq:doc:"
         self.index = f"{namespace}:apq:index"
         self._put = self.redis.register_script(PUT_SCRIPT)
-        self._warned_at = float("-inf")
+        self._throttled = ThrottledLog(log, window_s=60.0)
 
     async def get(self, digest: str) -> str | None:
         try:
@@ -133,18 +135,16 @@ class RedisDocuments:
             self._warn(exc)
 
     def _warn(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if now - self._warned_at > 60:
-            self._warned_at = now
-            log.warning("persisted queries: Redis failed (%s); clients send full queries", type(exc).__name__)
+        message = "persisted queries: Redis failed (%s); clients send full queries"
+        self._throttled.warning("apq redis", message, type(exc).__name__)
 
     async def close(self) -> None:
         await self.redis.aclose()
 
 
-def documents_for(redis_url: str | None, cache_url: str, namespace: str, bounds: Bounds) -> Documents:
-    """Redis when the gateway has one (shared by replicas), else this process's memory."""
-    url = redis_url or (cache_url if cache_url.startswith(("redis://", "rediss://")) else None)
-    if url:
-        return RedisDocuments(url, namespace, bounds)
+def documents_for(redis_url: str | None, namespace: str, bounds: Bounds) -> Documents:
+    """Redis when the gateway has one (``Settings.shared_redis_url``: shared by replicas), else this
+    process's memory."""
+    if redis_url:
+        return RedisDocuments(redis_url, namespace, bounds)
     return MemoryDocuments(bounds)

@@ -62,6 +62,8 @@ from strawberry.types import ExecutionResult
 
 from connectors.registry import Registry
 from observability.requests import CURRENT_REQUEST
+from observability.throttle import ThrottledLog
+from schema.limits import LRU
 
 log = logging.getLogger("onestop.response_cache")
 
@@ -157,8 +159,7 @@ class Rules:
 
     def __init__(self, schema: GraphQLSchema, max_documents: int = 1024) -> None:
         self.schema = schema
-        self.max_documents = max_documents
-        self._verdicts: OrderedDict[str, Verdict] = OrderedDict()
+        self._verdicts = LRU(max_documents)
         # answers differ between schema versions: a replica of another release keys its own entries
         self.fingerprint = hashlib.sha256(print_schema(schema).encode()).hexdigest()[:16]
 
@@ -173,9 +174,7 @@ class Rules:
                 verdict = classify(self.schema, parse(query, no_location=True))
             except GraphQLError:
                 verdict = PRIVATE
-            self._verdicts[query] = verdict
-            if len(self._verdicts) > self.max_documents:
-                self._verdicts.popitem(last=False)
+            self._verdicts.remember(query, verdict)
         return verdict
 
 
@@ -303,7 +302,7 @@ class RedisStore:
         self.max_ttl_s = max_ttl_s
         self._put = self.redis.register_script(PUT_SCRIPT)
         self._invalidate = self.redis.register_script(INVALIDATE_SCRIPT)
-        self._warned_at = float("-inf")
+        self._throttled = ThrottledLog(log, window_s=60.0)
         self.errors = 0
 
     async def get(self, key: str) -> Entry | None:
@@ -339,10 +338,8 @@ class RedisStore:
 
     def _warn(self, exc: Exception) -> None:
         self.errors += 1
-        now = time.monotonic()
-        if now - self._warned_at > 60:
-            self._warned_at = now
-            log.warning("response cache: Redis failed (%s); answering without it", type(exc).__name__)
+        message = "response cache: Redis failed (%s); answering without it"
+        self._throttled.warning("response cache redis", message, type(exc).__name__)
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -479,13 +476,15 @@ def response_cache_for(
     max_entries: int,
     limits: Limits,
 ) -> ResponseCache | None:
-    """Redis when the gateway has one (shared by replicas), else memory; None when off (also when the
-    connectors' cache is off, ``none://``: then every request is meant to reach the departments)."""
+    """Redis when the gateway has one (``Settings.shared_redis_url``: shared by replicas), else memory;
+    None when off (also when the connectors' cache is off, ``none://``: then every request is meant to
+    reach the departments)."""
     if not enabled or cache_url.startswith("none:"):
         return None
-    url = redis_url or (cache_url if cache_url.startswith(("redis://", "rediss://")) else None)
     store: Store = (
-        RedisStore(url, namespace, max_entries, limits.max_ttl_s) if url else MemoryStore(max_entries)
+        RedisStore(redis_url, namespace, max_entries, limits.max_ttl_s)
+        if redis_url
+        else MemoryStore(max_entries)
     )
     return ResponseCache(Rules(schema), store, limits)
 

@@ -30,7 +30,7 @@ from identity.tokens import TokenError, TokenVerifier
 from middleware.ratelimit import Verified, verified_by_rate_limit
 from schema.context import Context
 from schema.graphiql import PAGE_POLICY, GraphiQLAssets
-from schema.http_body import StrictRequests
+from schema.http_body import StrictRequests, ran
 from schema.response_cache import CachedResponses
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -246,7 +246,7 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = process_result(result)
-        if result.data is None and result.errors and all(not e.path for e in result.errors):
+        if not ran(result):
             # the request could not run at all: the spec says no `data` entry, and 400 under the new type
             data.pop("data", None)
             if request.state.media_type == GRAPHQL_RESPONSE:
