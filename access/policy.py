@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
-from connectors.records import RESIDENT_ID
+from domain.records import RESIDENT_ID
 from identity.digest import Digester
 from identity.principal import ClientChannel, Principal, Role
 

@@ -17,7 +17,7 @@ from typing import Any
 from access.chain import Report, verify_all, verify_resident
 from access.log import AccessLog
 from config import Settings
-from connectors.records import RESIDENT_ID
+from domain.records import RESIDENT_ID
 from identity.digest import Digester
 from store.db import create_engine, migrate, session_factory
 

@@ -27,16 +27,6 @@ from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.formats import Page, decode_page, find_soap_fault, reader_for, soap_fault_error
 from connectors.mapping import map_records
 from connectors.probe_log import PAGES
-from connectors.records import (
-    RESIDENT_ID,
-    AccountRecord,
-    BillRecord,
-    CaseRecord,
-    OperationResult,
-    ResidentFacts,
-    ServiceRecord,
-    StationRecord,
-)
 from connectors.resilience import OPERATION, CachePolicy, Fetched, Resilience
 from connectors.spec import (
     PERSONAL,
@@ -55,6 +45,16 @@ from connectors.spec import (
     XmlFormat,
 )
 from connectors.transport import Transport, UpstreamRequest, UpstreamResponse
+from domain.records import (
+    RESIDENT_ID,
+    AccountRecord,
+    BillRecord,
+    CaseRecord,
+    OperationResult,
+    ResidentFacts,
+    ServiceRecord,
+    StationRecord,
+)
 from identity.digest import Digester
 
 ENTRY_ADAPTERS: dict[str, TypeAdapter[Any]] = {

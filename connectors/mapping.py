@@ -20,7 +20,8 @@ import jmespath
 import orjson
 
 from connectors.formats import ItemReader, JsonReader
-from connectors.records import (
+from connectors.spec import DATE_PATTERN_TOKENS, RECORDS, FieldMap, Operation, Target
+from domain.records import (
     AccountRecord,
     BillRecord,
     CaseEvent,
@@ -35,7 +36,6 @@ from connectors.records import (
     ServiceRecord,
     StationRecord,
 )
-from connectors.spec import DATE_PATTERN_TOKENS, RECORDS, FieldMap, Operation, Target
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 

@@ -22,9 +22,9 @@ from connectors.adapter import SpecAdapter
 from connectors.cache import ResponseCache
 from connectors.errors import UpstreamError
 from connectors.probe_log import PAGES, PageLog
-from connectors.records import OperationResult
 from connectors.registry import build_department
 from connectors.spec import PERSONAL, ConnectorSpec
+from domain.records import OperationResult
 from observability.context import REQUEST_ID
 
 SAMPLES = 3

@@ -22,7 +22,7 @@ import jmespath.exceptions
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from connectors.records import CRITERION_FACTS, CRITERION_OPS, RESIDENT_ID, CaseStatus, Category, Channel
+from domain.records import CRITERION_FACTS, CRITERION_OPS, RESIDENT_ID, CaseStatus, Category, Channel
 
 SLUG = r"^[a-z][a-z0-9-]{1,39}$"
 

@@ -23,8 +23,8 @@ from typing import Any, Literal, Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from connectors.records import CaseRecord
 from coordination.bus import Bus, Message, RedisBus
+from domain.records import CaseRecord
 from identity.digest import Digester
 from observability.throttle import ThrottledLog
 

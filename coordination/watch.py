@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 from connectors.breaker import BreakerState
 from connectors.errors import UpstreamError
-from connectors.records import CaseRecord
 from connectors.registry import Registry
 from coordination.case_changes import ChangePublisher, Source, change_of, same_state
+from domain.records import CaseRecord
 from observability.supervisor import supervise
 from observability.throttle import ThrottledLog
 

@@ -21,8 +21,8 @@ from typing import Any
 from access.policy import Acting
 from connectors.applications import Application
 from connectors.errors import UpstreamError
-from connectors.records import CaseEvent, CaseRecord, CaseStatus, ServiceRecord
 from connectors.registry import Department
+from domain.records import CaseEvent, CaseRecord, CaseStatus, ServiceRecord
 from store.submission_book import Claim, Submission, SubmissionBook, SubmissionKey, Wanted
 
 CLIENT_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")

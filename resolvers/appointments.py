@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from access.policy import AccessDenied, Acting
 from connectors.mapping import SHANGHAI
-from connectors.records import StationRecord
+from domain.records import StationRecord
 from identity.principal import Principal, Role
 from resolvers.errors import InputError
 from store.appointment_book import AppointmentBook, Booker, Booking, BookingError, Slot, SlotTime

@@ -3,7 +3,7 @@ department's own account numbers, newest period first, optionally only the unpai
 
 from __future__ import annotations
 
-from connectors.records import BillRecord
+from domain.records import BillRecord
 from resolvers.notices import Path
 from resolvers.residents import PersonalLoaders
 

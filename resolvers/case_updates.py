@@ -25,10 +25,10 @@ from graphql import GraphQLError
 
 from access.policy import AccessDenied, Acting, Purpose
 from connectors.errors import UpstreamError
-from connectors.records import CaseRecord, CaseStatus
 from coordination.bus import Message
 from coordination.case_changes import CaseChange, same_state, stamp, topic_for
 from coordination.watch import CaseWatch
+from domain.records import CaseRecord, CaseStatus
 from resolvers.cases import NOT_YOURS, parse_case_id
 from resolvers.errors import InputError
 

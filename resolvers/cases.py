@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from access.policy import AccessDenied
-from connectors.records import CaseRecord, CaseStatus
+from domain.records import CaseRecord, CaseStatus
 from resolvers.errors import InputError
 from resolvers.notices import Path
 from resolvers.residents import PersonalLoaders

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from connectors.records import Category, Channel, ServiceRecord
+from domain.records import Category, Channel, ServiceRecord
 from resolvers.errors import InputError
 from resolvers.loaders import Loaders
 from resolvers.notices import Path

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from connectors.records import Channel, Criterion, ServiceRecord, StationRecord
+from domain.records import Channel, Criterion, ServiceRecord, StationRecord
 from resolvers.loaders import Loaders
 from resolvers.notices import Path
 from resolvers.residents import FactReading, PersonalLoaders

@@ -15,9 +15,9 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from connectors.errors import UpstreamError
-from connectors.records import OperationResult, ServiceRecord, StationRecord
 from connectors.registry import Registry
 from connectors.resilience import Fetched
+from domain.records import OperationResult, ServiceRecord, StationRecord
 from resolvers.notices import Notices, Path
 from resolvers.settle import retrieve, settle
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.errors import UpstreamCode, UpstreamError
-from connectors.records import OperationResult
 from connectors.resilience import Fetched
+from domain.records import OperationResult
 
 Path = tuple[str | int, ...]
 

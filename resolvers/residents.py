@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 from strawberry.dataloader import DataLoader
 
 from connectors.errors import UpstreamCode, UpstreamError
-from connectors.records import CaseRecord, OperationResult, ResidentFacts
 from connectors.registry import Registry
 from connectors.resilience import Fetched
+from domain.records import CaseRecord, OperationResult, ResidentFacts
 from resolvers.notices import Notices, Path
 from resolvers.settle import settle, unexpected
 

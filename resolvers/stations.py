@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from connectors.mapping import SHANGHAI
-from connectors.records import StationRecord
+from domain.records import StationRecord
 from resolvers.errors import InputError
 from resolvers.loaders import Loaders
 from resolvers.notices import Path

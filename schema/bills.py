@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import strawberry
 
-from connectors.records import BillRecord
+from domain.records import BillRecord
 from schema.context import Info
 from schema.departments import Department, department_by_id
 

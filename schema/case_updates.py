@@ -13,7 +13,7 @@ from typing import Annotated
 
 import strawberry
 
-from connectors.records import CaseStatus
+from domain.records import CaseStatus
 from resolvers.case_updates import case_updates
 from schema.cases import Case
 from schema.context import Info

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import strawberry
 
-from connectors.records import CaseRecord, CaseStatus
+from domain.records import CaseRecord, CaseStatus
 from resolvers.cases import case_id
 from schema.context import Info, path_of
 from schema.departments import Department, department_by_id

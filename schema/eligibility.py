@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from connectors.records import Channel
+from domain.records import Channel
 from resolvers.eligibility import Assessment, Check, CriterionCheck, NextStep, Outcome
 from schema.context import Info
 from schema.departments import Department, department_by_id

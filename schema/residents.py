@@ -20,7 +20,7 @@ from access.log import LoggedAccess
 from access.policy import STAFF_PURPOSES, AccessDenied, Acting, Purpose
 from access.sessions import MAX_DURATION_S, SessionView
 from connectors.adapter import check_resident_id
-from connectors.records import CaseStatus
+from domain.records import CaseStatus
 from identity.principal import Principal, Role
 from resolvers.bills import resident_bills
 from resolvers.cases import one_case, resident_cases

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from connectors.records import Category, Channel, ServiceRecord
+from domain.records import Category, Channel, ServiceRecord
 from resolvers.catalog import ServicePage, ServiceQuery, get_service, list_services
 from schema.context import Info, path_of
 from schema.departments import Department, department_by_id

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from connectors.records import StationRecord
+from domain.records import StationRecord
 from resolvers.catalog import services_by_ids
 from resolvers.stations import StationHit as StationHitRecord
 from resolvers.stations import get_station, nearby_stations

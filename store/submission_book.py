@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from connectors.records import CaseRecord
+from domain.records import CaseRecord
 from store.applications import DONE, PENDING, SubmissionRow
 from store.db import rowcount
 

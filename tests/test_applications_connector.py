@@ -11,8 +11,8 @@ import pytest
 
 from connectors.applications import Application, fill, sends_key
 from connectors.errors import UpstreamCode, UpstreamError
-from connectors.records import CaseStatus
 from connectors.spec import Submission, parse_spec
+from domain.records import CaseStatus
 from mocks.people import FIXTURE_RESIDENTS
 from tests.conftest import SPECS, Admin, Connect, fast_policy
 from tests.mocks.support import WORLD

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from connectors.mapping import SHANGHAI
-from connectors.records import OpeningPeriod, StationRecord
+from domain.records import OpeningPeriod, StationRecord
 from resolvers.appointments import SlotRules, bookable_days, days_asked, slot_times
 from tests.access_support import (
     ask,

@@ -10,7 +10,6 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from connectors.records import CaseRecord, CaseStatus
 from coordination.bus import LocalBus, RedisBus
 from coordination.case_changes import (
     CaseChange,
@@ -21,6 +20,7 @@ from coordination.case_changes import (
     ledger_for,
     topic_for,
 )
+from domain.records import CaseRecord, CaseStatus
 from identity.digest import Digester
 from mocks.server import RunningMocks
 from tests.access_support import SECRET, fixture, resident_token

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from connectors.records import Category, Channel, Criterion, ServiceRecord, StationRecord
+from domain.records import Category, Channel, Criterion, ServiceRecord, StationRecord
 from resolvers.eligibility import Check, Outcome, assess, check_criterion, holds_for, next_step
 from resolvers.residents import FactReading, age_on, mask_id_number
 

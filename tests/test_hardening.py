@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import strawberry
 
-from connectors.records import OperationResult
 from connectors.resilience import Fetched
+from domain.records import OperationResult
 from identity.principal import Role
 from identity.tokens import mint
 from resolvers.loaders import Loaders

@@ -8,8 +8,8 @@ import pytest
 
 from connectors.formats import CsvReader, JsonReader
 from connectors.mapping import MappingError, map_records, parse_datetime, parse_opening_hours, read_field
-from connectors.records import Category, Channel, OpeningPeriod
 from connectors.spec import FieldMap, Operation
+from domain.records import Category, Channel, OpeningPeriod
 
 SHANGHAI_NOON = datetime(2018, 11, 21, 4, 0, tzinfo=UTC)
 

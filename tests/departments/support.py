@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from connectors.errors import UpstreamCode, UpstreamError
-from connectors.records import CaseRecord
+from domain.records import CaseRecord
 from mocks.world import (
     CST,
     DEFAULT_SEED,

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from connectors.errors import UpstreamCode, UpstreamError
-from connectors.records import CaseRecord, ResidentFacts
+from domain.records import CaseRecord, ResidentFacts
 from mocks.world import CST, Case, CaseStatus, Resident
 from tests.conftest import Admin, Connect, Gateway
 from tests.departments.support import (
