@@ -23,7 +23,7 @@ from connectors.cache import ResponseCache
 from connectors.errors import UpstreamError
 from connectors.probe_log import PAGES, PageLog
 from connectors.registry import build_department
-from connectors.spec import PERSONAL, ConnectorSpec
+from connectors.spec import PERSONAL, WRITES, ConnectorSpec
 from domain.records import OperationResult
 from observability.context import REQUEST_ID
 
@@ -70,10 +70,9 @@ async def probe(spec: ConnectorSpec) -> ProbeReport:
 
 async def _probe_one(adapter: SpecAdapter, spec: ConnectorSpec, capability: str) -> OperationProbe:
     resident = spec.probe.resident_id if spec.probe else None
-    if capability == "applications":  # a submission makes a case: never sent to try a spec
-        return OperationProbe(
-            capability, ok=True, skipped=True, problems=("not probed: a submission makes a case",)
-        )
+    if capability in WRITES:  # a submission makes a case, a report files hours: never sent to try
+        why = "a submission makes a case" if capability == "applications" else "a report files hours"
+        return OperationProbe(capability, ok=True, skipped=True, problems=(f"not probed: {why}",))
     if capability in PERSONAL and resident is None:
         return OperationProbe(
             capability, ok=True, skipped=True, problems=("not probed: the spec has no probe.resident_id",)

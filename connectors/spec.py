@@ -527,12 +527,26 @@ RECORDS: dict[str, dict[str, Target]] = {
 }
 # applications: the department answers a submission with the case it became, mapped like a case
 RECORDS["applications"] = RECORDS["cases"]
+# volunteers: the department's register (a record for a resident means a registered volunteer)
+RECORDS["volunteers"] = {"resident_id": STR, "volunteer_no": STR, "status": STR}
+# hours_reports: hours a volunteer served, reported under a key the department files once; its receipt
+RECORDS["hours_reports"] = {
+    "report_key": REQUIRED_STR,
+    "hours": Target(("float",), required=True),
+    "total_hours": Target(("float",)),
+    "result": STR,
+    "resident_id": STR,
+}
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     capability: tuple(name for name, target in fields.items() if target.required)
     for capability, fields in RECORDS.items()
 }
 # keyed by a resident: never shared, never stale
-PERSONAL = frozenset({"facts", "cases", "applications", "accounts", "bills"})
+PERSONAL = frozenset({"facts", "cases", "applications", "accounts", "bills", "volunteers", "hours_reports"})
+# operations with side effects: sent only by their own adapter method, never read, cached or probed
+WRITES = frozenset({"applications", "hours_reports"})
+# what ``hours_reports`` may put into its request; ``{report_key}`` is required (the department dedupes)
+HOURS_REPORT_PLACEHOLDERS = ("{report_key}", "{resident_id}", "{hours}", "{served_on}", "{activity_id}")
 # what ``applications`` may put into path, params, headers and body (``_json`` ones are JSON, not escaped)
 SUBMISSION_PLACEHOLDERS = (
     "{resident_id}",
@@ -712,7 +726,18 @@ class ConnectorSpec(_Model):
     format: Format
     policy: Policy = Field(default_factory=Policy)
     operations: dict[
-        Literal["catalog", "stations", "facts", "cases", "applications", "accounts", "bills"], Operation
+        Literal[
+            "catalog",
+            "stations",
+            "facts",
+            "cases",
+            "applications",
+            "accounts",
+            "bills",
+            "volunteers",
+            "hours_reports",
+        ],
+        Operation,
     ]
     webhook: Webhook | None = Field(None, description="case-change calls from the department (needs cases)")
     probe: ProbeSamples | None = Field(None, description="sample parameters for the probe at registration")
@@ -725,6 +750,7 @@ class ConnectorSpec(_Model):
             problems.extend(mapping_problems(operation.mapping, RECORDS[capability], f"{where}.mapping"))
             problems.extend(_personal_problems(capability, operation, where))
             problems.extend(_submission_problems(capability, operation, where))
+            problems.extend(_hours_report_problems(capability, operation, where))
             problems.extend(_for_each_problems(capability, operation, where, set(self.operations)))
             problems.extend(_expression_problems(operation, operation.format or self.format, where))
             problems.extend(_graphql_problems(capability, operation, operation.format or self.format, where))
@@ -828,6 +854,25 @@ def _submission_problems(capability: str, operation: Operation, where: str) -> l
     problems.extend(
         f"{where}: unknown placeholder {name} (known: {', '.join(SUBMISSION_PLACEHOLDERS)})"
         for name in sorted(set(_PLACEHOLDER.findall(text)) - set(SUBMISSION_PLACEHOLDERS))
+    )
+    return problems
+
+
+def _hours_report_problems(capability: str, operation: Operation, where: str) -> list[str]:
+    """Hours are POSTed under a report key the department files once, so a retry never counts twice."""
+    if capability != "hours_reports":
+        return []
+    problems = []
+    if operation.method != "POST":
+        problems.append(f"{where}.method: hours are reported with POST")
+    text = " ".join((operation.template_text(), *operation.headers.values()))
+    if "{report_key}" not in text:
+        problems.append(f"{where}: needs {{report_key}} (the department files each report once)")
+    if operation.pagination.style != "none":
+        problems.append(f"{where}.pagination: a report answers one receipt, not pages")
+    problems.extend(
+        f"{where}: unknown placeholder {name} (known: {', '.join(HOURS_REPORT_PLACEHOLDERS)})"
+        for name in sorted(set(_PLACEHOLDER.findall(text)) - set(HOURS_REPORT_PLACEHOLDERS))
     )
     return problems
 
