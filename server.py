@@ -48,6 +48,7 @@ from observability.logging import configure_logging
 from observability.supervisor import stop, supervise
 from observability.tracing import Tracing
 from observability.wiring import Observability
+from resolvers.activities import Activities
 from schema import build_schema
 from schema.apq import Bounds, documents_for
 from schema.graphiql import ROUTE as GRAPHIQL_ROUTE
@@ -250,6 +251,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.digester = digester  # the one way subjects are named in logs, rows and keys
     # who may see whose data; the access log chained under its own key (access/chain.py)
     app.state.access = access
+    app.state.activities = Activities.build(sessions)  # station activities (resolvers/activities.py)
     return app
 
 

@@ -51,6 +51,7 @@ class Purpose(StrEnum):
     APPLICATIONS = "APPLICATIONS"
     APPOINTMENTS = "APPOINTMENTS"
     BILLS = "BILLS"
+    ACTIVITIES = "ACTIVITIES"  # signing up for station activities (and a volunteer's register entry)
     ACCESS_LOG = "ACCESS_LOG"  # the resident's own log: never in a staff member's scope
 
 

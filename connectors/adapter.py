@@ -21,11 +21,11 @@ from pydantic import TypeAdapter
 
 from connectors import applications, hours_reports
 from connectors.applications import Application
-from connectors.hours_reports import HoursReport
 from connectors.auth import Authenticator, filled
 from connectors.cache import Entry
 from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.formats import Page, decode_page, find_soap_fault, reader_for, soap_fault_error
+from connectors.hours_reports import HoursReport
 from connectors.mapping import map_records
 from connectors.probe_log import PAGES
 from connectors.resilience import OPERATION, CachePolicy, Fetched, Resilience

@@ -15,6 +15,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 
 from observability.requests import OperationObserver
 from schema import (
+    activities,
     admin,
     applications,
     appointments,
@@ -47,6 +48,7 @@ MUTATIONS: tuple[type, ...] = (
     admin.Mutation,
     applications.Mutation,
     appointments.Mutation,
+    activities.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (case_updates.Subscription,)
 

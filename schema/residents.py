@@ -28,6 +28,7 @@ from resolvers.eligibility import EligibilityRequest, resident_eligibility
 from resolvers.errors import InputError
 from resolvers.residents import FactReading, PersonalLoaders, mask_id_number
 from resolvers.stations import check_point
+from schema.activities import ActivitySignUp, sign_ups_for
 from schema.appointments import Appointment, appointments_for
 from schema.bills import Bill
 from schema.cases import Case
@@ -48,6 +49,7 @@ described_enum(
         "APPLICATIONS": "提交申请 / Submitting applications",
         "APPOINTMENTS": "预约 / Appointments at stations",
         "BILLS": "账单 / Utility bills",
+        "ACTIVITIES": "活动报名 / Sign-ups for station activities",
         "ACCESS_LOG": "查询记录 / The resident's own access log (never in staff's scope)",
     },
     name="AccessPurpose",
@@ -381,6 +383,20 @@ class Resident:
             return await appointments_for(info, acting, include_past, include_cancelled)
 
         return await self._read(info, Purpose.APPOINTMENTS, "appointments", fetch, lambda _: ())
+
+    @strawberry.field(
+        description="活动报名 / Sign-ups for station activities, soonest first; upcoming unless told"
+    )
+    async def activities(
+        self,
+        info: Info,
+        include_past: Annotated[bool, strawberry.argument(description="also those already ended")] = False,
+        include_cancelled: Annotated[bool, strawberry.argument(description="also cancelled ones")] = False,
+    ) -> list[ActivitySignUp]:
+        async def fetch(acting: Acting) -> list[ActivitySignUp]:
+            return await sign_ups_for(info, acting, include_past, include_cancelled)
+
+        return await self._read(info, Purpose.ACTIVITIES, "activities", fetch, lambda _: ())
 
 
 def _entry_id(value: strawberry.ID | None) -> int | None:

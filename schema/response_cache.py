@@ -107,7 +107,11 @@ PUBLIC_FIELDS: Mapping[str, frozenset[str]] = {
 }
 # Fields of public types deliberately not cacheable (the test of this list checks every field of a
 # public type is in exactly one of the two, so a field added to a public type must be classified).
-NOT_CACHED: Mapping[str, frozenset[str]] = {"Department": frozenset({"status"})}
+# ``Station.activities``: places change with every sign-up, in the gateway's own store (no freshness)
+NOT_CACHED: Mapping[str, frozenset[str]] = {
+    "Department": frozenset({"status"}),
+    "Station": frozenset({"activities"}),
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,11 @@ from sqlalchemy.orm import aliased
 
 from store.activities import (
     CANCELLED,
+    HELD,
     HOST_VOLUNTEER,
     HOURS_NONE,
     HOURS_PENDING,
     HOURS_REPORTED,
-    HELD,
     SCHEDULED,
     SIGNED_UP,
     WAITING,
@@ -39,10 +39,10 @@ from store.db import rowcount
 class ActivityError(Exception):
     """A refusal the client can act on; ``code`` becomes ``extensions.code``."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **details: str) -> None:
         super().__init__(message)
         self.code = code
-        self.extensions = {"code": code}
+        self.extensions = {"code": code, **details}
 
 
 @dataclass(frozen=True, slots=True)
