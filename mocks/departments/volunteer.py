@@ -10,6 +10,7 @@ The register of volunteers (注册志愿者) is looked up the same way, one row 
 POSTing a one-row CSV (`report_no,id_number,hours,served_on,activity`, hours with one decimal); the
 centre files each `report_no` once: the same report again answers the receipt it gave (a replay), the
 same number with other content is refused (409), and hours of somebody not registered are refused (404).
+Reports live as long as the server, or until the admin reset.
 """
 
 from __future__ import annotations
@@ -156,6 +157,11 @@ class HoursBook:
         receipt = [number, id_number, f"{hours:.1f}", f"{total:.1f}", "accepted"]
         self.receipts[number] = (tuple(row), receipt)
         return 200, receipt
+
+    def clear(self) -> None:
+        """Forget every report (the admin reset): the world's hours are as seeded again."""
+        self.receipts.clear()
+        self.added.clear()
 
 
 def _hours(text: str) -> float | None:
@@ -331,6 +337,7 @@ def build(world: World) -> Mounted:
         ],
         fail=server_error,
         malform=malform_csv,
+        reset=book.clear,
     )
 
 
