@@ -258,12 +258,14 @@ class ActivityBook:
                 )
                 session.add(row)
                 await session.flush()  # the unique index speaks here, inside the transaction
-                ahead = await _waiting_ahead(session, row) if row.status == WAITING else None
-                return _sign_up(row, ahead)
         except IntegrityError as exc:  # all of it rolled back: the place and the number too
             raise ActivityError(
                 "ALREADY_SIGNED_UP", "the resident is already signed up or waiting for this activity"
             ) from exc
+        if row.status != WAITING:
+            return _sign_up(row)
+        async with self.sessions() as session:  # counted after the commit: the activity's row is free
+            return _sign_up(row, await _waiting_ahead(session, row))
 
     async def cancel(self, sign_up_id: str, resident_digest: str, now: datetime) -> SignUp:
         """Cancel the resident's sign-up; a place it held goes to the first waiting, exactly once.
