@@ -66,7 +66,7 @@ class Offer:
 class HoursOutcome:
     activity: Activity
     hours: float
-    reported: bool  # the department has filed it (now or before)
+    sent_to: str | None  # the department this call sent the volunteer's hours to (None: filed before)
 
 
 class Activities:
@@ -226,18 +226,19 @@ async def report_hours(
     hours = hours_of(activity)
     pending = await service.book.hours_to_report(activity.id, service.now(), round(hours * 10))
     if pending.state == HOURS_REPORTED:
-        return HoursOutcome(pending.activity, hours, True)
+        return HoursOutcome(pending.activity, hours, None)
     id_number = open_seal(pending.host_seal)
     if id_number is None:  # the resident key changed since: nobody can say who served
         raise ActivityError("VOLUNTEER_UNKNOWN", "the volunteer's handle no longer opens under this key")
     report = HoursReport(
         id_number, pending.report_key, hours, activity.starts_at.astimezone(SHANGHAI).date(), activity.id
     )
+    department = department_with(registry, HOURS)
     try:
-        await department_with(registry, HOURS).adapter.report_hours(report)
+        await department.adapter.report_hours(report)
     except UpstreamError as error:
         raise _upstream(error) from error
-    return HoursOutcome(await service.book.hours_reported(activity.id, service.now()), hours, True)
+    return HoursOutcome(await service.book.hours_reported(activity.id, service.now()), hours, department.id)
 
 
 def _upstream(error: UpstreamError) -> ActivityError:

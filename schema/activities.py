@@ -309,6 +309,12 @@ class Mutation:
             str(activity_id),
             context.state.access.seal.open,
         )
+        host = outcome.activity.host_digest
+        if outcome.sent_to is not None and host is not None and context.principal is not None:
+            # the volunteer's ID number went to a department: their access log says who sent it
+            actor = context.state.digester.of(context.principal.subject)
+            sent = Acting(context.principal, "", None, Purpose.ACTIVITIES, host, actor)
+            await context.record_access(sent, "volunteer_hours", outcome.sent_to)
         return VolunteerHoursReport(
             activity=Activity.from_record(outcome.activity),
             hours=outcome.hours,

@@ -251,6 +251,11 @@ async def test_hours_reported_once_when_retried(
     assert again["data"]["reportVolunteerHours"]["state"] == "REPORTED"
     assert (await admin.paths("volunteer")).get("/volunteer/csv/hours/report", 0) == sent  # not sent again
     assert await hours_of(http, mocks, VOLUNTEER.id_number) == before + 2
+    log = await ask(
+        gateway, resident_token(VOLUNTEER), "{ me { accessLog(first: 20) { data departmentId } } }"
+    )
+    sent_rows = [e for e in log["data"]["me"]["accessLog"] if e["data"] == "volunteer_hours"]
+    assert sent_rows and all(e["departmentId"] == "volunteer" for e in sent_rows)
 
 
 async def test_hours_reported_once_when_the_department_is_down_then_up(
