@@ -233,14 +233,19 @@ class Mutation:
         volunteer = None
         if host == HOST_VOLUNTEER:
             volunteer = await context.acting_for(None, Purpose.ACTIVITIES)
+        service = activities_of(info)
+        logic.check_offer(offer, service.now())
         stations = await context.loaders.all_stations(path_of(info))
         station = station_by_id(stations, offer.station_id)
         if station is None:
             code = "NOT_FOUND" if stations else "STATIONS_UNAVAILABLE"
             raise ActivityError(code, "no such station" if stations else "the stations cannot be reached now")
         assert context.principal is not None
+        if volunteer is not None:  # the volunteer register is read for this resident, whatever it says
+            register = logic.department_with(context.registry, logic.REGISTER).id
+            await context.record_access(volunteer, "volunteer_register", register)
         record = await logic.create(
-            activities_of(info),
+            service,
             context.registry,
             context.principal,
             volunteer,
@@ -249,10 +254,6 @@ class Mutation:
             context.state.access.handle,
             context.state.digester.of(context.principal.subject),
         )
-        if volunteer is not None:  # the volunteer register was read for this resident
-            await context.record_access(
-                volunteer, "volunteer_register", logic.department_with(context.registry, logic.REGISTER).id
-            )
         return Activity.from_record(record)
 
     @strawberry.mutation(

@@ -72,6 +72,10 @@ async def test_a_registered_volunteer_hosts_and_a_non_volunteer_cannot(
     assert (await admin.paths("volunteer")).get("/volunteer/csv/volunteers", 0) >= 1  # asked, not assumed
     denied = await ask(gateway, resident_token(NOT_VOLUNTEER), CREATE_DOC, input=offer())
     assert codes(denied) == ["NOT_A_VOLUNTEER"] and denied["data"] is None
+    log = await ask(
+        gateway, resident_token(NOT_VOLUNTEER), "{ me { accessLog(first: 5) { data departmentId } } }"
+    )
+    assert {"data": "volunteer_register", "departmentId": "volunteer"} in log["data"]["me"]["accessLog"]
     # the department down: no activity, a typed upstream error (never a guess either way)
     await admin.fault("volunteer", down=True)
     other = next(r for r in WORLD.residents[20:] if r.volunteer_hours > 0)
