@@ -228,18 +228,20 @@ class ActivityBook:
         """
         try:
             async with self.sessions.begin() as session:
-                numbered = await session.execute(
-                    update(ActivityRow)
-                    .where(
-                        ActivityRow.id == activity_id,
-                        ActivityRow.status == SCHEDULED,
-                        ActivityRow.starts_at > now,
+                position = (
+                    await session.execute(
+                        update(ActivityRow)
+                        .where(
+                            ActivityRow.id == activity_id,
+                            ActivityRow.status == SCHEDULED,
+                            ActivityRow.starts_at > now,
+                        )
+                        .values(queued=ActivityRow.queued + 1)
+                        .returning(ActivityRow.queued)
                     )
-                    .values(queued=ActivityRow.queued + 1)
-                )
-                activity = await session.get(ActivityRow, activity_id, populate_existing=True)
-                if rowcount(numbered) == 0 or activity is None:
-                    raise _not_open(activity)
+                ).scalar_one_or_none()
+                if position is None:
+                    raise _not_open(await session.get(ActivityRow, activity_id))
                 taken = await session.execute(
                     update(ActivityRow)
                     .where(ActivityRow.id == activity_id, ActivityRow.taken < ActivityRow.capacity)
@@ -250,7 +252,7 @@ class ActivityBook:
                     activity_id=activity_id,
                     resident_digest=signer.resident_digest,
                     status=SIGNED_UP if rowcount(taken) == 1 else WAITING,
-                    position=activity.queued,
+                    position=position,
                     signed_by=signer.actor_digest,
                     session_id=signer.session_id,
                     channel=signer.channel,
