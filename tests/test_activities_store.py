@@ -7,13 +7,21 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import pytest_asyncio
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect, update
+from sqlalchemy.exc import IntegrityError
 
-from store.activities import CANCELLED, HOST_STATION, SIGNED_UP, WAITING
+from store.activities import CANCELLED, HOST_STATION, SIGNED_UP, WAITING, ActivityRow, SignUpRow
 from store.activity_book import ActivityBook, ActivityError, NewActivity, Signer
-from store.db import create_engine, migrate, session_factory
+from store.db import MIGRATIONS, create_engine, migrate, session_factory
+from store.models import Base
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
@@ -132,3 +140,48 @@ async def test_upcoming_for_a_page_of_stations_in_one_query(book: ActivityBook) 
     found = await book.upcoming(["ZD-0001", "ZD-0002", "ZD-0003"], NOW, per_station=3)
     assert [a.starts_at - NOW for a in found["ZD-0001"]] == [timedelta(hours=h) for h in (10, 20, 30)]
     assert len(found["ZD-0002"]) == 1 and found["ZD-0003"] == []
+
+
+TABLES = {ActivityRow.__tablename__, SignUpRow.__tablename__}
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": False})
+    return [d for d in compare_metadata(context, Base.metadata) if _mentions(d, TABLES)]
+
+
+def _mentions(diff: Any, tables: set[str]) -> bool:
+    return any(name in repr(diff) for name in tables)
+
+
+def _downgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.downgrade(config, "0006_access_log_chain")
+
+
+async def test_migration_matches_the_models_and_goes_down_and_up(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+        async with engine.begin() as connection:
+            await connection.run_sync(_downgrade)
+            names = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+            assert not names & TABLES
+        await migrate(engine)
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_the_database_refuses_an_activity_over_capacity(book: ActivityBook) -> None:
+    """Even a buggy writer cannot take more places than there are: CHECK (taken <= capacity)."""
+    activity = await book.create(new_activity(1), NOW)
+    await book.sign_up(activity.id, signer(1), NOW)
+    with pytest.raises(IntegrityError):
+        async with book.sessions.begin() as session:
+            await session.execute(update(ActivityRow).values(taken=ActivityRow.taken + 1))
