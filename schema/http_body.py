@@ -111,7 +111,11 @@ def ran(result: Any) -> bool:
 
 class StrictRequests:
     """Mixin for the GraphQL view (before strawberry's ``GraphQL`` in the bases): strict body parsing
-    and trusted documents. Reads ``app.state.persisted`` and the channel the view put on the request."""
+    and trusted documents. Reads the view's ``manifests`` (trusted documents) and ``documents`` (APQ), and
+    the channel the view put on the request."""
+
+    manifests: Manifests
+    documents: Documents
 
     async def parse_http_body(self, request: Any) -> RequestData:
         if request.method == "GET":
@@ -125,17 +129,14 @@ class StrictRequests:
         self, request: Any, request_adapter: Any, request_data: Any, *args: Any, **kwargs: Any
     ) -> Any:
         register = None
-        documents: Documents | None = getattr(request.app.state, "documents", None)
+        documents = self.documents
         if isinstance(request_data, RequestData):
-            manifests = getattr(request.app.state, "persisted", None) or NO_MANIFESTS
+            manifests = self.manifests
             channel = getattr(request.state, "channel", None)
             media_type = getattr(request.state, "media_type", "application/json")
             channel_name = channel.value if channel else "unknown"
             register = await resolve(manifests, documents, request_data, channel_name, media_type)
         result = await super().execute_operation(request, request_adapter, request_data, *args, **kwargs)  # type: ignore[misc]
-        if register is not None and documents is not None and ran(result):
+        if register is not None and ran(result):
             await documents.put(register, request_data.query)
         return result
-
-
-NO_MANIFESTS = Manifests()

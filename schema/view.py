@@ -7,7 +7,7 @@ every refused request (never a bare text/plain 400), and orjson encoding.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -24,7 +24,6 @@ from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from connectors.registry import Registry
 from identity.principal import ClientChannel, Principal
 from identity.tokens import TokenError, TokenVerifier
 from middleware.ratelimit import Verified, verified_by_rate_limit
@@ -32,6 +31,7 @@ from schema.context import Context
 from schema.graphiql import PAGE_POLICY, GraphiQLAssets
 from schema.http_body import StrictRequests, ran
 from schema.response_cache import CachedResponses
+from services import Services
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -125,7 +125,7 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
     def __init__(
         self,
         schema: BaseSchema,
-        registry: Callable[[], Registry],
+        services: Services,
         graphiql: GraphiQLAssets | None,
         verifier: TokenVerifier | None = None,
         allowed_origins: Sequence[str] = (),
@@ -135,7 +135,10 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
         super().__init__(
             schema, graphql_ide="graphiql" if graphiql else None, allowed_origins=allowed_origins
         )
-        self.registry = registry
+        self.services = services
+        # what the mixins read, each the one part it needs (schema/http_body.py, schema/response_cache.py)
+        self.manifests, self.documents = services.persisted, services.documents
+        self.responses = services.response_cache
         self.verifier = verifier
         self.graphiql = graphiql
 
@@ -234,14 +237,17 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
         if isinstance(request, Request):
             request.state.sub_response = response
             return Context(
-                registry=self.registry(),
+                registry=self.services.registry.snapshot(),  # the connector versions served as it began
+                services=self.services,
                 request=request,
-                state=request.app.state,
                 principal=getattr(request.state, "principal", None),
                 channel=getattr(request.state, "channel", ClientChannel.UNKNOWN),
             )
         return Context(
-            registry=self.registry(), request=request, state=request.app.state, memoize_access=False
+            registry=self.services.registry.snapshot(),
+            services=self.services,
+            request=request,
+            memoize_access=False,
         )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
