@@ -38,11 +38,9 @@ from schema.limits import QueryLimits
 from schema.sse import GraphQLOverSSE
 from schema.streams import EventStreams
 from schema.view import GraphQLView
-from services import Life, Services, build_services, chain_key, services_of, spec_environ
+from services import Life, Services, build_services, services_of, spec_environ
 
 log = logging.getLogger("onestop")
-
-__all__ = ["GatewayServer", "Life", "chain_key", "create_app", "main", "spec_environ"]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -43,7 +43,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     also do it at start (locked, idempotent), but a failed migration then stops the rollout early."""
     import asyncio
 
-    from server import spec_environ
+    from services import spec_environ
     from store.db import create_engine, migrate, session_factory
     from store.registrations import seed_from_directory
 
