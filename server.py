@@ -1,7 +1,8 @@
-"""The Onestop gateway: a Starlette app wiring config, store, cache, connectors and the schema.
+"""The Onestop gateway: a Starlette app wiring the app's parts (services.py) to the schema and routes.
 
 Wiring only. ``create_app(settings)`` builds the app (tests build their own); ``python server.py`` serves
-it with uvicorn on ``ONESTOP_HOST:ONESTOP_PORT``.
+it with uvicorn on ``ONESTOP_HOST:ONESTOP_PORT``. Its parts (store, caches, connectors, bus, access, ...)
+are built, started and closed by ``services.py``; a new part is added there, not here.
 """
 
 from __future__ import annotations
