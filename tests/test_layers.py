@@ -48,11 +48,13 @@ def _module_name(path: Path) -> str:
 def modules() -> Mapping[str, Path]:
     """Every project module by dotted name (a package by its ``__init__``)."""
     found = {}
-    for path in ROOT.rglob("*.py"):
-        relative = path.relative_to(ROOT).parts
-        if any(part in OUTSIDE or part.startswith(".") for part in relative):
-            continue
-        found[_module_name(path)] = path
+    paths = list(ROOT.glob("*.py"))
+    for top in ROOT.iterdir():  # not into the tests, .venv, node_modules: never read, never walked
+        if top.is_dir() and top.name not in OUTSIDE and not top.name.startswith("."):
+            paths += top.rglob("*.py")
+    for path in paths:
+        if not any(part in OUTSIDE for part in path.relative_to(ROOT).parts):
+            found[_module_name(path)] = path
     return found
 
 
