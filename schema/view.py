@@ -211,6 +211,8 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         if isinstance(request, Request):
             request.state.sub_response = response
+            # the media type __call__ negotiated, for create_response and the response cache
+            response.negotiated = getattr(request.state, "media_type", JSON)  # type: ignore[union-attr]
             return Context(
                 registry=self.registry(),
                 request=request,
@@ -233,16 +235,10 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)
-        # set by __call__ on the same request; the sub-response carries it across strawberry's run()
+        # set by get_context on the same request; the sub-response carries it across strawberry's run()
         response.media_type = getattr(sub_response, "negotiated", JSON)
         response.headers["content-type"] = response.media_type
         return response
-
-    async def get_sub_response(self, request: Request | WebSocket) -> Response:
-        sub_response = await super().get_sub_response(request)
-        if isinstance(request, Request):
-            sub_response.negotiated = getattr(request.state, "media_type", JSON)  # type: ignore[attr-defined]
-        return sub_response
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
