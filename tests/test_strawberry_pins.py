@@ -23,13 +23,16 @@ import websockets
 from cross_web import HTTPException
 from graphql import GraphQLSchema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.federation.schema import Schema as FederationSchema
 from strawberry.http import GraphQLRequestData
 from strawberry.http.async_base_view import AsyncBaseHTTPView
 from strawberry.http.base import BaseView
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.streaming import SSETransport, merge_stream_with_heartbeat
 from strawberry.http.websocket_origin import is_same_origin, normalize_allowed_origins, normalize_origin
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, StrawberryGraphQLCoreExecutionContext
+from strawberry.types.graphql import OperationType
 from strawberry.types.execution import ExecutionContext
 
 from schema import build_schema
@@ -67,6 +70,10 @@ SIGNATURES: list[tuple[Callable[..., Any], list[str]]] = [
         StrawberryGraphQLCoreExecutionContext.execute_field,
         ["self", "parent_type", "source", "field_details_list", "path", "position_context"],
     ),
+    # schema/federation.py Subgraph: router references checked before they are resolved
+    (FederationSchema.entities_resolver, ["self", "info", "representations"]),
+    # schema/errors.py Schema.execute: a subscription over plain HTTP gets a typed refusal
+    (InvalidOperationTypeError.__init__, ["self", "operation_type"]),
 ]
 
 
@@ -90,6 +97,9 @@ def test_the_data_shapes_we_build_on() -> None:
     # refusals raised inside strawberry's run() and ours alike
     refused = HTTPException(400, "why")
     assert (refused.status_code, refused.reason) == (400, "why")
+    # schema/errors.py: what strawberry allows by default, less subscriptions, and who was refused
+    assert OperationType.SUBSCRIPTION in DEFAULT_ALLOWED_OPERATION_TYPES
+    assert InvalidOperationTypeError(OperationType.SUBSCRIPTION).operation_type is OperationType.SUBSCRIPTION
     # graphql-core's schema behind strawberry's: limits, contract, response cache and inputs read it
     assert isinstance(build_schema()._schema, GraphQLSchema)
 
@@ -202,3 +212,24 @@ async def test_websocket_messages_are_text_frames(make_gateway: GatewayFactory) 
             await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
             frame = await asyncio.wait_for(ws.recv(), 10)
     assert isinstance(frame, str) and json.loads(frame)["type"] == "connection_ack"
+
+
+async def test_subscriptions_over_plain_http_are_refused_typed(make_gateway: GatewayFactory) -> None:
+    """``Schema.execute`` catches strawberry's ``InvalidOperationTypeError`` by its operation type."""
+    gateway = await make_gateway()
+    answer = await gateway.client.post("/graphql", json={"query": "subscription { caseUpdated { source } }"})
+    codes = [e["extensions"]["code"] for e in answer.json()["errors"]]
+    assert codes == ["SUBSCRIPTION_NOT_SUPPORTED_OVER_HTTP"], answer.text
+
+
+async def test_router_references_are_checked_by_our_entities_resolver(make_gateway: GatewayFactory) -> None:
+    """``entities_resolver``: strawberry's would look up any ``__typename`` it is sent."""
+    gateway = await make_gateway()
+    query = "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }"
+    answer = await gateway.client.post(
+        "/graphql", json={"query": query, "variables": {"r": [{"__typename": "Resident", "id": "x"}]}}
+    )
+    errors = answer.json()["errors"]
+    assert (
+        errors[0]["extensions"]["code"] == "BAD_USER_INPUT" and "representations[0]" in errors[0]["message"]
+    )
