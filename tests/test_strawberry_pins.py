@@ -32,8 +32,8 @@ from strawberry.http.streaming import SSETransport, merge_stream_with_heartbeat
 from strawberry.http.websocket_origin import is_same_origin, normalize_allowed_origins, normalize_origin
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, StrawberryGraphQLCoreExecutionContext
-from strawberry.types.graphql import OperationType
 from strawberry.types.execution import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from schema import build_schema
 from schema.execution import plan
