@@ -26,9 +26,9 @@ from services import Services
 class Context:
     registry: Registry
     services: Services
+    request: Request | WebSocket  # the HTTP request, or the websocket the operation came on
     notices: Notices = field(default_factory=Notices)
     loaders: Loaders = field(init=False)
-    request: Request | WebSocket | None = None
     principal: Principal | None = None  # None: no token, public data only
     channel: ClientChannel = ClientChannel.UNKNOWN
     views: dict[str, Any] = field(default_factory=dict)  # per-request memo of GraphQL views by key

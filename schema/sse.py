@@ -16,8 +16,9 @@ Its own route, not ``/graphql`` with ``Accept: text/event-stream`` (which stays 
 clients never land in a stream, the GraphQL-over-HTTP negotiation stays one thing, and the
 ``graphql-sse`` client takes one URL for every request of both modes anyway.
 
-Who the caller is comes from the same ``Authorization: Bearer`` header as over HTTP, read by the
-GraphQL view (``GraphQLView.identify``); each operation gets its own context and, like on the
+Who the caller is comes from the same ``Authorization: Bearer`` header as over HTTP, verified once by
+the authentication middleware (``identity/authentication.py``) and read through the GraphQL view
+(``GraphQLView.identify``); each operation gets its own context and, like on the
 websocket, decides access afresh (a stream lives long). A reservation belongs to the principal that
 made it: another caller presenting its token is told it does not exist (opening its stream without
 naming oneself is allowed: that is how an ``EventSource`` reads it).
@@ -50,7 +51,6 @@ from strawberry.http.websocket_origin import is_same_origin, normalize_allowed_o
 
 from identity.principal import ClientChannel, Principal
 from identity.tokens import TokenError
-from middleware.stack import RESERVATION_HEADER
 from schema.http_body import (
     RequestData,
     RequestRefused,
@@ -64,6 +64,7 @@ from schema.view import GraphQLView, error_body
 
 log = logging.getLogger("onestop.sse")
 
+RESERVATION_HEADER = "x-graphql-event-stream-token"  # CORS lets pages send it (middleware/stack.py)
 RESERVATION_PARAM = "token"  # the reservation in the URL, for a browser's EventSource
 MAX_OPERATIONS = 100  # per single-connection stream, as strawberry allows per websocket
 RESERVATION_S = 30.0  # a reservation no event stream claims within this long is dropped
@@ -167,7 +168,7 @@ class GraphQLOverSSE:
         request = Request(scope, receive)
         try:
             self._check_origin(request)
-            principal, channel = await self.view.identify(request)
+            principal, channel = self.view.identify(request)
             answer = await self._answer(request, principal, channel)
         except TokenError as exc:
             answer = refusal(401, "UNAUTHENTICATED", str(exc))
