@@ -57,7 +57,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         schema,
         services,
         graphiql=graphiql,
-        verifier=services.verifier,
         allowed_origins=settings.stream_origins,  # ONESTOP_CORS_ORIGINS (+ the deprecated WS list)
     )
     if settings.ws_allowed_origins:

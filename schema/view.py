@@ -26,7 +26,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from identity.authentication import ChannelError, authenticate, caller_of
 from identity.principal import ClientChannel, Principal
-from identity.tokens import TokenError, TokenVerifier
+from identity.tokens import TokenError
 from schema.context import Context
 from schema.graphiql import PAGE_POLICY, GraphiQLAssets
 from schema.http_body import StrictRequests, ran
@@ -115,12 +115,10 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
         schema: BaseSchema,
         services: Services,
         graphiql: GraphiQLAssets | None,
-        verifier: TokenVerifier | None = None,
         allowed_origins: Sequence[str] = (),
     ) -> None:
         # graphiql: the bundled page's assets, None when GraphiQL is off (a browser then gets 404)
         # allowed_origins: other sites whose pages may open the websocket (same origin always may)
-        # verifier: for the token a websocket sends in connection_init (HTTP's is the middleware's)
         super().__init__(
             schema, graphql_ide="graphiql" if graphiql else None, allowed_origins=allowed_origins
         )
@@ -128,7 +126,8 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
         # what the mixins read, each the one part it needs (schema/http_body.py, schema/response_cache.py)
         self.manifests, self.documents = services.persisted, services.documents
         self.responses = services.response_cache
-        self.verifier = verifier
+        # for the token a websocket sends in connection_init (HTTP's is the middleware's)
+        self.verifier = services.verifier
         self.graphiql = graphiql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
