@@ -14,8 +14,9 @@ rate limited and its body bounded; it holds an in-flight slot only until its eve
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -60,8 +61,29 @@ class Guards:
             await self.buckets.close()
 
 
+class GuardSettings(Protocol):
+    """The settings the guards read (``config.Settings`` has them; middleware imports no config)."""
+
+    @property
+    def max_in_flight(self) -> int: ...
+    @property
+    def redis_url(self) -> str | None: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def client_rate(self) -> float: ...
+    @property
+    def rate_limit_client_burst(self) -> int: ...
+    @property
+    def rate_limit_channels(self) -> Mapping[str, float]: ...
+    @property
+    def cors_origins(self) -> Sequence[str]: ...
+    @property
+    def max_body_bytes(self) -> int: ...
+
+
 def hardening(
-    settings: Any, verifier: TokenVerifier | None = None, digester: Digester | None = None
+    settings: GuardSettings, verifier: TokenVerifier | None = None, digester: Digester | None = None
 ) -> Guards:
     """The guards for ``settings`` (a ``config.Settings``); ``Guards.close()`` on shutdown. ``digester``
     names clients in shared (Redis) buckets: the app's, so every process counts a client alike."""
