@@ -214,3 +214,13 @@ def test_only_the_top_reads_the_services() -> None:
     none of them may import it (services.py's docstring)."""
     below = ("middleware", "resolvers", "access", "coordination", "store", "connectors", "domain")
     assert offending((*below, "identity", "observability", "config"), ("services", "server")) == []
+
+
+def test_the_readme_layout_names_every_package_and_top_level_module() -> None:
+    """The Layout section is where a newcomer starts: a package or module it leaves out is unexplained."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    named = {line.split()[0].rstrip("/") for line in layout.splitlines() if line.strip()}
+    ours = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()}
+    ours |= {p.name for p in ROOT.glob("*.py")}
+    assert ours - named == set()
