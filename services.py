@@ -20,7 +20,9 @@ Adding a part (payments, questionnaires, ...): build it in the module that owns 
 2. add one argument in ``build_services``: ``payments=Payments(sessions, settings.payments_url),``;
 3. if it holds connections or tasks, start/close it in ``Services.start``/``Services.close``.
 
-Resolvers then read ``info.context.services.payments``; mypy checks every use.
+Schema resolvers then read ``info.context.services.payments`` and hand it (not the ``Services``) to
+the plain functions in ``resolvers/``; mypy checks every use. The part's module must not import
+``schema.context`` or anything above it, or there is a cycle (``tests/test_layers.py`` finds it).
 """
 
 from __future__ import annotations
