@@ -39,7 +39,7 @@ from schema.limits import QueryLimits
 from schema.sse import GraphQLOverSSE
 from schema.streams import EventStreams
 from schema.view import GraphQLView
-from services import Life, Services, build_services, services_of, spec_environ
+from services import Life, Services, build_services, digester_for, services_of, spec_environ
 
 log = logging.getLogger("onestop")
 
@@ -229,18 +229,29 @@ def production_refusals(settings: Settings) -> list[str]:
     return problems
 
 
+def refuse_to_start(settings: Settings) -> None:
+    """Exit with the reasons (``SystemExit``, never a traceback) when these settings must not serve.
+
+    Checked once, by whatever process starts serving: ``onestop serve --workers N`` checks before it
+    starts any worker, so a refused setting stops the command instead of workers dying and being
+    started again forever."""
+    try:
+        digester_for(settings)
+    except DigestKeyMissing as exc:
+        raise SystemExit(f"onestop: not starting: {exc}") from None
+    refusals = [] if settings.development else production_refusals(settings)
+    if refusals:
+        raise SystemExit("onestop: not starting in production mode:\n- " + "\n- ".join(refusals))
+
+
 def main(sockets: list[socket.socket] | None = None) -> None:
     """Serve on ``ONESTOP_HOST:ONESTOP_PORT``, or on ``sockets`` already bound (``onestop serve
     --workers N`` binds one and hands it to each worker process)."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    try:
-        app = create_app(settings)
-    except DigestKeyMissing as exc:
-        raise SystemExit(f"onestop: not starting: {exc}") from None  # a setting to fix, not a traceback
-    refusals = [] if settings.development else production_refusals(settings)
-    if refusals:
-        raise SystemExit("onestop: not starting in production mode:\n- " + "\n- ".join(refusals))
+    if sockets is None:  # a worker of ``onestop serve --workers N``: its parent checked already
+        refuse_to_start(settings)
+    app = create_app(settings)
     if sockets is None:
         print(f"Onestop gateway: http://{settings.host}:{settings.port}/graphql ({settings.mode.value} mode)")
     config = uvicorn.Config(

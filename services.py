@@ -122,15 +122,21 @@ class Services:
         await self.engine.dispose()
 
 
-def build_services(settings: Settings, schema: GraphQLSchema) -> Services:
-    """Every part for ``settings``; nothing connects yet (``Services.start`` does). ``schema``: the
-    GraphQL schema the response cache judges queries on. Raises ``DigestKeyMissing`` in production
-    without a digest key, before anything is built."""
-    digester = Digester.from_secrets(
+def digester_for(settings: Settings) -> Digester:
+    """How ID numbers are named everywhere they are kept. Raises ``DigestKeyMissing`` in production
+    without a digest key: a setting to fix before anything starts."""
+    return Digester.from_secrets(
         settings.digest_key.get_secret_value() if settings.digest_key else None,
         settings.resident_secret(),
         production=not settings.development,
     )
+
+
+def build_services(settings: Settings, schema: GraphQLSchema) -> Services:
+    """Every part for ``settings``; nothing connects yet (``Services.start`` does). ``schema``: the
+    GraphQL schema the response cache judges queries on. Raises ``DigestKeyMissing`` in production
+    without a digest key, before anything is built."""
+    digester = digester_for(settings)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     cache = UpstreamCache(settings.cache_url, settings.namespace, settings.cache_local_ttl_s)

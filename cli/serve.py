@@ -74,6 +74,7 @@ def run_serve(args: argparse.Namespace) -> int:
         server.main()
         return 0
     settings = Settings()
+    server.refuse_to_start(settings)  # before any worker: one refused would be restarted forever
     sock = bind(settings.host, settings.port)
     port = sock.getsockname()[1]
     print(f"Onestop gateway: http://{settings.host}:{port}/graphql ({args.workers} workers)", flush=True)
