@@ -13,7 +13,7 @@
   key, which the department files once. A failure leaves it PENDING: calling again sends the same
   report, and a REPORTED one is never sent again.
 
-Plain functions over plain values; ``Activities`` is the one object the app builds (``app.state``).
+Plain functions over plain values; ``Activities`` is the one part the app builds (``Services.activities``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 
 from observability.requests import OperationObserver
 from schema import (
-    activities,
+    activity_signups,
     admin,
     applications,
     appointments,
@@ -48,7 +48,7 @@ MUTATIONS: tuple[type, ...] = (
     admin.Mutation,
     applications.Mutation,
     appointments.Mutation,
-    activities.Mutation,
+    activity_signups.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (case_updates.Subscription,)
 

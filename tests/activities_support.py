@@ -70,6 +70,6 @@ def outcome(body: dict[str, Any]) -> str:
 
 def move_clock(gateway: Gateway, by: timedelta) -> None:
     """The gateway's activities see a later time (tests control time)."""
-    service = gateway.app.state.activities
+    service = gateway.services.activities
     clock: Callable[[], datetime] = service.clock
     service.clock = lambda: clock() + by

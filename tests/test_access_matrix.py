@@ -67,11 +67,11 @@ class Data(StrEnum):
 TYPES: dict[str, tuple[Data, str]] = {
     "Activity": (
         Data.PUBLIC,
-        "id stationId titleZh titleEn kind host startsAt endsAt places taken available status station",
+        "id stationId titleZh titleEn kind host startsAt endsAt places taken available status",
     ),
     "ActivitySignUp": (
         Data.PERSONAL,
-        "id status waitingAhead signedUpAt promotedAt cancelledAt activity",
+        "id status waitingAhead signedUpAt promotedAt cancelledAt activity station",
     ),
     "AccessLogEntry": (
         Data.PERSONAL,

@@ -188,7 +188,7 @@ async def test_stations_with_activities_are_not_served_from_the_response_cache(
 async def test_a_page_of_stations_reads_activities_in_one_query(make_gateway: GatewayFactory) -> None:
     gateway = await resident_gateway(make_gateway)
     await create(gateway)
-    book = gateway.app.state.activities.book
+    book = gateway.services.activities.book
     calls: list[int] = []
     upcoming = book.upcoming
 
