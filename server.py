@@ -48,6 +48,7 @@ from observability.logging import configure_logging
 from observability.supervisor import stop, supervise
 from observability.tracing import Tracing
 from observability.wiring import Observability
+from payments.wiring import build_payments, payment_routes
 from schema import build_schema
 from schema.apq import Bounds, documents_for
 from schema.graphiql import ROUTE as GRAPHIQL_ROUTE
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # hot reload: serve each department's active connector version (bus messages + store polling)
     reloader = Reloader(registry, sessions, spec_environ(settings), bus, poll_s=settings.reload_poll_s)
 
+    payments = build_payments(settings, sessions, lambda: registry)  # paying bills (payments/)
     background: list[asyncio.Task[None]] = []  # supervised: restarted if they fail, never left dangling
 
     async def expire_access_log() -> None:
@@ -137,12 +139,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             reloader.start()
             if settings.access_log_retention_days:  # every process may expire: expiry is conditional
                 background.append(supervise("access-log-expiry", expire_access_log))
+            if payments is not None:  # lost notifications, departments to tell again
+                background.append(supervise("payments", lambda: payments.run(settings.payment_poll_s)))
             if settings.tune_gc:
                 tune_gc()
             life.started = True  # only now may /readyz say ready: connectors are loaded
             yield
         finally:
             await stop(*background)
+            if payments is not None:
+                await payments.close()
             await reloader.stop()
             await live.close()
             await registry.close()
@@ -222,6 +228,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     guards = hardening(settings, verifier, digester)
     middleware += guards.middleware
     routes.extend(live.routes)  # POST /webhooks/{department}
+    routes.extend(payment_routes(payments))  # POST /payments/notify
     if graphiql_assets is not None:
         routes.append(Route(GRAPHIQL_ROUTE, graphiql_assets.endpoint, methods=["GET"]))
     app = Starlette(
@@ -250,6 +257,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.digester = digester  # the one way subjects are named in logs, rows and keys
     # who may see whose data; the access log chained under its own key (access/chain.py)
     app.state.access = access
+    app.state.payments = payments  # payBill, me { payments } (resolvers/payments.py reads it)
     return app
 
 

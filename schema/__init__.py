@@ -21,6 +21,7 @@ from schema import (
     case_updates,
     departments,
     federation,
+    payments,
     residents,
     services,
     stations,
@@ -47,6 +48,7 @@ MUTATIONS: tuple[type, ...] = (
     admin.Mutation,
     applications.Mutation,
     appointments.Mutation,
+    payments.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (case_updates.Subscription,)
 

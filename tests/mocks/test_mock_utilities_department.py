@@ -220,6 +220,7 @@ async def test_openapi_describes_the_routes(mocks: RunningMocks, http: aiohttp.C
         "/api/services",
         "/api/accounts",
         "/api/accounts/{accountNo}/bills",
+        "/api/bills/{billId}/payments",
     }
     flow = spec["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
     assert flow["tokenUrl"] == "/utilities/oauth/token"

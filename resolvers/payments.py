@@ -1,0 +1,51 @@
+"""payBill and a resident's payments: the GraphQL side's only way to the payments service.
+
+Thin: ``payments_of`` is the one place the service is found (``app.state.payments``); the rules are
+in ``payments/service.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from access.policy import Acting
+from payments.ledger import Payment
+from payments.notify import PATH
+from payments.service import PaymentError, Payments
+
+MAX_PAGE = 100
+
+
+def payments_of(context: Any) -> Payments:
+    """The app's payments service; PAYMENTS_UNAVAILABLE when this gateway has none (no merchant key)."""
+    service = getattr(context.state, "payments", None)
+    if not isinstance(service, Payments):
+        raise PaymentError("PAYMENTS_UNAVAILABLE", "bills cannot be paid through this gateway just now")
+    return service
+
+
+def bill_number(bill_id: str) -> tuple[str, str]:
+    """``<department>:<bill number>`` (``Bill.id``) split; BAD_USER_INPUT otherwise."""
+    department, _, number = bill_id.partition(":")
+    if not department or not number:
+        raise PaymentError("BAD_USER_INPUT", "a Bill.id: <department>:<bill number>", argument="billId")
+    return department, number
+
+
+def notify_url(context: Any) -> str:
+    """Where the provider is to notify, when not configured: this gateway as the client reached it."""
+    base = str(context.request.base_url) if context.request is not None else "http://127.0.0.1:8000/"
+    return base.rstrip("/") + PATH
+
+
+async def pay_bill(context: Any, acting: Acting, bill_id: str, key: str) -> Payment:
+    department, number = bill_number(bill_id)
+    return await payments_of(context).pay(
+        acting, context.channel.value, department, number, key, notify_url(context)
+    )
+
+
+async def resident_payments(context: Any, acting: Acting, first: int) -> list[Payment]:
+    if not 0 <= first <= MAX_PAGE:
+        raise PaymentError("BAD_USER_INPUT", f"between 0 and {MAX_PAGE}", argument="first")
+    return await payments_of(context).ledger.of_resident(acting.resident_digest, first)
