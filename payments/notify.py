@@ -64,14 +64,14 @@ def check_signed(
 
 
 class NotifyEndpoint:
-    """The Starlette endpoint; ``payments`` is read when a call comes (None: not served here)."""
+    """The Starlette endpoint (``handle``) and the checks it makes (``check``)."""
 
     def __init__(self, payments: Payments, merchant_id: str, key: str) -> None:
         self.payments = payments
         self.merchant_id = merchant_id
         self.key = key
 
-    async def __call__(self, request: Request) -> JSONResponse:
+    async def handle(self, request: Request) -> JSONResponse:
         parsed = parse(await request.body())
         if isinstance(parsed, Refusal):
             return _fail(parsed.status, parsed.message)

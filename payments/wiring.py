@@ -52,4 +52,4 @@ def payment_routes(payments: Payments | None) -> list[Route]:
     if payments is None:
         return []
     endpoint = NotifyEndpoint(payments, payments.provider.merchant_id, payments.provider.key)
-    return [Route(PATH, endpoint, methods=["POST"])]
+    return [Route(PATH, endpoint.handle, methods=["POST"])]

@@ -99,7 +99,6 @@ async def test_a_lost_notification_is_reconciled_by_polling(
         assert await live.state(order) == "CREATED"
         live.clock.advance(11)
         assert await live.payments.reconcile_once() == 1
-        await until(lambda: live.state(order), every=0.02)
         await until(lambda: _is(live, order, "CONFIRMED"))
         assert (await live.orders())["charges"] == 1
         assert await bill_paid(live, token)
