@@ -118,14 +118,14 @@ class Ledger:
         async with self.sessions() as session:
             return [Payment.of(r) for r in await session.scalars(query)]
 
-    async def due(self, now: datetime, created_before: datetime, limit: int = 100) -> list[Payment]:
-        """Orders no notification settled since ``created_before``, and payments whose department
-        confirmation is due."""
+    async def due(self, now: datetime, quiet_since: datetime, limit: int = 100) -> list[Payment]:
+        """Orders nothing has settled or asked about since ``quiet_since`` (``touch`` marks an order
+        asked about), and payments whose department confirmation is due."""
         query = (
             select(PaymentRow)
             .where(
                 or_(
-                    (PaymentRow.state == CREATED) & (PaymentRow.created_at <= created_before),
+                    (PaymentRow.state == CREATED) & (PaymentRow.updated_at <= quiet_since),
                     PaymentRow.state.in_(TO_CONFIRM)
                     & (PaymentRow.next_attempt_at.is_(None) | (PaymentRow.next_attempt_at <= now)),
                 )

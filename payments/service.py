@@ -92,7 +92,7 @@ class Payments:
         self.timing = timing
         self.clock = clock
         self.notify_url = notify_url
-        self._changed: dict[str, asyncio.Event] = {}
+        self._changed: dict[str, set[asyncio.Event]] = {}  # payment id -> waiters in this process
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- paying ----------------------------------------------------------------------------------
@@ -169,6 +169,8 @@ class Payments:
             raise PaymentError(
                 "NOT_FOUND", "no bill with this id among the resident's bills", argument="billId"
             )
+        # read now, not from the cache: a bill paid at the counter a minute ago must not be charged again
+        await department.adapter.forget("bills", acting.resident_digest)
         try:
             fetched = await department.adapter.run("bills", acting.resident_id)
         except UpstreamError as error:
@@ -201,7 +203,9 @@ class Payments:
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.timing.wait_s
         pause = WAIT_POLL_S[0]
-        event = self._changed.setdefault(payment_id, asyncio.Event())
+        event = asyncio.Event()
+        waiters = self._changed.setdefault(payment_id, set())
+        waiters.add(event)
         try:
             while True:
                 payment = await self.ledger.get(payment_id)
@@ -214,15 +218,17 @@ class Payments:
                     await asyncio.wait_for(event.wait(), min(pause, left))
                 pause = min(pause * 2, WAIT_POLL_S[1])
         finally:
-            self._changed.pop(payment_id, None)
+            waiters.discard(event)
+            if not waiters:
+                self._changed.pop(payment_id, None)
         if payment.state == CREATED:
             await self.advance(payment)
             payment = await self.ledger.get(payment_id) or payment
         return payment
 
     def _wake(self, payment_id: str) -> None:
-        event = self._changed.get(payment_id)
-        if event is not None:
+        """Waiters in this process look again at once (those elsewhere poll the ledger)."""
+        for event in self._changed.get(payment_id, ()):
             event.set()
 
     # -- the provider's word ---------------------------------------------------------------------

@@ -138,11 +138,17 @@ async def test_a_department_down_after_the_charge_is_told_later_never_charged_tw
     admin: Admin,
     database_url: str,
 ) -> None:
-    async with live_gateway(make_gateway, http, mocks.url, database_url=database_url, **QUIET) as live:
+    settings = {"database_url": database_url, "payment_wait_s": 0.0} | QUIET
+    async with live_gateway(make_gateway, http, mocks.url, **settings) as live:
+        await live.provider(auto_pay=False)  # the resident confirms in the wallet a little later
         token = resident_token(RESIDENT)
-        assert not await bill_paid(live, token)  # the bill is read (and cached) while utilities is up
-        await admin.fault("utilities", down=True)
         same = key()
+        ordered = payment_of(await live.pay(token, same))
+        assert ordered["state"] == "CREATED"
+        await admin.fault("utilities", down=True)  # in between: the department goes down
+        async with http.post(f"{mocks.url}/_admin/payprovider/orders/{ordered['id']}/pay") as response:
+            assert response.status == 200  # the money is taken; the provider notifies the gateway
+        await until(lambda: _is(live, ordered["id"], "PAID_PENDING_DEPARTMENT"))
         payment = payment_of(await live.pay(token, same))
         assert payment["state"] == "PAID_PENDING_DEPARTMENT" and payment["providerTransactionId"]
         retried = payment_of(await live.pay(token, same))  # the client retries: no second order
@@ -159,13 +165,27 @@ async def test_a_department_down_after_the_charge_is_told_later_never_charged_tw
             return await _is(live, payment["id"], "CONFIRMED")
 
         await until(confirmed, every=0.2)
-        assert (await live.orders())["charges"] == 1
+        orders = await live.orders()
+        assert orders["charges"] == 1 and len(orders["orders"]) == 1
         assert await bill_paid(live, token)
-        reported = (await admin.paths("utilities")).get(
-            f"/utilities/api/bills/{BILL.split(':')[1]}/payments", 0
-        )
-        assert reported >= 1
         assert payment_of(await live.pay(token, same))["state"] == "CONFIRMED"
+
+
+async def test_a_bill_paid_at_the_counter_meanwhile_is_not_charged(
+    make_gateway: GatewayFactory, mocks: RunningMocks, http: aiohttp.ClientSession
+) -> None:
+    async with live_gateway(make_gateway, http, mocks.url, **QUIET) as live:
+        token = resident_token(RESIDENT)
+        assert not await bill_paid(live, token)  # read, and cached by the gateway, as unpaid
+        form = {"grant_type": "client_credentials", "client_id": "onestop", "client_secret": "gy-secret"}
+        async with http.post(f"{mocks.url}/utilities/oauth/token", data=form) as response:
+            auth = {"Authorization": f"Bearer {(await response.json())['access_token']}"}
+        counter = {"channelTxnNo": "COUNTER-1", "amountFen": BILL_FEN, "paidAt": "2026-11-26T10:00:00+08:00"}
+        url = f"{mocks.url}/utilities/api/bills/{BILL.split(':')[1]}/payments"
+        async with http.post(url, json=counter, headers=auth) as response:
+            assert response.status == 200
+        assert codes(await live.pay(token, key())) == ["BILL_ALREADY_PAID"]
+        assert (await live.orders())["orders"] == []
 
 
 async def test_forged_replayed_stale_and_wrong_amount_notifications_are_refused(
