@@ -64,6 +64,25 @@ async def test_a_resident_pays_once_however_the_client_retries(
         assert len(rows) >= 7  # every payBill (six racing, one retry) and the receipts read
 
 
+async def test_two_gateways_sharing_the_store_pay_once(
+    make_gateway: GatewayFactory, mocks: RunningMocks, http: aiohttp.ClientSession, database_url: str
+) -> None:
+    """Retries landing on two gateway processes (one store): one payment, one order, one charge."""
+    settings = {"database_url": database_url} | QUIET
+    async with (
+        live_gateway(make_gateway, http, mocks.url, **settings) as one,
+        live_gateway(make_gateway, http, mocks.url, **settings) as two,
+    ):
+        token = resident_token(RESIDENT)
+        same = key()
+        answers = await asyncio.gather(*(g.pay(token, same) for g in (one, two, one, two)))
+        payments = [payment_of(a) for a in answers]
+        assert len({p["id"] for p in payments}) == 1
+        orders = await one.orders()
+        assert orders["charges"] == 1 and len(orders["orders"]) == 1
+        await until(lambda: _is(two, payments[0]["id"], "CONFIRMED"))
+
+
 async def test_the_amount_is_the_bills_never_the_clients(
     make_gateway: GatewayFactory, mocks: RunningMocks, http: aiohttp.ClientSession
 ) -> None:
