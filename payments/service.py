@@ -98,7 +98,13 @@ class Payments:
     # -- paying ----------------------------------------------------------------------------------
 
     async def pay(
-        self, acting: Acting, channel: str, department_id: str, bill_id: str, key: str, request_url: str
+        self,
+        acting: Acting,
+        channel: str,
+        department_id: str,
+        bill_id: str,
+        key: str,
+        request_url: str | None,
     ) -> Payment:
         """Pay ``bill_id`` of ``department_id`` (one of the acting resident's bills) once per
         (principal, ``key``).
@@ -107,13 +113,18 @@ class Payments:
         ``PaymentError``: BAD_USER_INPUT, IDEMPOTENCY_KEY_REUSED, NOT_FOUND, BILL_ALREADY_PAID,
         PAYMENT_IN_PROGRESS, PAYMENT_FAILED, or the department's UPSTREAM_* while reading the bill.
         """
+        url = self.notify_url or request_url
+        if url is None:
+            raise PaymentError(
+                "PAYMENTS_UNAVAILABLE", "set ONESTOP_PAYMENT_NOTIFY_URL to pay over this transport"
+            )
         if not CLIENT_KEY.match(key):
             raise PaymentError(
                 "BAD_USER_INPUT", "8-64 letters, digits, '-' or '_'", argument="idempotencyKey"
             )
         known = await self.ledger.by_key(acting.actor_digest, key)
         if known is not None:
-            return await self._retried(known, acting, bill_id, request_url)
+            return await self._retried(known, acting, bill_id, url)
         department, bill = await self._bill(acting, department_id, bill_id)
         now = self.clock()
         row = PaymentRow(
@@ -135,8 +146,8 @@ class Payments:
         )
         created = await self.ledger.create(row)
         if isinstance(created, Conflict):
-            return await self._conflict(created, acting, bill_id, request_url)
-        await self._place(created, request_url)
+            return await self._conflict(created, acting, bill_id, url)
+        await self._place(created, url)
         return await self.settle(created.id)
 
     async def _retried(self, known: Payment, acting: Acting, bill_id: str, request_url: str) -> Payment:
@@ -183,9 +194,9 @@ class Payments:
                 return department, bill
         raise PaymentError("NOT_FOUND", "no bill with this id among the resident's bills", argument="billId")
 
-    async def _place(self, payment: Payment, request_url: str) -> None:
-        """Place the order. Refused: FAILED (no money moved). No answer: left CREATED, asked later."""
-        url = self.notify_url or request_url
+    async def _place(self, payment: Payment, url: str) -> None:
+        """Place the order (the provider notifies ``url``). Refused: FAILED (no money moved). No
+        answer: left CREATED, asked about later."""
         description = f"{payment.department} {payment.utility} {payment.period}"
         try:
             await self.provider.create_order(payment.id, payment.amount_fen, url, description)

@@ -32,10 +32,11 @@ def bill_number(bill_id: str) -> tuple[str, str]:
     return department, number
 
 
-def notify_url(context: Any) -> str:
-    """Where the provider is to notify, when not configured: this gateway as the client reached it."""
-    base = str(context.request.base_url) if context.request is not None else "http://127.0.0.1:8000/"
-    return base.rstrip("/") + PATH
+def notify_url(context: Any) -> str | None:
+    """Where the provider is to notify when ONESTOP_PAYMENT_NOTIFY_URL is not set: this gateway's
+    notify endpoint as the client reached it (None without an HTTP request)."""
+    base = getattr(context.request, "base_url", None)
+    return None if base is None else str(base).rstrip("/") + PATH
 
 
 async def pay_bill(context: Any, acting: Acting, bill_id: str, key: str) -> Payment:
