@@ -1,12 +1,13 @@
 """``POST /payments/notify``: the provider's asynchronous notification, believed only when it proves itself.
 
 Refused, in this order, each with the provider's ``{"return_code": "FAIL", "return_msg": ...}``:
-a body that is not a flat JSON object of strings (400); a signature that does not verify under the
-merchant key, or another merchant's number (401); a timestamp further than ``max_skew_s`` from our
-clock (403, stale); a nonce seen before, on any process (403, replayed — the nonce table's primary
-key decides); an order we never made (404); an amount that is not the bill's (400). Anything else is
-acknowledged with ``SUCCESS``, also when the payment had already moved on (the provider stops
-resending), and the payment is confirmed (``Payments.paid``).
+a body over 16 KiB (413, read no further); one that is not a flat JSON object of strings (400); a
+signature that does not verify under the merchant key, or another merchant's number (401); a
+timestamp further than ``max_skew_s`` from our clock (403, stale); a nonce seen before, on any
+process (403, replayed — the nonce table's primary key decides); an order we never made (404); an
+amount that is not the bill's (400). Anything else is acknowledged with ``SUCCESS``, also when the
+payment had already moved on (the provider stops resending), and the payment is confirmed
+(``Payments.paid``).
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ import logging
 from dataclasses import dataclass
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
+from observability.throttle import ThrottledLog
 from payments.service import Payments, time_end
 from payments.signing import verified
 
 log = logging.getLogger("onestop.payments")
+_throttled = ThrottledLog(log)  # a flood of forged calls must not flood the log
 
 PATH = "/payments/notify"
 MAX_BODY_BYTES = 16_384
@@ -37,9 +40,22 @@ def _fail(status: int, message: str) -> JSONResponse:
     return JSONResponse({"return_code": "FAIL", "return_msg": message}, status_code=status)
 
 
+async def read_bounded(request: Request) -> bytes | Refusal:
+    """The body, read no further than ``MAX_BODY_BYTES``."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return Refusal(413, "body too large")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        return Refusal(400, "the body was cut off")
+    return b"".join(chunks)
+
+
 def parse(body: bytes) -> dict[str, str] | Refusal:
-    if len(body) > MAX_BODY_BYTES:
-        return Refusal(413, "body too large")
     try:
         params = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -72,12 +88,13 @@ class NotifyEndpoint:
         self.key = key
 
     async def handle(self, request: Request) -> JSONResponse:
-        parsed = parse(await request.body())
-        if isinstance(parsed, Refusal):
-            return _fail(parsed.status, parsed.message)
-        refusal = await self.check(parsed)
+        body = await read_bounded(request)
+        parsed = parse(body) if isinstance(body, bytes) else body
+        refusal = parsed if isinstance(parsed, Refusal) else await self.check(parsed)
         if refusal is not None:
-            log.warning("payment notification refused: %s", refusal.message)
+            _throttled.warning(
+                f"notify {refusal.status}", "payment notification refused: %s", refusal.message
+            )
             return _fail(refusal.status, refusal.message)
         return JSONResponse({"return_code": "SUCCESS", "return_msg": "OK"})
 

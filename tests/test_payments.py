@@ -236,6 +236,8 @@ async def test_forged_replayed_stale_and_wrong_amount_notifications_are_refused(
         other_merchant = notification(order, BILL_FEN, mch_id="1900000999")
         assert (await live.notify(other_merchant)).status_code == 401
         assert (await live.notify({"not": ["strings"]})).status_code == 400  # type: ignore[dict-item]
+        huge = await live.client.post("/payments/notify", content=b"{" + b" " * 20_000 + b"}")
+        assert huge.status_code == 413
         assert await live.state(order) == "CREATED"
         genuine = notification(order, BILL_FEN)
         accepted = await live.notify(genuine)
