@@ -6,8 +6,6 @@ in ``payments/service.py``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from access.policy import Acting
 from payments.ledger import Payment
 from payments.notify import PATH
@@ -16,9 +14,9 @@ from payments.service import PaymentError, Payments
 MAX_PAGE = 100
 
 
-def payments_of(context: Any) -> Payments:
+def payments_of(state: object) -> Payments:
     """The app's payments service; PAYMENTS_UNAVAILABLE when this gateway has none (no merchant key)."""
-    service = getattr(context.state, "payments", None)
+    service = getattr(state, "payments", None)
     if not isinstance(service, Payments):
         raise PaymentError("PAYMENTS_UNAVAILABLE", "bills cannot be paid through this gateway just now")
     return service
@@ -32,21 +30,21 @@ def bill_number(bill_id: str) -> tuple[str, str]:
     return department, number
 
 
-def notify_url(context: Any) -> str | None:
+def notify_url(request: object | None) -> str | None:
     """Where the provider is to notify when ONESTOP_PAYMENT_NOTIFY_URL is not set: this gateway's
     notify endpoint as the client reached it (None without an HTTP request)."""
-    base = getattr(context.request, "base_url", None)
+    base = getattr(request, "base_url", None)
     return None if base is None else str(base).rstrip("/") + PATH
 
 
-async def pay_bill(context: Any, acting: Acting, bill_id: str, key: str) -> Payment:
+async def pay_bill(
+    service: Payments, acting: Acting, channel: str, bill_id: str, key: str, url: str | None
+) -> Payment:
     department, number = bill_number(bill_id)
-    return await payments_of(context).pay(
-        acting, context.channel.value, department, number, key, notify_url(context)
-    )
+    return await service.pay(acting, channel, department, number, key, url)
 
 
-async def resident_payments(context: Any, acting: Acting, first: int) -> list[Payment]:
+async def resident_payments(service: Payments, acting: Acting, first: int) -> list[Payment]:
     if not 0 <= first <= MAX_PAGE:
         raise PaymentError("BAD_USER_INPUT", f"between 0 and {MAX_PAGE}", argument="first")
-    return await payments_of(context).ledger.of_resident(acting.resident_digest, first)
+    return await service.ledger.of_resident(acting.resident_digest, first)

@@ -106,6 +106,10 @@ class Mutation:
         context = info.context
         resident = None if resident_id is None else str(resident_id)
         acting = await context.acting_for(resident, Purpose.PAYMENTS)
-        payment = await logic.pay_bill(context, acting, str(bill_id), idempotency_key)
+        service = logic.payments_of(context.state)
+        url = logic.notify_url(context.request)
+        payment = await logic.pay_bill(
+            service, acting, context.channel.value, str(bill_id), idempotency_key, url
+        )
         await context.record_access(acting, "payments", payment.department)
         return Payment.from_ledger(payment)

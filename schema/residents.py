@@ -26,7 +26,7 @@ from resolvers.bills import resident_bills
 from resolvers.cases import one_case, resident_cases
 from resolvers.eligibility import EligibilityRequest, resident_eligibility
 from resolvers.errors import InputError
-from resolvers.payments import resident_payments
+from resolvers.payments import payments_of, resident_payments
 from resolvers.residents import FactReading, PersonalLoaders, mask_id_number
 from resolvers.stations import check_point
 from schema.appointments import Appointment, appointments_for
@@ -343,7 +343,8 @@ class Resident:
         first: Annotated[int, strawberry.argument(description="at most this many, 0..100")] = 20,
     ) -> list[Payment]:
         async def fetch(acting: Acting) -> list[Payment]:
-            return [Payment.from_ledger(p) for p in await resident_payments(info.context, acting, first)]
+            service = payments_of(info.context.state)
+            return [Payment.from_ledger(p) for p in await resident_payments(service, acting, first)]
 
         return await self._read(
             info, Purpose.PAYMENTS, "payments", fetch, lambda ps: (p.department_id for p in ps)
