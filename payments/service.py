@@ -31,6 +31,7 @@ from connectors.errors import UpstreamError
 from connectors.payments import PLAIN, PaymentConfirmation
 from connectors.registry import Department, Registry
 from domain.records import BillRecord
+from observability.supervisor import stop, supervise
 from payments.ledger import FINAL, TO_CONFIRM, Conflict, Ledger, Payment
 from payments.provider import OrderState, ProviderClient, ProviderRefused, ProviderUnavailable
 from store.payments import CLOSED, CONFIRMED, CREATED, FAILED, PAID_PENDING_DEPARTMENT, PaymentRow
@@ -66,6 +67,7 @@ class Timing:
     retry_max_s: float = 300.0
     order_expiry_s: float = 900.0
     notify_max_skew_s: float = 300.0
+    poll_s: float = 5.0
 
 
 def time_end(text: str, fallback: datetime) -> datetime:
@@ -94,6 +96,7 @@ class Payments:
         self.notify_url = notify_url
         self._changed: dict[str, set[asyncio.Event]] = {}  # payment id -> waiters in this process
         self._tasks: set[asyncio.Task[None]] = set()
+        self._reconciler: asyncio.Task[None] | None = None
 
     # -- paying ----------------------------------------------------------------------------------
 
@@ -339,11 +342,16 @@ class Payments:
                 await self.confirm(payment.id)
         return len(due)
 
-    async def run(self, poll_s: float) -> None:
-        """The reconciler's loop (run under ``observability.supervisor.supervise``)."""
+    async def run(self) -> None:
+        """The reconciler's loop, every ``timing.poll_s``."""
         while True:
             await self.reconcile_once()
-            await asyncio.sleep(poll_s)
+            await asyncio.sleep(self.timing.poll_s)
+
+    def start(self) -> None:
+        """Run the reconciler on this process, supervised: restarted with backoff if a round fails."""
+        if self._reconciler is None:
+            self._reconciler = supervise("payments", self.run)
 
     def _spawn(self, work: Any) -> None:
         task: asyncio.Task[None] = asyncio.create_task(work)
@@ -351,6 +359,8 @@ class Payments:
         task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
+        await stop(self._reconciler)
+        self._reconciler = None
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -42,6 +42,7 @@ def build_payments(
         retry_max_s=settings.payment_retry_max_s,
         order_expiry_s=settings.payment_order_expiry_s,
         notify_max_skew_s=settings.payment_notify_max_skew_s,
+        poll_s=settings.payment_poll_s,
     )
     provider = ProviderClient(url, settings.payment_merchant_id, key)
     return Payments(Ledger(sessions), provider, registry, timing, notify_url=settings.payment_notify_url)

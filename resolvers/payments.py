@@ -1,7 +1,7 @@
 """payBill and a resident's payments: the GraphQL side's only way to the payments service.
 
-Thin: ``payments_of`` is the one place the service is found (``app.state.payments``); the rules are
-in ``payments/service.py``.
+Thin: ``payments_of`` is the one place the service (``Services.payments``) is checked for; the rules
+are in ``payments/service.py``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from payments.service import PaymentError, Payments
 MAX_PAGE = 100
 
 
-def payments_of(state: object) -> Payments:
+def payments_of(service: Payments | None) -> Payments:
     """The app's payments service; PAYMENTS_UNAVAILABLE when this gateway has none (no merchant key)."""
-    service = getattr(state, "payments", None)
-    if not isinstance(service, Payments):
+    if service is None:
         raise PaymentError("PAYMENTS_UNAVAILABLE", "bills cannot be paid through this gateway just now")
     return service
 

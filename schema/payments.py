@@ -106,7 +106,7 @@ class Mutation:
         context = info.context
         resident = None if resident_id is None else str(resident_id)
         acting = await context.acting_for(resident, Purpose.PAYMENTS)
-        service = logic.payments_of(context.state)
+        service = logic.payments_of(context.services.payments)
         url = logic.notify_url(context.request)
         payment = await logic.pay_bill(
             service, acting, context.channel.value, str(bill_id), idempotency_key, url

@@ -56,7 +56,7 @@ class Live:
 
     @property
     def payments(self) -> Payments:
-        service = self.gateway.app.state.payments
+        service = self.gateway.services.payments
         assert isinstance(service, Payments)
         return service
 
@@ -97,7 +97,8 @@ async def live_gateway(
 ) -> AsyncIterator[Live]:
     gateway = await make_gateway(jwt_secret=SECRET, **settings)
     clock = Clock()
-    gateway.app.state.payments.clock = clock
+    assert gateway.services.payments is not None
+    gateway.services.payments.clock = clock
     async with served(gateway.app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
         yield Live(gateway, url, client, http, mocks_url, clock)
 

@@ -278,7 +278,7 @@ async def _is(live: Any, payment_id: str, state: str) -> bool:
 
 async def test_without_a_merchant_key_production_does_not_take_payments(make_gateway: GatewayFactory) -> None:
     gateway = await make_gateway(mode="production", allow_hs256=True, jwt_secret=SECRET)
-    assert gateway.app.state.payments is None
+    assert gateway.services.payments is None
     body = await ask(gateway, resident_token(RESIDENT), PAY, bill=BILL, key=key(), resident=None)
     assert codes(body) == ["PAYMENTS_UNAVAILABLE"] and body["data"] is None
     assert (await gateway.client.post("/payments/notify", json={})).status_code == 404
