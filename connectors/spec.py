@@ -537,6 +537,8 @@ RECORDS["hours_reports"] = {
     "result": STR,
     "resident_id": STR,
 }
+# payments: the department answers a payment it was told of with the bill as it now stands
+RECORDS["payments"] = RECORDS["bills"]
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     capability: tuple(name for name, target in fields.items() if target.required)
     for capability, fields in RECORDS.items()
@@ -544,7 +546,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 # keyed by a resident: never shared, never stale
 PERSONAL = frozenset({"facts", "cases", "applications", "accounts", "bills", "volunteers", "hours_reports"})
 # operations with side effects: sent only by their own adapter method, never read, cached or probed
-WRITES = frozenset({"applications", "hours_reports"})
+WRITES = frozenset({"applications", "payments", "hours_reports"})
 # what ``hours_reports`` may put into its request; ``{report_key}`` is required (the department dedupes)
 HOURS_REPORT_PLACEHOLDERS = ("{report_key}", "{resident_id}", "{hours}", "{served_on}", "{activity_id}")
 # what ``applications`` may put into path, params, headers and body (``_json`` ones are JSON, not escaped)
@@ -734,6 +736,7 @@ class ConnectorSpec(_Model):
             "applications",
             "accounts",
             "bills",
+            "payments",
             "volunteers",
             "hours_reports",
         ],
@@ -751,6 +754,7 @@ class ConnectorSpec(_Model):
             problems.extend(_personal_problems(capability, operation, where))
             problems.extend(_submission_problems(capability, operation, where))
             problems.extend(_hours_report_problems(capability, operation, where))
+            problems.extend(_payment_problems(capability, operation, where))
             problems.extend(_for_each_problems(capability, operation, where, set(self.operations)))
             problems.extend(_expression_problems(operation, operation.format or self.format, where))
             problems.extend(_graphql_problems(capability, operation, operation.format or self.format, where))
@@ -878,6 +882,29 @@ def _hours_report_problems(capability: str, operation: Operation, where: str) ->
 
 
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+# what ``payments`` may put into path, params, headers and body (connectors/payments.py fills them)
+PAYMENT_PLACEHOLDERS = ("{bill_id}", "{provider_txn}", "{amount_fen}", "{paid_at}", "{payment_id}")
+
+
+def _payment_problems(capability: str, operation: Operation, where: str) -> list[str]:
+    """A payment is POSTed for one bill with the provider's transaction (what makes it idempotent)."""
+    if capability != "payments":
+        return []
+    problems = [] if operation.method == "POST" else [f"{where}.method: a payment is reported with POST"]
+    text = " ".join((operation.template_text(), *operation.headers.values()))
+    problems.extend(
+        f"{where}: needs {name} in its path, params or body"
+        for name in ("{bill_id}", "{provider_txn}")
+        if name not in text
+    )
+    problems.extend(
+        f"{where}: unknown placeholder {name} (known: {', '.join(PAYMENT_PLACEHOLDERS)})"
+        for name in sorted(set(_PLACEHOLDER.findall(text)) - set(PAYMENT_PLACEHOLDERS))
+    )
+    if operation.public:
+        problems.append(f"{where}.public: a payment is personal: 'public: false'")
+    return problems
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -22,6 +22,7 @@ from schema import (
     case_updates,
     departments,
     federation,
+    payments,
     residents,
     services,
     stations,
@@ -49,6 +50,7 @@ MUTATIONS: tuple[type, ...] = (
     applications.Mutation,
     appointments.Mutation,
     activity_signups.Mutation,
+    payments.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (case_updates.Subscription,)
 

@@ -1,7 +1,7 @@
 """activities: station activity sessions, residents' sign-ups and waiting lists, volunteer hours state
 
 Revision ID: 0009_activities
-Revises: 0006_access_log_chain
+Revises: 0007_payments
 Create Date: 2026-12-06
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_activities"
-down_revision = "0006_access_log_chain"
+down_revision = "0007_payments"
 branch_labels = None
 depends_on = None
 
