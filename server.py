@@ -59,6 +59,7 @@ from schema.response_cache import Limits, response_cache_for
 from schema.sse import EventStreams, GraphQLOverSSE
 from schema.view import GraphQLView
 from store.db import create_engine, migrate, session_factory
+from store.questionnaire_book import QuestionnaireBook
 from store.registrations import active_specs, seed_from_directory
 
 log = logging.getLogger("onestop")
@@ -250,6 +251,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.digester = digester  # the one way subjects are named in logs, rows and keys
     # who may see whose data; the access log chained under its own key (access/chain.py)
     app.state.access = access
+    app.state.questionnaires = QuestionnaireBook(sessions)  # planners' questionnaires and the answers
     return app
 
 

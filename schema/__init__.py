@@ -21,6 +21,7 @@ from schema import (
     case_updates,
     departments,
     federation,
+    questionnaires,
     residents,
     services,
     stations,
@@ -40,6 +41,7 @@ QUERIES: tuple[type, ...] = (
     residents.Query,
     admin.Query,
     appointments.Query,
+    questionnaires.Query,
     federation.Query,  # _service, gated (``_entities`` is added by the federation schema itself)
 )
 MUTATIONS: tuple[type, ...] = (
@@ -47,6 +49,7 @@ MUTATIONS: tuple[type, ...] = (
     admin.Mutation,
     applications.Mutation,
     appointments.Mutation,
+    questionnaires.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (case_updates.Subscription,)
 

@@ -49,6 +49,7 @@ described_enum(
         "APPOINTMENTS": "预约 / Appointments at stations",
         "BILLS": "账单 / Utility bills",
         "ACCESS_LOG": "查询记录 / The resident's own access log (never in staff's scope)",
+        "QUESTIONNAIRES": "问卷 / Answering a questionnaire (staff: entering a villager's paper answers)",
     },
     name="AccessPurpose",
 )
