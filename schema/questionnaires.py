@@ -193,9 +193,21 @@ class QuestionnaireResults:
     closed: bool = strawberry.field(description="Closed: groups are given only then")
     answers: int | None = strawberry.field(description="答卷总数 / All answers; null when fewer than 5")
     min_group_size: int = strawberry.field(description="Groups with fewer answers are never shown")
-    groups: list[ResultGroup] = strawberry.field(description="By district, town, station and area")
     free_texts: list[FreeTexts] = strawberry.field(description="自由填写 / Free texts, district-wide")
-    csv: str = strawberry.field(description="The groups as CSV (cells that look like formulas escaped)")
+    found: strawberry.Private[results_logic.Results]
+
+    @strawberry.field(description="By district, town, station and area (or only `dimension`)")
+    def groups(
+        self,
+        dimension: Annotated[
+            results_logic.Dimension | None, strawberry.argument(description="only this grouping")
+        ] = None,
+    ) -> list[ResultGroup]:
+        return [ResultGroup.of(g) for g in self.found.groups if dimension in (None, g.dimension)]
+
+    @strawberry.field(description="The groups as CSV (cells that look like formulas escaped)")
+    def csv(self) -> str:
+        return results_logic.to_csv(self.found)
 
     @classmethod
     def of(cls, r: results_logic.Results) -> QuestionnaireResults:
@@ -204,9 +216,8 @@ class QuestionnaireResults:
             closed=r.closed,
             answers=r.answers,
             min_group_size=results_logic.MIN_GROUP,
-            groups=[ResultGroup.of(g) for g in r.groups],
             free_texts=[FreeTexts(question=q, texts=list(t)) for q, t in sorted(r.texts.items())],
-            csv=results_logic.to_csv(r),
+            found=r,
         )
 
 

@@ -62,7 +62,10 @@ class AnswerItemRow(Base):
     """One part of an answer: a service chosen (``rank`` None) or ranked, a rating, or a free text."""
 
     __tablename__ = "questionnaire_items"
-    __table_args__ = (Index("ix_questionnaire_items_answer", "answer_id"),)
+    __table_args__ = (
+        Index("ix_questionnaire_items_answer", "answer_id"),
+        Index("ix_questionnaire_items_questionnaire", "questionnaire_id", "question"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     answer_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_answers.id"), nullable=False)

@@ -60,9 +60,13 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=True),
     )
     op.create_index("ix_questionnaire_items_answer", "questionnaire_items", ["answer_id"])
+    op.create_index(
+        "ix_questionnaire_items_questionnaire", "questionnaire_items", ["questionnaire_id", "question"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_questionnaire_items_questionnaire", table_name="questionnaire_items")
     op.drop_index("ix_questionnaire_items_answer", table_name="questionnaire_items")
     op.drop_table("questionnaire_items")
     op.drop_index("ix_questionnaire_answers_station", table_name="questionnaire_answers")
