@@ -121,8 +121,6 @@ def run_demo(args: argparse.Namespace) -> int:
     station = fixtures["stations"][0]
     print(f"\n# staff {DEMO_STAFF} at station {station['id']} ({station['name']})")
     print(f"Bearer {token(DEMO_STAFF, Role.STAFF, ClientChannel.COUNTER, str(station['id']))}")
-    print(
-        f"\n# planner {DEMO_PLANNER} (the district's questionnaires: publishQuestionnaire, questionnaireResults)"
-    )
+    print(f"\n# planner {DEMO_PLANNER} (publishQuestionnaire, questionnaireResults; no personal data)")
     print(f"Bearer {token(DEMO_PLANNER, Role.PLANNER, ClientChannel.UNKNOWN)}")
     return 0
