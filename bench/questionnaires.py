@@ -30,11 +30,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.harness import Processes, percentile, prepare_mocks, start_gateway, start_mocks, wait_ready
 from bench.profile import Backends, reachable
+from domain.questionnaires import area_of
 from domain.records import StationRecord
 from identity.principal import ClientChannel, Role
 from identity.tokens import mint
 from mocks.world import DEFAULT_SEED, build_world
-from resolvers.questionnaires import area_of
 from store.questionnaires import AnswerItemRow, AnswerRow
 
 SECRET = "onestop-bench-questionnaire-secret-32-bytes"  # noqa: S105 - the bench's own HS256 tokens

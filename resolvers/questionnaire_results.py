@@ -36,8 +36,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from domain.questionnaires import Question, QuestionKind, Questionnaire
 from domain.records import StationRecord
-from resolvers.questionnaires import Question, QuestionKind, Questionnaire
 from store.questionnaire_book import RatingTally, ServiceTally, Tallies
 
 MIN_GROUP = 5

@@ -11,6 +11,7 @@ from typing import Annotated
 import strawberry
 
 from access.policy import Acting, Purpose
+from domain import questionnaires as records
 from domain.records import StationRecord
 from resolvers import questionnaire_results as results_logic
 from resolvers import questionnaires as logic
@@ -22,7 +23,7 @@ from store.questionnaire_book import QuestionnaireBook
 ACCESS_DATA = "questionnaireAnswer"
 
 described_enum(
-    logic.QuestionKind,
+    records.QuestionKind,
     "问题类型 / Kind of question.",
     {
         "CHOOSE_SERVICES": "选择服务 / Choose up to maxChoices of the listed services",
@@ -57,7 +58,7 @@ described_enum(
 @strawberry.type(description="One question of a questionnaire.")
 class QuestionnaireQuestion:
     index: int = strawberry.field(description="Its position, 0 first: what an answer names")
-    kind: logic.QuestionKind = strawberry.field(description="问题类型 / Kind of question")
+    kind: records.QuestionKind = strawberry.field(description="问题类型 / Kind of question")
     text: str = strawberry.field(description="问题 / The question")
     text_en: str = strawberry.field(description="The question in English")
     service_ids: list[strawberry.ID] = strawberry.field(
@@ -78,7 +79,7 @@ class Questionnaire:
     closes_at: datetime = strawberry.field(description="截止 / Closes")
 
     @classmethod
-    def of(cls, q: logic.Questionnaire) -> Questionnaire:
+    def of(cls, q: records.Questionnaire) -> Questionnaire:
         return cls(
             id=strawberry.ID(q.id),
             title=q.title,
@@ -223,7 +224,7 @@ class QuestionnaireResults:
 
 @strawberry.input(description="One question of a new questionnaire.")
 class QuestionInput:
-    kind: logic.QuestionKind = strawberry.field(description="问题类型 / Kind of question")
+    kind: records.QuestionKind = strawberry.field(description="问题类型 / Kind of question")
     text: str = strawberry.field(description="问题 / The question")
     text_en: str = strawberry.field(description="The question in English")
     service_ids: list[strawberry.ID] = strawberry.field(
@@ -342,11 +343,13 @@ class Mutation:
     ) -> Questionnaire:
         planner = logic.require_planner(info.context.principal)
         book = questionnaires_of(info)
-        draft = logic.Draft(
+        draft = records.Draft(
             input.title,
             input.title_en,
             tuple(
-                logic.Question(q.kind, q.text, q.text_en, tuple(str(s) for s in q.service_ids), q.max_choices)
+                records.Question(
+                    q.kind, q.text, q.text_en, tuple(str(s) for s in q.service_ids), q.max_choices
+                )
                 for q in input.questions
             ),
             tuple(input.towns),
@@ -391,7 +394,7 @@ class Mutation:
         ]
         items = logic.items_of(questionnaire, given)
         station = await _station(info, _station_id(acting, input.station_id))
-        answerer = logic.Answerer(
+        answerer = records.Answerer(
             acting.resident_digest, acting.actor_digest, acting.session_id, info.context.channel.value
         )
         receipt = await book.answer(questionnaire, station, answerer, items)

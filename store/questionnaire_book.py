@@ -20,22 +20,30 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.records import StationRecord
-from resolvers.questionnaires import (
+from domain.questionnaires import (
     Answerer,
     Draft,
     Item,
     Questionnaire,
-    QuestionnaireError,
     Receipt,
     area_of,
     questions_from_json,
     questions_json,
 )
+from domain.records import StationRecord
 from store.questionnaires import AnswerItemRow, AnswerRow, QuestionnaireRow
 
 Clock = Callable[[], datetime]
 MAX_TEXTS = 1000  # free texts handed to results per question (the first by text order)
+
+
+class QuestionnaireError(Exception):
+    """A refusal the client can act on; ``code`` becomes ``extensions.code``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.extensions = {"code": code}
 
 
 def utc_now() -> datetime:

@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+from domain.questionnaires import Question, QuestionKind, Questionnaire
 from domain.records import StationRecord
 from resolvers.questionnaire_results import (
     MIN_GROUP,
@@ -19,7 +20,6 @@ from resolvers.questionnaire_results import (
     results,
     to_csv,
 )
-from resolvers.questionnaires import Question, QuestionKind, Questionnaire
 from store.questionnaire_book import RatingTally, ServiceTally, StationCount, Tallies
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
