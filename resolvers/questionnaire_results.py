@@ -9,14 +9,9 @@ Rules (every one keeps a resident from being reached through a result):
   number of answers is given.
 * **No group of fewer than ``MIN_GROUP`` answers is shown** (``SMALL_GROUP``): not its count, demand or
   rating.
-* **No group can be recovered by subtraction** (``COMPLEMENTARY``): towns partition the district,
-  stations partition their town, urban/rural partition the district. Whenever the hidden groups of one
-  parent hold fewer than ``MIN_GROUP`` answers together — one small station next to shown ones, whose
-  town minus the shown stations would be exactly it — the smallest shown sibling is hidden too, until
-  the hidden ones hold at least ``MIN_GROUP``; the stations of a hidden town are all hidden. What a
-  parent minus its shown children reveals is then a sum over several groups of ``MIN_GROUP`` or more.
-  (The two partitions, by town and by area, are not audited against each other; ``AREA`` groups exist
-  only at district level, which keeps the equations between them underdetermined.)
+* **No group can be recovered by subtraction** (``COMPLEMENTARY``): a published total minus the
+  published groups inside it must never be one hidden group — ``resolvers.disclosure`` hides more
+  until its audit of every published total finds no hidden station, town or area computable.
 * **No digests, answer ids, times or channels in results.** Free texts are shown only as the whole
   district's list for a question, when the district has ``MIN_GROUP`` or more of them, sorted by text
   (not by when or where they were written) and tied to no group.
@@ -38,9 +33,8 @@ from enum import StrEnum
 
 from domain.questionnaires import Question, QuestionKind, Questionnaire
 from domain.records import StationRecord
+from resolvers.disclosure import MIN_GROUP, Cell, Suppression, hide
 from store.questionnaire_book import RatingTally, ServiceTally, Tallies
-
-MIN_GROUP = 5
 
 
 class Dimension(StrEnum):
@@ -48,11 +42,6 @@ class Dimension(StrEnum):
     TOWN = "TOWN"
     STATION = "STATION"
     AREA = "AREA"
-
-
-class Suppression(StrEnum):
-    SMALL_GROUP = "SMALL_GROUP"  # fewer than MIN_GROUP answers
-    COMPLEMENTARY = "COMPLEMENTARY"  # hidden so that a small group cannot be found by subtraction
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,18 +87,6 @@ class Results:
     texts: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
 
-def protect(counts: Mapping[str, int]) -> dict[str, Suppression]:
-    """Which children of one parent to hide: the small ones, and then the smallest others until the
-    hidden ones together hold at least ``MIN_GROUP`` answers (or all are hidden)."""
-    hidden = {k: Suppression.SMALL_GROUP for k, n in counts.items() if n < MIN_GROUP}
-    while hidden and sum(counts[k] for k in hidden) < MIN_GROUP:
-        shown = sorted((n, k) for k, n in counts.items() if k not in hidden)
-        if not shown:
-            break
-        hidden[shown[0][1]] = Suppression.COMPLEMENTARY
-    return hidden
-
-
 def open_results(questionnaire: Questionnaire, answers: int) -> Results:
     return Results(questionnaire, False, answers if answers >= MIN_GROUP else None)
 
@@ -125,29 +102,17 @@ def results(questionnaire: Questionnaire, tallies: Tallies, stations: Sequence[S
             questionnaire, True, None, (Group(Dimension.DISTRICT, "all", Suppression.SMALL_GROUP),)
         )
     rollup = _Rollup(questionnaire, tallies, stations)
+    hidden = hide([Cell(s.station_id, s.town, s.area, s.answers) for s in tallies.stations])
     groups = [rollup.group(Dimension.DISTRICT, "all", list(counts), None)]
-    towns = _sum_by(counts, town_of)
-    hidden_towns = protect(towns)
-    for town in sorted(towns):
-        members = [s for s in counts if town_of[s] == town]
-        groups.append(rollup.group(Dimension.TOWN, town, members, hidden_towns.get(town)))
-        inner = {s: counts[s] for s in members}
-        hidden = dict.fromkeys(inner, Suppression.COMPLEMENTARY) if town in hidden_towns else protect(inner)
-        groups += [rollup.group(Dimension.STATION, s, [s], hidden.get(s)) for s in sorted(inner)]
-    areas = _sum_by(counts, area_of)
-    hidden_areas = protect(areas)
-    for area in sorted(areas):
+    for town in sorted(set(town_of.values())):
+        members = sorted(s for s in counts if town_of[s] == town)
+        groups.append(rollup.group(Dimension.TOWN, town, members, hidden.towns.get(town)))
+        groups += [rollup.group(Dimension.STATION, s, [s], hidden.stations.get(s)) for s in members]
+    for area in sorted(set(area_of.values())):
         members = [s for s in counts if area_of[s] == area]
-        groups.append(rollup.group(Dimension.AREA, area, members, hidden_areas.get(area)))
+        groups.append(rollup.group(Dimension.AREA, area, members, hidden.areas.get(area)))
     texts = {q: tuple(t) for q, t in tallies.texts.items() if len(t) >= MIN_GROUP}
     return Results(questionnaire, True, total, tuple(groups), texts)
-
-
-def _sum_by(counts: Mapping[str, int], key: Mapping[str, str]) -> dict[str, int]:
-    sums: dict[str, int] = defaultdict(int)
-    for station, n in counts.items():
-        sums[key[station]] += n
-    return dict(sums)
 
 
 class _Rollup:

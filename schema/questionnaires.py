@@ -13,6 +13,7 @@ import strawberry
 from access.policy import Acting, Purpose
 from domain import questionnaires as records
 from domain.records import StationRecord
+from resolvers import disclosure
 from resolvers import questionnaire_results as results_logic
 from resolvers import questionnaires as logic
 from resolvers.errors import InputError
@@ -45,7 +46,7 @@ described_enum(
     name="ResultDimension",
 )
 described_enum(
-    results_logic.Suppression,
+    disclosure.Suppression,
     "不予显示原因 / Why a group of results is not shown.",
     {
         "SMALL_GROUP": "样本过小 / Fewer than 5 answers",
@@ -138,7 +139,7 @@ class ServiceGap:
 class ResultGroup:
     dimension: results_logic.Dimension = strawberry.field(description="How the group is formed")
     key: str = strawberry.field(description="all, the town, the station id, URBAN or RURAL")
-    suppressed: results_logic.Suppression | None = strawberry.field(
+    suppressed: disclosure.Suppression | None = strawberry.field(
         description="Why it is not shown; null when shown"
     )
     answers: int | None = strawberry.field(description="答卷数 / Answers; null when suppressed")
@@ -216,7 +217,7 @@ class QuestionnaireResults:
             questionnaire=Questionnaire.of(r.questionnaire),
             closed=r.closed,
             answers=r.answers,
-            min_group_size=results_logic.MIN_GROUP,
+            min_group_size=disclosure.MIN_GROUP,
             free_texts=[FreeTexts(question=q, texts=list(t)) for q, t in sorted(r.texts.items())],
             found=r,
         )

@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 from domain.questionnaires import Question, QuestionKind, Questionnaire
 from domain.records import StationRecord
-from resolvers.questionnaire_results import (
-    MIN_GROUP,
-    Dimension,
-    Group,
-    Results,
-    Suppression,
-    cell,
-    protect,
-    results,
-    to_csv,
-)
+from resolvers.disclosure import MIN_GROUP, Suppression, protect
+from resolvers.questionnaire_results import Dimension, Group, Results, cell, results, to_csv
 from store.questionnaire_book import RatingTally, ServiceTally, StationCount, Tallies
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
@@ -122,8 +115,6 @@ def test_several_small_groups_that_together_are_large_enough_need_no_more_hiding
 def test_every_published_grouping_satisfies_the_rule_over_many_shapes() -> None:
     """Over many random districts: no shown group under MIN_GROUP, and within every parent the hidden
     children are none or hold at least MIN_GROUP answers together (so no subtraction isolates one)."""
-    import random
-
     rng = random.Random(16)
     for _ in range(300):
         counts = {}
@@ -183,3 +174,73 @@ def test_csv_cells_that_look_like_formulas_are_escaped() -> None:
     towns = [r for r in rows[1:] if r[0] == "TOWN"]
     assert towns and all(r[1] == "'" + evil for r in towns)
     assert not [c for r in rows for c in r if c[:1] in ("=", "+", "-", "@")]
+
+
+def test_a_small_rural_station_cannot_be_had_from_the_rural_total_minus_the_other_rural_stations() -> None:
+    """T1: village R1 (3), U1 (3) and U2 (20); T2: village R2 (10) and U3 (10). Hiding R1 and U1 inside
+    T1 is not enough: RURAL (13) minus R2 (10) would be R1."""
+    counts = {
+        "R1": ("T1", "RURAL", 3),
+        "U1": ("T1", "URBAN", 3),
+        "U2": ("T1", "URBAN", 20),
+        "R2": ("T2", "RURAL", 10),
+        "U3": ("T2", "URBAN", 10),
+    }
+    found = results(QUESTIONNAIRE, tallies(counts), [station(s, t) for s, (t, _, _) in counts.items()])
+    stations, areas = shown(found, Dimension.STATION), shown(found, Dimension.AREA)
+    rural_shown = sum(n for s, n in stations.items() if counts[s][1] == "RURAL")
+    assert "RURAL" not in areas or "R2" not in stations, (areas, stations)
+    assert not ("RURAL" in areas and areas["RURAL"] - rural_shown == 3)
+
+
+def _rank(rows: list[list[Fraction]]) -> int:
+    """Gaussian elimination over the rationals, column by column (the test's own, not the audit's)."""
+    matrix = [list(r) for r in rows]
+    rank = 0
+    width = len(matrix[0]) if matrix else 0
+    for column in range(width):
+        pivot = next((i for i in range(rank, len(matrix)) if matrix[i][column] != 0), None)
+        if pivot is None:
+            continue
+        matrix[rank], matrix[pivot] = matrix[pivot], matrix[rank]
+        for i in range(len(matrix)):
+            if i != rank and matrix[i][column] != 0:
+                factor = matrix[i][column] / matrix[rank][column]
+                matrix[i] = [a - factor * b for a, b in zip(matrix[i], matrix[rank], strict=True)]
+        rank += 1
+    return rank
+
+
+def test_no_hidden_group_is_a_combination_of_published_totals_over_many_shapes() -> None:
+    """Random districts: every total published (district, shown towns, shown areas, shown stations) is
+    an equation over the stations' counts; no hidden station, town or area may follow from them."""
+    rng = random.Random(1616)
+    for _ in range(300):
+        counts = {
+            f"S{n}": (
+                f"T{rng.randint(1, 4)}",
+                rng.choice(["URBAN", "RURAL"]),
+                rng.choice([1, 2, 3, 4, 6, 9, 20]),
+            )
+            for n in range(rng.randint(2, 12))
+        }
+        found = results(QUESTIONNAIRE, tallies(counts), [station(s, t) for s, (t, _, _) in counts.items()])
+        if found.answers is None:
+            continue
+        published = [_row(counts, g) for g in found.groups if g.suppressed is None]
+        base = _rank(published)
+        for group in found.groups:
+            if group.suppressed is not None:
+                extended = _rank([*published, _row(counts, group)])
+                assert extended > base, f"{group.dimension} {group.key} follows from {counts}"
+
+
+def _row(counts: dict[str, tuple[str, str, int]], group: Group) -> list[Fraction]:
+    """The group's total as an equation over the stations' counts: 1 for each station inside it."""
+    inside = {
+        Dimension.DISTRICT: lambda s: True,
+        Dimension.TOWN: lambda s: counts[s][0] == group.key,
+        Dimension.AREA: lambda s: counts[s][1] == group.key,
+        Dimension.STATION: lambda s: s == group.key,
+    }[group.dimension]
+    return [Fraction(1 if inside(s) else 0) for s in sorted(counts)]

@@ -91,6 +91,11 @@ async def test_a_thousand_residents_answer_through_two_gateway_processes(
     assert stations["ZD-0388"]["suppressed"] == "SMALL_GROUP"
     hidden = {k for k, g in stations.items() if g["suppressed"]}
     assert hidden == {"ZD-0002", "ZD-0003", "ZD-0388", "ZD-0384"}  # each small one with a partner
+    # rural (302) minus the one shown rural station (300) would be ZD-0388's 2: the areas are hidden
+    assert {k: g["suppressed"] for k, g in groups(body, "AREA").items()} == {
+        "URBAN": "COMPLEMENTARY",
+        "RURAL": "COMPLEMENTARY",
+    }
     ratings = [g["ratings"] for g in groups(body, "DISTRICT").values()]
     assert ratings == [[{"question": 2, "count": 1000, "mean": 4.0}]]  # every second answer replaced
 
