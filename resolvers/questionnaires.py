@@ -113,6 +113,8 @@ def check_draft(
         raise InputError("stationIds", f"no such station: {', '.join(s[:40] for s in strange_stations[:5])}")
     if draft.opens_at.tzinfo is None or draft.closes_at.tzinfo is None:
         raise InputError("opensAt", "give times with their offset")
+    if draft.opens_at > now + timedelta(days=MAX_OPEN_DAYS):
+        raise InputError("opensAt", f"within {MAX_OPEN_DAYS} days from now")
     if draft.closes_at <= max(draft.opens_at, now):
         raise InputError("closesAt", "must be after it opens, and in the future")
     if draft.closes_at - draft.opens_at > timedelta(days=MAX_OPEN_DAYS):

@@ -123,7 +123,8 @@ async def test_a_second_answer_replaces_the_first(make_gateway: GatewayFactory, 
     gateway, clock = await _gateway(make_gateway, database_url)
     qid = await publish(gateway, draft(now=clock.now))
     token = resident_token(residents(1)[0])
-    first = await _answer(gateway, token, answer_values(qid, URBAN_STATION, ["SQ-001"], text="第一次"))
+    lines = "第一次\n两行"  # line breaks are allowed in free text
+    first = await _answer(gateway, token, answer_values(qid, URBAN_STATION, ["SQ-001"], text=lines))
     second = await _answer(gateway, token, answer_values(qid, VILLAGE_STATION, ["WJ-001", "GY-001"]))
     assert first["data"]["answerQuestionnaire"]["revision"] == 1
     assert second["data"]["answerQuestionnaire"]["revision"] == 2
@@ -237,6 +238,8 @@ async def test_planners_answer_nothing_and_read_no_personal_data(make_gateway: G
         ({"towns": [], "stationIds": ["ZD-9999"]}, "stationIds"),
         ({"towns": [], "stationIds": []}, "towns"),
         ({"closesAt": "2020-01-01T00:00:00+08:00"}, "closesAt"),
+        ({"opensAt": "9999-12-01T00:00:00+08:00", "closesAt": "9999-12-31T23:59:59-08:00"}, "opensAt"),
+        ({"opensAt": "0001-01-01T00:00:00+08:00"}, "closesAt"),
     ],
 )
 async def test_a_bad_questionnaire_is_refused_by_argument(
@@ -347,6 +350,7 @@ async def _answer_and_refuse(gateway: Gateway, qid: str, secret_words: str) -> l
     refused = [
         answer_values(qid, URBAN_STATION, ["SQ-001"], text=secret_words * 100),  # too long
         answer_values(qid, "ZD-9999", ["SQ-001"], text=secret_words),  # no such station
+        answer_values(qid, URBAN_STATION, ["SQ-001"], text=secret_words + "\x00"),  # a NUL: refused
         {
             "questionnaireId": qid,
             "stationId": URBAN_STATION,
