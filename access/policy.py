@@ -52,9 +52,7 @@ class Purpose(StrEnum):
     APPOINTMENTS = "APPOINTMENTS"
     BILLS = "BILLS"
     ACCESS_LOG = "ACCESS_LOG"  # the resident's own log: never in a staff member's scope
-    QUESTIONNAIRES = (
-        "QUESTIONNAIRES"  # answering a planner's questionnaire (staff: a villager's paper answers)
-    )
+    QUESTIONNAIRES = "QUESTIONNAIRES"  # answering one (staff: entering a villager's paper answers)
 
 
 STAFF_PURPOSES = frozenset(Purpose) - {Purpose.ACCESS_LOG}
