@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -118,7 +118,6 @@ class Receipt:
     channel: str
     answered_at: datetime
     revision: int  # 1 for a first answer; more when it replaced an earlier one
-    items: int = field(default=0)
 
 
 def area_of(station: StationRecord) -> Area:

@@ -204,7 +204,7 @@ class QuestionnaireBook:
                         for i in items
                     ],
                 )
-        return Receipt(questionnaire.id, station.id, answerer.channel, now, revision, len(items))
+        return Receipt(questionnaire.id, station.id, answerer.channel, now, revision)
 
     async def answers_count(self, questionnaire_id: str) -> int:
         async with self.sessions() as session:
