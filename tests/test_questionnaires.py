@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from observability.logging import configure_logging
 from store.access import AccessLogRow
@@ -363,3 +364,27 @@ async def _answer_and_refuse(gateway: Gateway, qid: str, secret_words: str) -> l
         assert body.get("errors"), body
         messages += [str(e) for e in body["errors"]]
     return messages
+
+
+async def test_the_store_itself_refuses_a_second_answer_row(
+    make_gateway: GatewayFactory, database_url: str
+) -> None:
+    """The one-answer rule is the database's (a unique constraint), not only the upsert's habit."""
+    gateway, clock = await _gateway(make_gateway, database_url)
+    qid = await publish(gateway, draft(now=clock.now))
+    row = {
+        "questionnaire_id": qid,
+        "resident_digest": "0" * 32,
+        "station_id": URBAN_STATION,
+        "town": URBAN_TOWN,
+        "area": "URBAN",
+        "channel": "app",
+        "entered_by": "0" * 32,
+        "answered_at": clock.now,
+        "revision": 1,
+    }
+    async with gateway.app.state.sessions() as session:
+        await session.execute(insert(AnswerRow), [row])
+        await session.commit()
+        with pytest.raises(IntegrityError):
+            await session.execute(insert(AnswerRow), [row])
