@@ -27,6 +27,7 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.pyutils import Undefined
+from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 # (leaf type, is a list of it, the record's attribute), or None when the field takes the ordinary
@@ -46,7 +47,7 @@ def plan(field: GraphQLField) -> Plan:
     definition = (field.extensions or {}).get("strawberry-definition")
     if (
         resolve is not None
-        and getattr(resolve, "_is_default", False)  # strawberry's own: the attribute, no resolver
+        and is_default_resolver(resolve)  # strawberry's own: the attribute, no resolver
         and not field.args
         and definition is not None
         and getattr(definition, "default_resolver", None) is getattr

@@ -272,10 +272,8 @@ class AnswerQuestionnaireInput:
 
 
 def questionnaires_of(info: Info) -> QuestionnaireBook:
-    """The one way resolvers reach the questionnaire service (``app.state.questionnaires``)."""
-    book = info.context.state.questionnaires
-    assert isinstance(book, QuestionnaireBook)
-    return book
+    """The one way resolvers reach the questionnaire service (``Services.questionnaires``)."""
+    return info.context.services.questionnaires
 
 
 async def _station(info: Info, station_id: str) -> StationRecord:
@@ -361,7 +359,7 @@ class Mutation:
         catalogue = await info.context.loaders.service_index(path_of(info))
         stations = await info.context.loaders.all_stations(path_of(info))
         checked = logic.check_draft(draft, catalogue, stations, book.clock())
-        published = await book.publish(checked, info.context.state.digester.of(planner.subject))
+        published = await book.publish(checked, info.context.services.digester.of(planner.subject))
         return Questionnaire.of(published)
 
     @strawberry.mutation(

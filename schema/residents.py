@@ -71,7 +71,7 @@ def personal_loaders(context: Context) -> PersonalLoaders:
 
 
 def handle_of(context: Context, id_number: str) -> strawberry.ID:
-    return strawberry.ID(context.state.access.handle(id_number))
+    return strawberry.ID(context.services.access.handle(id_number))
 
 
 @strawberry.type(description="Where one profile value came from.")
@@ -346,7 +346,7 @@ class Resident:
         before_id = _entry_id(before)
 
         async def fetch(acting: Acting) -> list[AccessLogEntry]:
-            entries = await info.context.state.access.log.read(acting.resident_digest, first, before_id)
+            entries = await info.context.services.access.log.read(acting.resident_digest, first, before_id)
             own = acting.actor_digest
             return [AccessLogEntry.from_logged(e, own) for e in entries]
 
@@ -358,7 +358,7 @@ class Resident:
     )
     async def access_log_verified(self, info: Info) -> bool:
         async def fetch(acting: Acting) -> bool:
-            report = await info.context.state.access.log.verify(acting.resident_digest)
+            report = await info.context.services.access.log.verify(acting.resident_digest)
             return bool(report.verified)
 
         return await self._read(info, Purpose.ACCESS_LOG, "access_log", fetch, lambda _: ())
@@ -366,7 +366,7 @@ class Resident:
     @strawberry.field(description="Assisted sessions asking for or holding consent (the resident only)")
     async def assisted_sessions(self, info: Info) -> list[AssistedSession]:
         async def fetch(acting: Acting) -> list[AssistedSession]:
-            views = await info.context.state.access.sessions.for_resident(acting.principal)
+            views = await info.context.services.access.sessions.for_resident(acting.principal)
             return [AssistedSession.from_view(v) for v in views]
 
         return await self._read(info, Purpose.ACCESS_LOG, "assisted_sessions", fetch, lambda _: ())
@@ -396,7 +396,7 @@ def _entry_id(value: strawberry.ID | None) -> int | None:
 
 async def _resident(info: Info, key: str | None) -> Resident:
     context = info.context
-    acting = await context.state.access.policy.reach(context.principal, key)
+    acting = await context.services.access.policy.reach(context.principal, key)
     return Resident(id=handle_of(context, acting.resident_id), key=key)
 
 
@@ -458,7 +458,7 @@ class Mutation:
             raise InputError("purposes", "ACCESS_LOG is the resident's own")
         if not 1 <= minutes <= MAX_DURATION_S // 60:
             raise InputError("minutes", f"between 1 and {MAX_DURATION_S // 60}")
-        access = info.context.state.access
+        access = info.context.services.access
         principal = info.context.principal
         assert principal is not None
         view = await access.sessions.start(principal, number, access.handle(number), scope, minutes * 60)
@@ -467,19 +467,23 @@ class Mutation:
     @strawberry.mutation(description="The resident consents: the staff member may act until it expires")
     async def consent_to_assisted_session(self, info: Info, id: SessionIdArg) -> AssistedSession:
         principal = await _resident_principal(info)
-        return AssistedSession.from_view(await info.context.state.access.sessions.consent(principal, str(id)))
+        return AssistedSession.from_view(
+            await info.context.services.access.sessions.consent(principal, str(id))
+        )
 
     @strawberry.mutation(description="The resident withdraws consent (or declines); reads stop at once")
     async def revoke_assisted_session(self, info: Info, id: SessionIdArg) -> AssistedSession:
         principal = await _resident_principal(info)
-        return AssistedSession.from_view(await info.context.state.access.sessions.revoke(principal, str(id)))
+        return AssistedSession.from_view(
+            await info.context.services.access.sessions.revoke(principal, str(id))
+        )
 
     @strawberry.mutation(description="The staff member ends the session")
     async def end_assisted_session(self, info: Info, id: SessionIdArg) -> AssistedSession:
         _staff(info)
         principal = info.context.principal
         assert principal is not None
-        return AssistedSession.from_view(await info.context.state.access.sessions.end(principal, str(id)))
+        return AssistedSession.from_view(await info.context.services.access.sessions.end(principal, str(id)))
 
 
 async def _resident_principal(info: Info) -> Principal:

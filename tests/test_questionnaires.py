@@ -60,7 +60,7 @@ class Clock:
 async def _gateway(make_gateway: GatewayFactory, database_url: str) -> tuple[Gateway, Clock]:
     gateway = await resident_gateway(make_gateway, database_url=database_url)
     clock = Clock()
-    gateway.app.state.questionnaires.clock = clock
+    gateway.services.questionnaires.clock = clock
     return gateway, clock
 
 
@@ -129,7 +129,7 @@ async def test_a_second_answer_replaces_the_first(make_gateway: GatewayFactory, 
     second = await _answer(gateway, token, answer_values(qid, VILLAGE_STATION, ["WJ-001", "GY-001"]))
     assert first["data"]["answerQuestionnaire"]["revision"] == 1
     assert second["data"]["answerQuestionnaire"]["revision"] == 2
-    async with gateway.app.state.sessions() as session:
+    async with gateway.services.sessions() as session:
         answers = (await session.scalars(select(AnswerRow).where(AnswerRow.questionnaire_id == qid))).all()
         items = (
             await session.scalars(select(AnswerItemRow).where(AnswerItemRow.questionnaire_id == qid))
@@ -174,7 +174,7 @@ async def test_staff_enter_paper_answers_only_inside_a_consented_session(
     # the villager answering later in the app replaces the paper answer: still one
     again = await _answer(gateway, resident_token(villager), answer_values(qid, VILLAGE_STATION, ["SQ-001"]))
     assert again["data"]["answerQuestionnaire"]["revision"] == 2
-    async with gateway.app.state.sessions() as db:
+    async with gateway.services.sessions() as db:
         rows = (
             await db.scalars(select(AccessLogRow).where(AccessLogRow.data == "questionnaireAnswer"))
         ).all()
@@ -271,13 +271,13 @@ async def test_a_bad_answer_is_refused_and_nothing_is_kept(
     qid = await publish(gateway)
     values = {"questionnaireId": qid, "stationId": URBAN_STATION, "answers": answers}
     assert codes(await _answer(gateway, resident_token(residents(1)[0]), values)) == ["BAD_USER_INPUT"]
-    assert await gateway.app.state.questionnaires.answers_count(qid) == 0
+    assert await gateway.services.questionnaires.answers_count(qid) == 0
 
 
 async def test_answers_only_while_open_and_for_targeted_stations(make_gateway: GatewayFactory) -> None:
     gateway = await resident_gateway(make_gateway)
     clock = Clock()
-    gateway.app.state.questionnaires.clock = clock
+    gateway.services.questionnaires.clock = clock
     later = draft(now=clock.now + timedelta(days=1), towns=[], stations=[URBAN_STATION])
     qid = await publish(gateway, later)
     token = resident_token(residents(1)[0])
@@ -316,7 +316,7 @@ async def test_free_text_is_never_logged(
     secret_words = "我家住在三号楼的独居老人张某需要送餐"
     gateway = await resident_gateway(make_gateway)
     clock = Clock()
-    gateway.app.state.questionnaires.clock = clock
+    gateway.services.questionnaires.clock = clock
     qid = await publish(gateway, draft(now=clock.now))
     stream = io.StringIO()
     root = logging.getLogger()
@@ -333,7 +333,7 @@ async def test_free_text_is_never_logged(
     texts = results["data"]["questionnaireResults"]["freeTexts"]
     assert texts == [{"question": 3, "texts": sorted([secret_words, *[f"意见{n}" for n in range(1, 6)]])}]
     assert secret_words not in results["data"]["questionnaireResults"]["csv"]
-    async with gateway.app.state.sessions() as session:
+    async with gateway.services.sessions() as session:
         rows = (await session.scalars(select(AccessLogRow))).all()
     logs = [r.getMessage() for r in caplog.records] + stream.getvalue().splitlines()
     assert rows and len(logs) > 10, logs
@@ -383,7 +383,7 @@ async def test_the_store_itself_refuses_a_second_answer_row(
         "answered_at": clock.now,
         "revision": 1,
     }
-    async with gateway.app.state.sessions() as session:
+    async with gateway.services.sessions() as session:
         await session.execute(insert(AnswerRow), [row])
         await session.commit()
         with pytest.raises(IntegrityError):
