@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.home
 	$(BIN)/python -m bench.questionnaires
+	$(BIN)/python -m bench.payments
 	$(BIN)/python -m bench.cpu
 	$(BIN)/python -m bench.fleet
 	@echo "long fault-load, overload and fleet suites (five times make test's), then the fuzz suite (ten times: 10,000 documents):"

@@ -31,6 +31,7 @@ from identity.public_secrets import repository_secrets, secret_fields
 from middleware.errors import HANDLERS as error_handlers
 from middleware.stack import STREAM_PATH
 from observability.logging import configure_logging
+from payments.wiring import payment_routes
 from schema import build_schema
 from schema.graphiql import ROUTE as GRAPHIQL_ROUTE
 from schema.graphiql import GraphiQLAssets
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readiness(services)),
         Route("/metrics", services.observability.endpoint),
         *services.live.routes,  # POST /webhooks/{department}
+        *payment_routes(services.payments),  # POST /payments/notify
     ]
     if graphiql is not None:
         routes.append(Route(GRAPHIQL_ROUTE, graphiql.endpoint, methods=["GET"]))

@@ -49,6 +49,8 @@ from identity.tokens import TokenVerifier
 from middleware.stack import Guards, hardening
 from observability.tracing import Tracing
 from observability.wiring import Observability
+from payments.service import Payments
+from payments.wiring import build_payments
 from schema.apq import Bounds, Documents, documents_for
 from schema.persisted import Manifests
 from schema.response_cache import Limits, response_cache_for
@@ -94,6 +96,7 @@ class Services:
     event_streams: EventStreams  # open GraphQL-over-SSE streams, bounded
     life: Life  # started / draining: what /readyz answers (GatewayServer drains it)
     questionnaires: QuestionnaireBook  # planners' questionnaires and residents' answers (store)
+    payments: Payments | None  # paying bills (payments/); None in production without a merchant key
 
     async def start(self) -> None:
         """Migrate the store, register the bundled connectors, serve the active ones, start the
@@ -107,9 +110,13 @@ class Services:
         log.info("serving %d departments", len(self.registry.all()))
         self.reloader.start()
         self.access_log_expiry.start()
+        if self.payments is not None:
+            self.payments.start()  # the reconciler: lost notifications, departments to tell again
 
     async def close(self) -> None:
         """Stop the background work, then release every pool and connection (the reverse of building)."""
+        if self.payments is not None:
+            await self.payments.close()
         await self.access_log_expiry.stop()
         await self.reloader.stop()
         await self.live.close()
@@ -198,6 +205,7 @@ def build_services(settings: Settings, schema: GraphQLSchema) -> Services:
         event_streams=EventStreams(settings.sse_max_streams),
         life=Life(),
         questionnaires=QuestionnaireBook(sessions),
+        payments=build_payments(settings, sessions, lambda: registry),
     )
 
 

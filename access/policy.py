@@ -51,6 +51,7 @@ class Purpose(StrEnum):
     APPLICATIONS = "APPLICATIONS"
     APPOINTMENTS = "APPOINTMENTS"
     BILLS = "BILLS"
+    PAYMENTS = "PAYMENTS"  # paying a resident's bills, and reading their payments
     ACCESS_LOG = "ACCESS_LOG"  # the resident's own log: never in a staff member's scope
     QUESTIONNAIRES = "QUESTIONNAIRES"  # answering one (staff: entering a villager's paper answers)
 

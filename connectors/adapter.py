@@ -26,6 +26,8 @@ from connectors.cache import Entry
 from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.formats import Page, decode_page, find_soap_fault, reader_for, soap_fault_error
 from connectors.mapping import map_records
+from connectors.payments import PaymentConfirmation
+from connectors.payments import fill as payment_fill
 from connectors.probe_log import PAGES
 from connectors.resilience import OPERATION, CachePolicy, Fetched, Resilience
 from connectors.spec import (
@@ -163,6 +165,43 @@ class SpecAdapter:
         record: CaseRecord = replace(result.records[0], resident_id=application.resident_id)
         return record
 
+    async def confirm_payment(self, confirmation: PaymentConfirmation) -> BillRecord:
+        """Tell the department a bill was paid; the bill as it now stands (paid, in its words).
+
+        Retried like any idempotent call: the department knows the payment by the provider's
+        transaction number, so telling it twice records one payment.
+        """
+        operation = self._operation("payments")
+        fmt = self.spec.format_of(operation)
+        request = self.build_request(operation, (), payment_fill(confirmation))
+        if operation.body is not None and isinstance(fmt, JsonFormat):
+            request = replace(
+                request, headers={"Content-Type": "application/json; charset=utf-8", **request.headers}
+            )
+        auth = self.auth_for(operation)
+
+        async def send() -> UpstreamResponse | None:
+            return await self.resilience.call(
+                lambda timeout: self.exchange(request, timeout, None, auth, fmt), True
+            )
+
+        response = await self.resilience.deadline(send)
+        if response is None:
+            raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, "the payment was not taken")
+        page = decode_page(response, fmt, operation.items, self.department)
+        result = map_records(page.items, reader_for(fmt), operation, "bills", self.department)
+        if not result.records:
+            problem = result.problems[0] if result.problems else "no bill in the answer"
+            raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, f"payment: {problem}")
+        bill: BillRecord = result.records[0]
+        return bill
+
+    async def forget(self, capability: str, resident_digest: str) -> None:
+        """Drop a resident's cached ``capability`` (after a write changed it), by their digest."""
+        await self.resilience.cache.delete(
+            f"{self.department}:{self.fingerprint}:{capability}:{resident_digest}"
+        )
+
     def build_submission(self, operation: Operation, application: Application) -> UpstreamRequest:
         """The request for one application: the body's values escaped for the format, the rest plain."""
         check_resident_id(application.resident_id)
@@ -229,8 +268,8 @@ class SpecAdapter:
         return f"{base}:{self.digester.of(resident_id)}"
 
     async def run(self, capability: str, resident_id: str | None = None) -> Fetched[Any]:
-        if capability == "applications":  # a submission has side effects: only submit() sends one
-            raise LookupError(f"{self.department}: applications are submitted, not read")
+        if capability in ("applications", "payments"):  # side effects: only submit() / confirm_payment()
+            raise LookupError(f"{self.department}: {capability} are written, not read")
         operation = self._operation(capability)
         fill = {} if resident_id is None else {"resident_id": check_resident_id(resident_id)}
         policy = CachePolicy(operation.cache_ttl_s, operation.stale_ttl_s, operation.public)

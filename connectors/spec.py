@@ -527,6 +527,8 @@ RECORDS: dict[str, dict[str, Target]] = {
 }
 # applications: the department answers a submission with the case it became, mapped like a case
 RECORDS["applications"] = RECORDS["cases"]
+# payments: the department answers a payment it was told of with the bill as it now stands
+RECORDS["payments"] = RECORDS["bills"]
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     capability: tuple(name for name, target in fields.items() if target.required)
     for capability, fields in RECORDS.items()
@@ -712,7 +714,8 @@ class ConnectorSpec(_Model):
     format: Format
     policy: Policy = Field(default_factory=Policy)
     operations: dict[
-        Literal["catalog", "stations", "facts", "cases", "applications", "accounts", "bills"], Operation
+        Literal["catalog", "stations", "facts", "cases", "applications", "accounts", "bills", "payments"],
+        Operation,
     ]
     webhook: Webhook | None = Field(None, description="case-change calls from the department (needs cases)")
     probe: ProbeSamples | None = Field(None, description="sample parameters for the probe at registration")
@@ -725,6 +728,7 @@ class ConnectorSpec(_Model):
             problems.extend(mapping_problems(operation.mapping, RECORDS[capability], f"{where}.mapping"))
             problems.extend(_personal_problems(capability, operation, where))
             problems.extend(_submission_problems(capability, operation, where))
+            problems.extend(_payment_problems(capability, operation, where))
             problems.extend(_for_each_problems(capability, operation, where, set(self.operations)))
             problems.extend(_expression_problems(operation, operation.format or self.format, where))
             problems.extend(_graphql_problems(capability, operation, operation.format or self.format, where))
@@ -833,6 +837,29 @@ def _submission_problems(capability: str, operation: Operation, where: str) -> l
 
 
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+# what ``payments`` may put into path, params, headers and body (connectors/payments.py fills them)
+PAYMENT_PLACEHOLDERS = ("{bill_id}", "{provider_txn}", "{amount_fen}", "{paid_at}", "{payment_id}")
+
+
+def _payment_problems(capability: str, operation: Operation, where: str) -> list[str]:
+    """A payment is POSTed for one bill with the provider's transaction (what makes it idempotent)."""
+    if capability != "payments":
+        return []
+    problems = [] if operation.method == "POST" else [f"{where}.method: a payment is reported with POST"]
+    text = " ".join((operation.template_text(), *operation.headers.values()))
+    problems.extend(
+        f"{where}: needs {name} in its path, params or body"
+        for name in ("{bill_id}", "{provider_txn}")
+        if name not in text
+    )
+    problems.extend(
+        f"{where}: unknown placeholder {name} (known: {', '.join(PAYMENT_PLACEHOLDERS)})"
+        for name in sorted(set(_PLACEHOLDER.findall(text)) - set(PAYMENT_PLACEHOLDERS))
+    )
+    if operation.public:
+        problems.append(f"{where}.public: a payment is personal: 'public: false'")
+    return problems
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

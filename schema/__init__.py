@@ -21,6 +21,7 @@ from schema import (
     case_updates,
     departments,
     federation,
+    payments,
     questionnaires,
     residents,
     services,
@@ -50,6 +51,7 @@ MUTATIONS: tuple[type, ...] = (
     applications.Mutation,
     appointments.Mutation,
     questionnaires.Mutation,
+    payments.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (case_updates.Subscription,)
 

@@ -26,6 +26,7 @@ from resolvers.bills import resident_bills
 from resolvers.cases import one_case, resident_cases
 from resolvers.eligibility import EligibilityRequest, resident_eligibility
 from resolvers.errors import InputError
+from resolvers.payments import payments_of, resident_payments
 from resolvers.residents import FactReading, PersonalLoaders, mask_id_number
 from resolvers.stations import check_point
 from schema.appointments import Appointment, appointments_for
@@ -34,6 +35,7 @@ from schema.cases import Case
 from schema.context import Context, Info, path_of
 from schema.described import described_enum
 from schema.eligibility import Eligibility
+from schema.payments import Payment
 from schema.stations import GeoPointInput
 
 T = TypeVar("T")
@@ -48,6 +50,7 @@ described_enum(
         "APPLICATIONS": "提交申请 / Submitting applications",
         "APPOINTMENTS": "预约 / Appointments at stations",
         "BILLS": "账单 / Utility bills",
+        "PAYMENTS": "缴费 / Paying bills, and the payments made",
         "ACCESS_LOG": "查询记录 / The resident's own access log (never in staff's scope)",
         "QUESTIONNAIRES": "问卷 / Answering a questionnaire (staff: entering a villager's paper answers)",
     },
@@ -333,6 +336,20 @@ class Resident:
             return [Bill.from_record(r) for r in records]
 
         return await self._read(info, Purpose.BILLS, "bills", fetch, lambda bs: (b.department_id for b in bs))
+
+    @strawberry.field(description="缴费记录 / The resident's bill payments, newest first (receipts)")
+    async def payments(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="at most this many, 0..100")] = 20,
+    ) -> list[Payment]:
+        async def fetch(acting: Acting) -> list[Payment]:
+            service = payments_of(info.context.services.payments)
+            return [Payment.from_ledger(p) for p in await resident_payments(service, acting, first)]
+
+        return await self._read(
+            info, Purpose.PAYMENTS, "payments", fetch, lambda ps: (p.department_id for p in ps)
+        )
 
     @strawberry.field(description="Who read this resident's data, newest first (the resident only)")
     async def access_log(

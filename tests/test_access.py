@@ -209,6 +209,7 @@ async def test_every_personal_field_of_resident_writes_the_log(make_gateway: Gat
         "bills": "bills { id }",
         "accounts": "accounts { number }",
         "appointments": "appointments { id }",
+        "payments": "payments { id }",
     }
     for name in names:
         assert name in selections, f"Resident.{name}: add it here, and make it log"

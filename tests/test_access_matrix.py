@@ -136,7 +136,12 @@ TYPES: dict[str, tuple[Data, str]] = {
     "Resident": (
         Data.PERSONAL,
         "id profile eligibility cases case accounts bills accessLog accessLogVerified assistedSessions "
-        "appointments",
+        "appointments payments",
+    ),
+    "Payment": (
+        Data.PERSONAL,
+        "id billId departmentId utility period amountFen state providerTransactionId createdAt paidAt "
+        "confirmedAt",
     ),
     "Service": (
         Data.PUBLIC,
@@ -204,6 +209,7 @@ DOORS: dict[str, Rule] = {
     "Mutation.disableConnector": Rule(Door.ADMIN),
     "Mutation.enableConnector": Rule(Door.ADMIN),
     "Mutation.submitApplication": Rule(Door.PERSONAL, P.APPLICATIONS),
+    "Mutation.payBill": Rule(Door.PERSONAL, P.PAYMENTS),
     "Mutation.reserveAppointment": Rule(Door.PERSONAL, P.APPOINTMENTS),
     "Mutation.cancelAppointment": Rule(Door.PERSONAL, P.APPOINTMENTS),
     "Mutation.setSlotCapacity": Rule(Door.SLOTS),
@@ -215,6 +221,7 @@ DOORS: dict[str, Rule] = {
     "Resident.case": Rule(Door.PERSONAL, P.CASES, names_resident=True),
     "Resident.accounts": Rule(Door.PERSONAL, P.BILLS),  # account numbers are bills data (issue 14)
     "Resident.bills": Rule(Door.PERSONAL, P.BILLS),
+    "Resident.payments": Rule(Door.PERSONAL, P.PAYMENTS),
     "Resident.accessLog": Rule(Door.PERSONAL, P.ACCESS_LOG),
     "Resident.accessLogVerified": Rule(Door.PERSONAL, P.ACCESS_LOG),
     "Resident.assistedSessions": Rule(Door.PERSONAL, P.ACCESS_LOG),
@@ -351,6 +358,7 @@ TARGETS = {  # arguments that name the resident acted for
     "Mutation.cancelAppointment.residentId",
     "ReserveAppointmentInput.residentId",
     "SubmitApplicationInput.residentId",
+    "Mutation.payBill.residentId",
     "Subscription.caseUpdated.resident",
     "AnswerQuestionnaireInput.residentId",
 }

@@ -1,7 +1,7 @@
 """questionnaires: planners' questionnaires, one answer per resident (by digest), and the answers' items
 
 Revision ID: 0008_questionnaires
-Revises: 0006_access_log_chain
+Revises: 0007_payments
 Create Date: 2026-12-06
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_questionnaires"
-down_revision = "0006_access_log_chain"
+down_revision = "0007_payments"
 branch_labels = None
 depends_on = None
 
