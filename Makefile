@@ -56,6 +56,7 @@ test: $(STAMP) tools
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.home
+	$(BIN)/python -m bench.questionnaires
 	$(BIN)/python -m bench.payments
 	$(BIN)/python -m bench.cpu
 	$(BIN)/python -m bench.activities

@@ -58,6 +58,7 @@ from schema.response_cache import Limits, response_cache_for
 from schema.response_cache import ResponseCache as AnswerCache
 from schema.streams import EventStreams
 from store.db import create_engine, migrate, session_factory
+from store.questionnaire_book import QuestionnaireBook
 from store.registrations import active_specs, seed_from_directory
 
 log = logging.getLogger("onestop")
@@ -96,6 +97,7 @@ class Services:
     event_streams: EventStreams  # open GraphQL-over-SSE streams, bounded
     life: Life  # started / draining: what /readyz answers (GatewayServer drains it)
     activities: Activities  # station activities, sign-ups, volunteers' hours (resolvers/activities.py)
+    questionnaires: QuestionnaireBook  # planners' questionnaires and residents' answers (store)
     payments: Payments | None  # paying bills (payments/); None in production without a merchant key
 
     async def start(self) -> None:
@@ -205,6 +207,7 @@ def build_services(settings: Settings, schema: GraphQLSchema) -> Services:
         event_streams=EventStreams(settings.sse_max_streams),
         life=Life(),
         activities=Activities.build(sessions),
+        questionnaires=QuestionnaireBook(sessions),
         payments=build_payments(settings, sessions, lambda: registry),
     )
 

@@ -9,7 +9,7 @@ Every resolver that touches a resident's personal data gets an ``Acting`` from `
 * station staff see a resident only inside an assisted session the resident consented to, that has
   not expired or been revoked or ended, and whose purpose scope covers what is asked
   (``CONSENT_REQUIRED`` otherwise); staff never read a resident's access log;
-* department admins and operators see no personal data at all (``FORBIDDEN``).
+* department admins, operators and planners see no personal data at all (``FORBIDDEN``).
 
 ``Acting.resident_id`` is the resident's ID number, for department requests only: it is never put in
 a response, a log line, an error or a cache key (``resident_digest`` is what those may carry).
@@ -54,6 +54,7 @@ class Purpose(StrEnum):
     ACTIVITIES = "ACTIVITIES"  # signing up for station activities (and a volunteer's register entry)
     PAYMENTS = "PAYMENTS"  # paying a resident's bills, and reading their payments
     ACCESS_LOG = "ACCESS_LOG"  # the resident's own log: never in a staff member's scope
+    QUESTIONNAIRES = "QUESTIONNAIRES"  # answering one (staff: entering a villager's paper answers)
 
 
 STAFF_PURPOSES = frozenset(Purpose) - {Purpose.ACCESS_LOG}
@@ -126,7 +127,7 @@ def check_allowed(principal: Principal | None) -> Principal:
     """Anyone who may ever see personal data: a resident or station staff."""
     if principal is None:
         raise AccessDenied("UNAUTHENTICATED", "personal data needs a bearer token")
-    if principal.role in (Role.DEPT_ADMIN, Role.OPERATOR):
+    if principal.role in (Role.DEPT_ADMIN, Role.OPERATOR, Role.PLANNER):
         raise AccessDenied("FORBIDDEN", f"the {principal.role.value} role sees no personal data")
     return principal
 

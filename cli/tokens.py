@@ -1,7 +1,8 @@
 """``onestop token mint`` and ``onestop token demo``: development tokens signed with ``ONESTOP_JWT_SECRET``.
 
 Production tokens come from the district's identity provider (RS256 / JWKS); these commands exist so a
-developer or tester can try GraphiQL as a resident, station staff, a department admin or an operator.
+developer or tester can try GraphiQL as a resident, station staff, a department admin, an operator or a
+planner.
 ``demo`` asks the mock departments (over HTTP, ``GET /_admin/fixtures``) who their fixture residents
 are, so its tokens name people the departments know.
 """
@@ -33,7 +34,8 @@ def add_commands(groups: Any) -> None:
     minting.add_argument("--ttl", type=int, default=8 * 3600, help="seconds the token is valid (8 h)")
     minting.set_defaults(run=run_mint)
     demo = commands.add_parser(
-        "demo", help="tokens for the mock world's fixture residents and a station's staff, ready to paste"
+        "demo",
+        help="tokens for the mock world's fixture residents, a station's staff and a planner, to paste",
     )
     demo.add_argument("--mocks-url", help="where the mock departments run (default: ONESTOP_MOCKS_URL)")
     demo.add_argument("--residents", type=int, default=4, help="how many fixture residents (4)")
@@ -64,6 +66,7 @@ def run_mint(args: argparse.Namespace) -> int:
 
 
 DEMO_STAFF = "staff-demo-1"
+DEMO_PLANNER = "planner-demo-1"
 
 
 def fetch_fixtures(mocks_url: str, wait_s: float = 0.0) -> dict[str, Any]:
@@ -118,4 +121,6 @@ def run_demo(args: argparse.Namespace) -> int:
     station = fixtures["stations"][0]
     print(f"\n# staff {DEMO_STAFF} at station {station['id']} ({station['name']})")
     print(f"Bearer {token(DEMO_STAFF, Role.STAFF, ClientChannel.COUNTER, str(station['id']))}")
+    print(f"\n# planner {DEMO_PLANNER} (publishQuestionnaire, questionnaireResults; no personal data)")
+    print(f"Bearer {token(DEMO_PLANNER, Role.PLANNER, ClientChannel.UNKNOWN)}")
     return 0

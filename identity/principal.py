@@ -16,6 +16,7 @@ class Role(StrEnum):
     STAFF = "staff"  # works at one station (``station``), acts for residents who consented
     DEPT_ADMIN = "dept_admin"  # administers one department's connector (``department``); no personal data
     OPERATOR = "operator"  # runs the gateway: every connector, no personal data
+    PLANNER = "planner"  # a district planner: publishes questionnaires, reads their results; no personal data
 
 
 class ClientChannel(StrEnum):

@@ -66,6 +66,11 @@ def _timestamp(created: float) -> str:
     return f"{seconds}.{int(created % 1 * 1000):03d}Z"
 
 
+# database drivers that log each statement with its parameters at DEBUG (aiosqlite does): never below
+# INFO, whatever the gateway's level, so a questionnaire's free text never reaches a log
+SQL_DRIVERS = ("aiosqlite", "asyncpg")
+
+
 class _OnestopHandler(logging.StreamHandler[TextIO]):
     """Marks the handler this module installed, so configuring twice replaces it."""
 
@@ -79,3 +84,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | N
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in SQL_DRIVERS:  # their DEBUG lines carry every SQL parameter: free texts, digests
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))

@@ -23,6 +23,7 @@ from schema import (
     departments,
     federation,
     payments,
+    questionnaires,
     residents,
     services,
     stations,
@@ -42,6 +43,7 @@ QUERIES: tuple[type, ...] = (
     residents.Query,
     admin.Query,
     appointments.Query,
+    questionnaires.Query,
     federation.Query,  # _service, gated (``_entities`` is added by the federation schema itself)
 )
 MUTATIONS: tuple[type, ...] = (
@@ -50,6 +52,7 @@ MUTATIONS: tuple[type, ...] = (
     applications.Mutation,
     appointments.Mutation,
     activity_signups.Mutation,
+    questionnaires.Mutation,
     payments.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (case_updates.Subscription,)

@@ -58,6 +58,7 @@ FREE_TEXT = frozenset(
         "Mutation.probeConnector(spec:)",
         "Mutation.registerConnector(spec:)",
         "ApplicationAnswerInput.value",
+        "QuestionAnswerInput.text",  # a resident's words in a questionnaire (its own limit: 1,000)
     }
 )
 

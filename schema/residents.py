@@ -54,6 +54,7 @@ described_enum(
         "ACTIVITIES": "活动报名 / Sign-ups for station activities",
         "PAYMENTS": "缴费 / Paying bills, and the payments made",
         "ACCESS_LOG": "查询记录 / The resident's own access log (never in staff's scope)",
+        "QUESTIONNAIRES": "问卷 / Answering a questionnaire (staff: entering a villager's paper answers)",
     },
     name="AccessPurpose",
 )

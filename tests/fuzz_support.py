@@ -62,7 +62,7 @@ from tests.access_support import WORLD
 
 # -- roles ---------------------------------------------------------------------------------------
 
-ROLES = ("anonymous", "resident", "staff", "dept_admin", "operator")
+ROLES = ("anonymous", "resident", "staff", "dept_admin", "operator", "planner")
 
 
 def role_tokens(secret: str) -> dict[str, str | None]:
@@ -73,6 +73,7 @@ def role_tokens(secret: str) -> dict[str, str | None]:
         "staff": mint(secret, "staff-1", Role.STAFF, channel=ClientChannel.COUNTER, station="ST-0001"),
         "dept_admin": mint(secret, "admin-1", Role.DEPT_ADMIN, department="public-security"),
         "operator": mint(secret, "operator-1", Role.OPERATOR),
+        "planner": mint(secret, "planner-1", Role.PLANNER),
     }
 
 

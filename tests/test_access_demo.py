@@ -1,4 +1,4 @@
-"""`onestop token demo`: tokens for the mock world's fixture residents and a station's staff, read
+"""`onestop token demo`: tokens for the mock world's fixture residents, a station's staff and a planner, read
 from the mocks over HTTP (`GET /_admin/fixtures`) and signed with the configured secret — and they
 work: the resident's token opens their own profile."""
 
@@ -41,16 +41,18 @@ async def test_demo_tokens_work_on_the_gateway(
     out = capsys.readouterr().out
     assert code == 0, out
     tokens = re.findall(r"^Bearer (\S+)$", out, flags=re.MULTILINE)
-    assert len(tokens) == 3
+    assert len(tokens) == 4
     verifier = TokenVerifier(TokenSettings(secret=SECRET))
     principals = [await verifier.verify(t) for t in tokens]
-    assert [p.role for p in principals] == [Role.RESIDENT, Role.RESIDENT, Role.STAFF]
+    assert [p.role for p in principals] == [Role.RESIDENT, Role.RESIDENT, Role.STAFF, Role.PLANNER]
     assert principals[2].station
     senior = fixture("senior_pudong")
     assert senior.id_number not in out  # masked in what is printed
     gateway = await resident_gateway(make_gateway)
     body = await ask(gateway, tokens[0], "{ me { profile { name } } }")
     assert body["data"]["me"]["profile"]["name"] == senior.name
+    missing = await ask(gateway, tokens[3], '{ questionnaireResults(id: "none") { closed } }')
+    assert [e["extensions"]["code"] for e in missing["errors"]] == ["NOT_FOUND"]  # a planner, let in
 
 
 async def test_demo_without_a_secret_or_mocks_fails_plainly(

@@ -50,6 +50,7 @@ from tests.access_support import (
 from tests.appointments_support import SERVICE, SLOTS, STATION
 from tests.conftest import Gateway, GatewayFactory
 from tests.live_support import connect, served
+from tests.questionnaires_support import draft, planner_token, publish
 
 SCHEMA = build_schema()._schema
 DENIALS = frozenset({"UNAUTHENTICATED", "FORBIDDEN", "CONSENT_REQUIRED"})
@@ -60,6 +61,7 @@ class Data(StrEnum):
     PUBLIC = "public"  # the catalogue, stations, departments, slots: anyone
     PERSONAL = "personal"  # a resident's: only through a door below
     ADMIN = "admin"  # connector administration: no personal data, admins only
+    PLANNER = "planner"  # questionnaire results: aggregates, no personal data, planners only
 
 
 # Every field of every object type, by whose data it is. A new type or field fails
@@ -123,6 +125,18 @@ TYPES: dict[str, tuple[Data, str]] = {
     ),
     "PageInfo": (Data.PUBLIC, "hasNextPage hasPreviousPage startCursor endCursor"),
     "ProbeResult": (Data.ADMIN, "department ok operations"),
+    "Questionnaire": (Data.PUBLIC, "id title titleEn questions towns stationIds opensAt closesAt"),
+    "QuestionnaireQuestion": (Data.PUBLIC, "index kind text textEn serviceIds maxChoices"),
+    "QuestionnaireAnswerReceipt": (Data.PERSONAL, "questionnaireId stationId channel answeredAt revision"),
+    "QuestionnaireResults": (
+        Data.PLANNER,
+        "questionnaire closed answers minGroupSize groups freeTexts csv",
+    ),
+    "ResultGroup": (Data.PLANNER, "dimension key suppressed answers demand ratings missingServices"),
+    "ServiceDemand": (Data.PLANNER, "question serviceId named points meanRank position"),
+    "StationRating": (Data.PLANNER, "question count mean"),
+    "ServiceGap": (Data.PLANNER, "serviceId named"),
+    "FreeTexts": (Data.PLANNER, "question texts"),
     "Profile": (
         Data.PERSONAL,
         "name idNumberMasked birthDate age hukouDistrict householdId householdType address sources",
@@ -162,6 +176,7 @@ class Door(StrEnum):
     ADMIN = "admin"  # connector administration: department admins and operators
     SLOTS = "slots"  # slot capacity: the station's staff or an operator
     HOSTS = "hosts"  # offering an activity: staff (their station) or a resident (a registered volunteer)
+    PLANNER = "planner"  # questionnaires: publish, close, results: planners only
 
 
 @dataclass(frozen=True)
@@ -185,6 +200,11 @@ DOORS: dict[str, Rule] = {
     "Query.resident": Rule(Door.PERSONAL),
     "Query.case": Rule(Door.SELF, P.CASES, names_resident=True),
     "Query.myAppointments": Rule(Door.SELF, P.APPOINTMENTS),
+    "Query.questionnaires": Rule(Door.PUBLIC),
+    "Query.questionnaireResults": Rule(Door.PLANNER),
+    "Mutation.publishQuestionnaire": Rule(Door.PLANNER),
+    "Mutation.answerQuestionnaire": Rule(Door.PERSONAL, P.QUESTIONNAIRES),
+    "Mutation.closeQuestionnaire": Rule(Door.PLANNER),
     "Query.connectors": Rule(Door.ADMIN),
     "Query.connector": Rule(Door.ADMIN),
     "Query.connectorDiff": Rule(Door.ADMIN),
@@ -233,6 +253,7 @@ SCENARIOS = (
     "staff_consented",
     "dept_admin",
     "operator",
+    "planner",
 )
 
 
@@ -299,8 +320,8 @@ def test_personal_types_are_reached_only_through_personal_doors() -> None:
         personal = {t for t in reachable(named) if TYPES[t][0] is Data.PERSONAL}
         assert not personal, f"{key} ({DOORS[key].door}) reaches personal data: {sorted(personal)}"
         if DOORS[key].door is Door.PUBLIC:
-            admin = {t for t in reachable(named) if TYPES[t][0] is Data.ADMIN}
-            assert not admin, f"{key} (public) reaches admin data: {sorted(admin)}"
+            closed = {t for t in reachable(named) if TYPES[t][0] in (Data.ADMIN, Data.PLANNER)}
+            assert not closed, f"{key} (public) reaches admin or planner data: {sorted(closed)}"
 
 
 # -- the expected outcome ------------------------------------------------------------------------
@@ -315,6 +336,8 @@ def expected(rule: Rule, scenario: str, through_me: bool = False) -> str:
     staff = scenario.startswith("staff")
     if rule.door is Door.ADMIN:
         return ALLOWED if scenario in ("dept_admin", "operator") else "FORBIDDEN"
+    if rule.door is Door.PLANNER:
+        return ALLOWED if scenario == "planner" else "FORBIDDEN"
     if rule.door is Door.SLOTS:
         return ALLOWED if staff or scenario == "operator" else "FORBIDDEN"
     if rule.door is Door.STAFF:
@@ -333,7 +356,7 @@ def expected(rule: Rule, scenario: str, through_me: bool = False) -> str:
 def _personal(rule: Rule, scenario: str) -> str:
     if scenario == "resident_self":
         return ALLOWED
-    if scenario in ("resident_other", "dept_admin", "operator"):
+    if scenario in ("resident_other", "dept_admin", "operator", "planner"):
         return "FORBIDDEN"
     if scenario == "staff_no_consent":
         return "CONSENT_REQUIRED"
@@ -356,6 +379,7 @@ TARGETS = {  # arguments that name the resident acted for
     "Subscription.caseUpdated.resident",
     "Mutation.cancelActivitySignUp.residentId",
     "SignUpForActivityInput.residentId",
+    "AnswerQuestionnaireInput.residentId",
 }
 
 
@@ -369,6 +393,7 @@ class World:
     own_session: dict[str, str]  # each staff scenario's own session on A (ended last)
     wrong_staff: dict[Purpose, tuple[str, str]]  # (token, session) consented for all purposes but one
     slot: str  # a slot at the staff's station
+    questionnaire: str  # an open questionnaire for the staff's station
 
     def token(self, scenario: str, rule: Rule) -> str | None:
         if scenario == "staff_wrong_purpose" and rule.purpose in self.wrong_staff:
@@ -416,6 +441,13 @@ class World:
             "SignUpForActivityInput.activityId": "no-such-activity",
             "Mutation.cancelActivitySignUp.id": "no-such-sign-up",
             "Mutation.reportVolunteerHours.activityId": "no-such-activity",
+            "Query.questionnaires.stationId": STATION,
+            "Query.questionnaireResults.id": self.questionnaire,
+            "Mutation.closeQuestionnaire.id": "no-such-questionnaire",
+            "PublishQuestionnaireInput.opensAt": "2026-01-01T00:00:00+08:00",
+            "PublishQuestionnaireInput.closesAt": "2026-01-02T00:00:00+08:00",
+            "AnswerQuestionnaireInput.questionnaireId": self.questionnaire,
+            "AnswerQuestionnaireInput.stationId": STATION,
         }
 
 
@@ -433,6 +465,7 @@ async def build_world(make_gateway: GatewayFactory) -> World:
         "staff_consented": staff_token("staff-all", STATION),
         "dept_admin": mint(SECRET, "admin-1", Role.DEPT_ADMIN, department="public-security"),
         "operator": mint(SECRET, "operator-1", Role.OPERATOR),
+        "planner": planner_token(),
     }
 
     async def consented(token: str, purposes: list[str]) -> str:
@@ -457,7 +490,8 @@ async def build_world(make_gateway: GatewayFactory) -> World:
     slots = await ask(gateway, None, SLOTS, st=STATION, sv=SERVICE)
     slot = str(slots["data"]["appointmentSlots"][0]["id"])
     case_id = f"{case.department}:{case.ref}"
-    return World(gateway, handle, case_id, str(pending["id"]), tokens, own, wrong, slot)
+    questionnaire = await publish(gateway, draft(towns=[], stations=[STATION]))
+    return World(gateway, handle, case_id, str(pending["id"]), tokens, own, wrong, slot, questionnaire)
 
 
 # -- documents built from the schema -------------------------------------------------------------

@@ -158,7 +158,7 @@ def _downgrade(connection: Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
-    command.downgrade(config, "0007_payments")
+    command.downgrade(config, "0008_questionnaires")  # the revision before this one
 
 
 async def test_migration_matches_the_models_and_goes_down_and_up(database_url: str) -> None:

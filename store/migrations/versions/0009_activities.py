@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_activities"
-down_revision = "0007_payments"
+down_revision = "0008_questionnaires"
 branch_labels = None
 depends_on = None
 
