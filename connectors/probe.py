@@ -61,6 +61,7 @@ class ProbeReport:
 WRITES = {
     "applications": "not probed: a submission makes a case",
     "payments": "not probed: a payment marks a bill paid",
+    "fee_payments": "not probed: a payment marks an application's fee paid",
 }
 
 
