@@ -50,7 +50,7 @@ described_enum(
         "APPLICATIONS": "提交申请 / Submitting applications",
         "APPOINTMENTS": "预约 / Appointments at stations",
         "BILLS": "账单 / Utility bills",
-        "PAYMENTS": "缴费 / Paying bills, and the payments made",
+        "PAYMENTS": "缴费 / Paying bills and application fees, and the payments made",
         "ACCESS_LOG": "查询记录 / The resident's own access log (never in staff's scope)",
     },
     name="AccessPurpose",
@@ -336,7 +336,7 @@ class Resident:
 
         return await self._read(info, Purpose.BILLS, "bills", fetch, lambda bs: (b.department_id for b in bs))
 
-    @strawberry.field(description="缴费记录 / The resident's bill payments, newest first (receipts)")
+    @strawberry.field(description="缴费记录 / The resident's payments of bills and application fees, newest first (receipts)")
     async def payments(
         self,
         info: Info,
