@@ -2,9 +2,9 @@
 of a fee-bearing application, through the payment provider.
 
 Thin: the rules are in ``payments/service.py`` (reached through ``resolvers.payments``). There is no
-amount argument — the amount is always the department's (the bill's; the service's fee). Who may pay for whom is the access
-policy's (PAYMENTS: the resident, or staff in an assisted session the resident consented to); every
-payment is written to the resident's access log.
+amount argument — the amount is always the department's (the bill's; the service's fee). Who may
+pay for whom is the access policy's (PAYMENTS: the resident, or staff in an assisted session the
+resident consented to); every payment is written to the resident's access log.
 """
 
 from __future__ import annotations

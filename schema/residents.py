@@ -336,7 +336,9 @@ class Resident:
 
         return await self._read(info, Purpose.BILLS, "bills", fetch, lambda bs: (b.department_id for b in bs))
 
-    @strawberry.field(description="缴费记录 / The resident's payments of bills and application fees, newest first (receipts)")
+    @strawberry.field(
+        description="缴费记录 / The resident's payments of bills and application fees, newest first"
+    )
     async def payments(
         self,
         info: Info,
