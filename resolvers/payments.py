@@ -36,17 +36,14 @@ def notify_url(request: object | None) -> str | None:
     return None if base is None else str(base).rstrip("/") + PATH
 
 
-async def pay_bill(
-    service: Payments, acting: Acting, channel: str, bill_id: str, key: str, url: str | None
+async def pay(
+    service: Payments, acting: Acting, channel: str, kind: str, subject_id: str, key: str, url: str | None
 ) -> Payment:
-    department, number = bill_number(bill_id)
-    return await service.pay(acting, channel, department, number, key, url)
-
-
-async def pay_fee(
-    service: Payments, acting: Acting, channel: str, case_id: str, key: str, url: str | None
-) -> Payment:
-    department, reference = bill_number(case_id, "caseId")
+    """Pay a bill (``kind`` BILL, ``subject_id`` a ``Bill.id``) or a case's fee (FEE, a ``Case.id``)."""
+    if kind == "BILL":
+        department, number = bill_number(subject_id)
+        return await service.pay(acting, channel, department, number, key, url)
+    department, reference = bill_number(subject_id, "caseId")
     return await service.pay_fee(acting, channel, department, reference, key, url)
 
 

@@ -102,6 +102,30 @@ class Payment:
         )
 
 
+IdempotencyKey = Annotated[
+    str,
+    strawberry.argument(description="8-64 letters, digits, '-' or '_', new for each payment (a UUID)"),
+]
+ForResident = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(description="staff in an assisted session (purpose PAYMENTS): the `Resident.id`"),
+]
+
+
+async def _pay(
+    info: Info, resident_id: strawberry.ID | None, kind: str, subject_id: str, key: str
+) -> Payment:
+    """Who acts (PAYMENTS), the payment, its access-log row: the same for a bill and a fee."""
+    context = info.context
+    resident = None if resident_id is None else str(resident_id)
+    acting = await context.acting_for(resident, Purpose.PAYMENTS)
+    service = logic.payments_of(context.services.payments)
+    url = logic.notify_url(context.request)
+    payment = await logic.pay(service, acting, context.channel.value, kind, subject_id, key, url)
+    await context.record_access(acting, "payments", payment.department)
+    return Payment.from_ledger(payment)
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
@@ -115,29 +139,10 @@ class Mutation:
         self,
         info: Info,
         bill_id: Annotated[strawberry.ID, strawberry.argument(description="the bill's `Bill.id`")],
-        idempotency_key: Annotated[
-            str,
-            strawberry.argument(
-                description="8-64 letters, digits, '-' or '_', new for each payment (a UUID)"
-            ),
-        ],
-        resident_id: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(
-                description="staff in an assisted session (purpose PAYMENTS): the `Resident.id`"
-            ),
-        ] = None,
+        idempotency_key: IdempotencyKey,
+        resident_id: ForResident = None,
     ) -> Payment:
-        context = info.context
-        resident = None if resident_id is None else str(resident_id)
-        acting = await context.acting_for(resident, Purpose.PAYMENTS)
-        service = logic.payments_of(context.services.payments)
-        url = logic.notify_url(context.request)
-        payment = await logic.pay_bill(
-            service, acting, context.channel.value, str(bill_id), idempotency_key, url
-        )
-        await context.record_access(acting, "payments", payment.department)
-        return Payment.from_ledger(payment)
+        return await _pay(info, resident_id, "BILL", str(bill_id), idempotency_key)
 
     @strawberry.mutation(
         description="缴纳办件费用 / Pay the fee of one of the resident's applications once it is a case, "
@@ -150,26 +155,7 @@ class Mutation:
         self,
         info: Info,
         case_id: Annotated[strawberry.ID, strawberry.argument(description="the case's `Case.id`")],
-        idempotency_key: Annotated[
-            str,
-            strawberry.argument(
-                description="8-64 letters, digits, '-' or '_', new for each payment (a UUID)"
-            ),
-        ],
-        resident_id: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(
-                description="staff in an assisted session (purpose PAYMENTS): the `Resident.id`"
-            ),
-        ] = None,
+        idempotency_key: IdempotencyKey,
+        resident_id: ForResident = None,
     ) -> Payment:
-        context = info.context
-        resident = None if resident_id is None else str(resident_id)
-        acting = await context.acting_for(resident, Purpose.PAYMENTS)
-        service = logic.payments_of(context.services.payments)
-        url = logic.notify_url(context.request)
-        payment = await logic.pay_fee(
-            service, acting, context.channel.value, str(case_id), idempotency_key, url
-        )
-        await context.record_access(acting, "payments", payment.department)
-        return Payment.from_ledger(payment)
+        return await _pay(info, resident_id, "FEE", str(case_id), idempotency_key)

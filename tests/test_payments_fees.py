@@ -17,7 +17,6 @@ from mocks.catalogue import CATALOGUE
 from tests.access_support import codes, consent, my_id, refused, resident_token, staff_token, start_session
 from tests.conftest import Admin, GatewayFactory, RunningMocks
 from tests.payments_support import RESIDENT, Live, live_gateway
-from tests.waiting import until
 
 QUIET = {"payment_poll_s": 3600.0}  # the background reconciler stays out of the way: tests run rounds
 FEE_SERVICE, FREE_SERVICE = "GH-003", "GH-002"
@@ -163,24 +162,10 @@ async def test_a_bureau_down_after_the_charge_is_told_later_never_charged_twice(
         same = key()
         ordered = fee_of(await pay_fee(live, token, case_id, same))
         assert ordered["state"] == "CREATED"
-        await admin.fault("planning-land", down=True)  # in between: the bureau goes down
-        async with http.post(f"{mocks.url}/_admin/payprovider/orders/{ordered['id']}/pay") as response:
-            assert response.status == 200  # the money is taken; the provider notifies the gateway
-        await until(lambda: _is(live, ordered["id"], "PAID_PENDING_DEPARTMENT"))
+        await live.charged_while_down(admin, "planning-land", ordered["id"])  # the bureau down in between
         retried = fee_of(await pay_fee(live, token, case_id, same))  # the client retries: no second order
         assert retried["id"] == ordered["id"] and retried["state"] == "PAID_PENDING_DEPARTMENT"
-        for _ in range(3):  # still down: each round leaves it pending
-            live.clock.advance(400)
-            await live.payments.reconcile_once()
-        assert await live.state(ordered["id"]) == "PAID_PENDING_DEPARTMENT"
-        await admin.clear_faults()
-
-        async def confirmed() -> bool:
-            live.clock.advance(400)  # past every backoff (and the breaker's pause, in real time)
-            await live.payments.reconcile_once()
-            return await _is(live, ordered["id"], "CONFIRMED")
-
-        await until(confirmed, every=0.2)
+        await live.confirmed_after_outage(admin, ordered["id"])
         orders = await live.orders()
         assert orders["charges"] == 1 and len(orders["orders"]) == 1
         txn = retried["providerTransactionId"]
@@ -217,7 +202,3 @@ async def test_staff_pay_a_fee_only_inside_a_consented_payments_session(
             "departmentId": "planning-land",
         } in (log["data"]["me"]["accessLog"])
         refused(await live.ask(None, PAY_FEE, case=case_id, key=key(), resident=None), "UNAUTHENTICATED")
-
-
-async def _is(live: Live, payment_id: str, state: str) -> bool:
-    return bool(await live.state(payment_id) == state)
