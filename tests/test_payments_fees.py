@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 
 from mocks.catalogue import CATALOGUE
+from mocks.world import DEFAULT_SEED, CaseStatus, build_world
 from tests.access_support import codes, consent, my_id, refused, resident_token, staff_token, start_session
 from tests.conftest import Admin, GatewayFactory, RunningMocks
 from tests.payments_support import RESIDENT, Live, live_gateway
@@ -32,6 +33,11 @@ PAY_FEE = """mutation($case: ID!, $key: String!, $resident: ID) {
   }
 }"""
 JIAOFEI = "/planning-land/api/anjian/jiaofei"
+CLOSED = next(  # a fee-bearing case the bureau rejected: nothing is due on it
+    c
+    for c in build_world(DEFAULT_SEED).cases_of("planning-land")
+    if c.service == FEE_SERVICE and c.status in (CaseStatus.REJECTED, CaseStatus.WITHDRAWN)
+)
 
 
 def key() -> str:
@@ -143,6 +149,9 @@ async def test_the_amount_is_the_departments_and_only_the_residents_cases_are_pa
         free = await applied(live, token, FREE_SERVICE)
         body = await pay_fee(live, token, free, key())
         assert codes(body) == ["NO_FEE_DUE"] and body["data"] is None
+        assert (await live.orders())["orders"] == []
+        closed = await pay_fee(live, resident_token(CLOSED.resident), f"planning-land:{CLOSED.ref}", key())
+        assert codes(closed) == ["CASE_CLOSED"]
         assert (await live.orders())["orders"] == []
         assert fee_of(await pay_fee(live, token, case_id, key()))["amountFen"] == FEE_FEN
 
