@@ -27,7 +27,7 @@ from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.formats import Page, decode_page, find_soap_fault, reader_for, soap_fault_error
 from connectors.hours_reports import HoursReport
 from connectors.mapping import map_records
-from connectors.payments import PaymentConfirmation
+from connectors.payments import OPERATIONS, PaymentConfirmation
 from connectors.payments import fill as payment_fill
 from connectors.probe_log import PAGES
 from connectors.resilience import OPERATION, CachePolicy, Fetched, Resilience
@@ -199,13 +199,15 @@ class SpecAdapter:
         assert isinstance(receipt, HoursReceipt)
         return receipt
 
-    async def confirm_payment(self, confirmation: PaymentConfirmation) -> BillRecord:
-        """Tell the department a bill was paid; the bill as it now stands (paid, in its words).
+    async def confirm_payment(self, confirmation: PaymentConfirmation) -> BillRecord | CaseRecord:
+        """Tell the department a bill (or an application's fee) was paid; the bill (or the case) as it
+        now stands, in its words.
 
         Retried like any idempotent call: the department knows the payment by the provider's
         transaction number, so telling it twice records one payment.
         """
-        operation = self._operation("payments")
+        capability = OPERATIONS[confirmation.kind]
+        operation = self._operation(capability)
         fmt = self.spec.format_of(operation)
         request = self.build_request(operation, (), payment_fill(confirmation))
         if operation.body is not None and isinstance(fmt, JsonFormat):
@@ -223,12 +225,13 @@ class SpecAdapter:
         if response is None:
             raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, "the payment was not taken")
         page = decode_page(response, fmt, operation.items, self.department)
-        result = map_records(page.items, reader_for(fmt), operation, "bills", self.department)
+        answered = "bills" if capability == "payments" else "cases"  # the bill, or the case, as it stands
+        result = map_records(page.items, reader_for(fmt), operation, answered, self.department)
         if not result.records:
-            problem = result.problems[0] if result.problems else "no bill in the answer"
+            problem = result.problems[0] if result.problems else "no record in the answer"
             raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, f"payment: {problem}")
-        bill: BillRecord = result.records[0]
-        return bill
+        record: BillRecord | CaseRecord = result.records[0]
+        return record
 
     async def forget(self, capability: str, resident_digest: str) -> None:
         """Drop a resident's cached ``capability`` (after a write changed it), by their digest."""

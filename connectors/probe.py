@@ -62,6 +62,7 @@ WRITES = {
     "applications": "not probed: a submission makes a case",
     "payments": "not probed: a payment marks a bill paid",
     "hours_reports": "not probed: a report files a volunteer's hours",
+    "fee_payments": "not probed: a payment marks an application's fee paid",
 }
 
 

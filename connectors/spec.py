@@ -539,6 +539,8 @@ RECORDS["hours_reports"] = {
 }
 # payments: the department answers a payment it was told of with the bill as it now stands
 RECORDS["payments"] = RECORDS["bills"]
+# fee_payments: the department answers an application's fee it was told of with the case
+RECORDS["fee_payments"] = RECORDS["cases"]
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     capability: tuple(name for name, target in fields.items() if target.required)
     for capability, fields in RECORDS.items()
@@ -546,7 +548,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 # keyed by a resident: never shared, never stale
 PERSONAL = frozenset({"facts", "cases", "applications", "accounts", "bills", "volunteers", "hours_reports"})
 # operations with side effects: sent only by their own adapter method, never read, cached or probed
-WRITES = frozenset({"applications", "payments", "hours_reports"})
+WRITES = frozenset({"applications", "payments", "fee_payments", "hours_reports"})
 # what ``hours_reports`` may put into its request; ``{report_key}`` is required (the department dedupes)
 HOURS_REPORT_PLACEHOLDERS = ("{report_key}", "{resident_id}", "{hours}", "{served_on}", "{activity_id}")
 # what ``applications`` may put into path, params, headers and body (``_json`` ones are JSON, not escaped)
@@ -739,6 +741,7 @@ class ConnectorSpec(_Model):
             "payments",
             "volunteers",
             "hours_reports",
+            "fee_payments",
         ],
         Operation,
     ]
@@ -883,25 +886,30 @@ def _hours_report_problems(capability: str, operation: Operation, where: str) ->
 
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
-# what ``payments`` may put into path, params, headers and body (connectors/payments.py fills them)
+# what ``payments`` / ``fee_payments`` may put into path, params, headers and body
+# (connectors/payments.py fills them): the bill's number, or the case's reference
 PAYMENT_PLACEHOLDERS = ("{bill_id}", "{provider_txn}", "{amount_fen}", "{paid_at}", "{payment_id}")
+FEE_PLACEHOLDERS = ("{case_id}", *PAYMENT_PLACEHOLDERS[1:])
+_PAID = {"payments": PAYMENT_PLACEHOLDERS, "fee_payments": FEE_PLACEHOLDERS}
 
 
 def _payment_problems(capability: str, operation: Operation, where: str) -> list[str]:
-    """A payment is POSTed for one bill with the provider's transaction (what makes it idempotent)."""
-    if capability != "payments":
+    """A payment is POSTed for one bill (or one case's fee) with the provider's transaction (what
+    makes it idempotent). A case reference may hold '/': never in a fee's path."""
+    known = _PAID.get(capability)
+    if known is None:
         return []
     problems = [] if operation.method == "POST" else [f"{where}.method: a payment is reported with POST"]
     text = " ".join((operation.template_text(), *operation.headers.values()))
     problems.extend(
-        f"{where}: needs {name} in its path, params or body"
-        for name in ("{bill_id}", "{provider_txn}")
-        if name not in text
+        f"{where}: needs {name} in its path, params or body" for name in known[:2] if name not in text
     )
     problems.extend(
-        f"{where}: unknown placeholder {name} (known: {', '.join(PAYMENT_PLACEHOLDERS)})"
-        for name in sorted(set(_PLACEHOLDER.findall(text)) - set(PAYMENT_PLACEHOLDERS))
+        f"{where}: unknown placeholder {name} (known: {', '.join(known)})"
+        for name in sorted(set(_PLACEHOLDER.findall(text)) - set(known))
     )
+    if capability == "fee_payments" and "{case_id}" in operation.path:
+        problems.append(f"{where}.path: a case reference may hold '/': send {{case_id}} in params or body")
     if operation.public:
         problems.append(f"{where}.public: a payment is personal: 'public: false'")
     return problems

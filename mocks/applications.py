@@ -87,6 +87,10 @@ class Submissions:
         """The resident's submitted cases, in submission order."""
         return list(self._by_resident.get(resident, ()))
 
+    def case(self, ref: str) -> Case | None:
+        """A submitted case by its reference."""
+        return next((c for cases in self._by_resident.values() for c in cases if c.ref == ref), None)
+
     def count(self) -> int:
         return sum(len(cases) for cases in self._by_resident.values())
 

@@ -42,7 +42,9 @@ class Payment:
     idempotency_key: str
     resident_digest: str
     department: str
+    kind: str
     bill_id: str
+    service_id: str | None
     utility: str
     period: str
     amount_fen: int
@@ -65,8 +67,8 @@ class Payment:
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
-    """Why a new payment was not written: the key is taken (``payment`` is its payment) or the bill
-    already has a live payment under another key (``payment`` is that one, when it could be read)."""
+    """Why a new payment was not written: the key is taken (``payment`` is its payment) or the bill (or
+    fee) already has a live payment under another key (``payment`` is that one, when it could be read)."""
 
     reason: Literal["key", "bill"]
     payment: Payment | None
@@ -87,7 +89,7 @@ class Ledger:
         same_key = await self.by_key(row.principal_digest, row.idempotency_key)
         if same_key is not None:
             return Conflict("key", same_key)
-        return Conflict("bill", await self.live_for_bill(row.department, row.bill_id))
+        return Conflict("bill", await self.live_for(row.department, row.kind, row.bill_id))
 
     async def get(self, payment_id: str) -> Payment | None:
         async with self.sessions() as session:
@@ -100,9 +102,11 @@ class Ledger:
         )
         return await self._one(query)
 
-    async def live_for_bill(self, department: str, bill_id: str) -> Payment | None:
+    async def live_for(self, department: str, kind: str, bill_id: str) -> Payment | None:
+        """The payment of a bill (or a case's fee) that is not FAILED or CLOSED, if any."""
         query = select(PaymentRow).where(
             PaymentRow.department == department,
+            PaymentRow.kind == kind,
             PaymentRow.bill_id == bill_id,
             PaymentRow.state.not_in((FAILED, CLOSED)),
         )

@@ -1,4 +1,9 @@
-"""Paying a bill end to end, exactly once: ledger row, provider order, signed confirmation, department.
+"""Paying a bill or an application's fee end to end, exactly once: ledger row, provider order, signed
+confirmation, department.
+
+A bill and a fee differ only in how the amount is learnt (``_bill``: the department's bill; ``_fee``:
+the fee of the case's service in the department's catalogue) and in which spec operation tells the
+department (``payments`` / ``fee_payments``); everything after the ledger row is the same.
 
 ``pay`` writes the ledger row first (the unique constraints decide which of racing requests pays),
 then places the order under the row's id — the provider is idempotent on it, so an order placed twice
@@ -19,7 +24,7 @@ import contextlib
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,11 +35,11 @@ from access.policy import Acting
 from connectors.errors import UpstreamError
 from connectors.payments import PLAIN, PaymentConfirmation
 from connectors.registry import Department, Registry
-from domain.records import BillRecord
+from domain.records import BillRecord, CaseRecord, CaseStatus
 from observability.supervisor import stop, supervise
 from payments.ledger import FINAL, TO_CONFIRM, Conflict, Ledger, Payment
 from payments.provider import OrderState, ProviderClient, ProviderRefused, ProviderUnavailable
-from store.payments import CLOSED, CONFIRMED, CREATED, FAILED, PAID_PENDING_DEPARTMENT, PaymentRow
+from store.payments import BILL, CLOSED, CONFIRMED, CREATED, FAILED, FEE, PAID_PENDING_DEPARTMENT, PaymentRow
 
 log = logging.getLogger("onestop.payments")
 
@@ -78,6 +83,36 @@ def time_end(text: str, fallback: datetime) -> datetime:
         return fallback
 
 
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What the client asks to pay: a bill (``number`` the bill's) or the fee of a case (``number``
+    the case's reference), at ``department``."""
+
+    kind: str
+    department: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What the department says is due for a subject: never anything the client sent."""
+
+    department: Department
+    amount_fen: int
+    utility: str
+    period: str
+    service_id: str | None
+
+
+ALREADY_PAID = {BILL: "BILL_ALREADY_PAID", FEE: "FEE_ALREADY_PAID"}
+#: what a confirmed payment changed at its department (dropped from the cache)
+READ_AGAIN = {BILL: "bills", FEE: "cases"}
+
+
+def _upstream(error: UpstreamError) -> PaymentError:
+    return PaymentError(error.code.value, f"{error.department}: {error.message}", department=error.department)
+
+
 class Payments:
     def __init__(
         self,
@@ -116,6 +151,39 @@ class Payments:
         ``PaymentError``: BAD_USER_INPUT, IDEMPOTENCY_KEY_REUSED, NOT_FOUND, BILL_ALREADY_PAID,
         PAYMENT_IN_PROGRESS, PAYMENT_FAILED, or the department's UPSTREAM_* while reading the bill.
         """
+        return await self._pay(
+            acting, channel, Subject(BILL, department_id, bill_id), key, request_url, self._bill
+        )
+
+    async def pay_fee(
+        self,
+        acting: Acting,
+        channel: str,
+        department_id: str,
+        case_id: str,
+        key: str,
+        request_url: str | None,
+    ) -> Payment:
+        """Pay the fee of the application that became case ``case_id`` at ``department_id`` (one of
+        the acting resident's cases) once per (principal, ``key``).
+
+        The amount is the fee of the case's service as the department's catalogue states it. Raises
+        what ``pay`` raises (FEE_ALREADY_PAID for BILL_ALREADY_PAID), NO_FEE_DUE for a free service,
+        CASE_CLOSED for a withdrawn or rejected case.
+        """
+        return await self._pay(
+            acting, channel, Subject(FEE, department_id, case_id), key, request_url, self._fee
+        )
+
+    async def _pay(
+        self,
+        acting: Acting,
+        channel: str,
+        subject: Subject,
+        key: str,
+        request_url: str | None,
+        charge_of: Callable[[Acting, Subject], Awaitable[Charge]],
+    ) -> Payment:
         url = self.notify_url or request_url
         if url is None:
             raise PaymentError(
@@ -127,19 +195,21 @@ class Payments:
             )
         known = await self.ledger.by_key(acting.actor_digest, key)
         if known is not None:
-            return await self._retried(known, acting, bill_id, url)
-        department, bill = await self._bill(acting, department_id, bill_id)
+            return await self._retried(known, acting, subject, url)
+        charge = await charge_of(acting, subject)
         now = self.clock()
         row = PaymentRow(
             id="OS" + secrets.token_hex(12),
             principal_digest=acting.actor_digest,
             idempotency_key=key,
             resident_digest=acting.resident_digest,
-            department=department.id,
-            bill_id=bill.id,
-            utility=bill.utility,
-            period=bill.period,
-            amount_fen=bill.amount_fen,
+            department=charge.department.id,
+            kind=subject.kind,
+            bill_id=subject.number,
+            service_id=charge.service_id,
+            utility=charge.utility,
+            period=charge.period,
+            amount_fen=charge.amount_fen,
             state=CREATED,
             session_id=acting.session_id,
             channel=channel,
@@ -149,58 +219,103 @@ class Payments:
         )
         created = await self.ledger.create(row)
         if isinstance(created, Conflict):
-            return await self._conflict(created, acting, bill_id, url)
+            return await self._conflict(created, acting, subject, url)
         await self._place(created, url)
         return await self.settle(created.id)
 
-    async def _retried(self, known: Payment, acting: Acting, bill_id: str, request_url: str) -> Payment:
-        if known.bill_id != bill_id or known.resident_digest != acting.resident_digest:
+    async def _retried(self, known: Payment, acting: Acting, subject: Subject, request_url: str) -> Payment:
+        same = (known.kind, known.department, known.bill_id) == (
+            subject.kind,
+            subject.department,
+            subject.number,
+        )
+        if not same or known.resident_digest != acting.resident_digest:
             raise PaymentError(
                 "IDEMPOTENCY_KEY_REUSED",
-                "this key paid another bill; use a new key",
+                "this key paid something else; use a new key",
                 argument="idempotencyKey",
             )
         if known.state == CREATED:
             await self.advance(known, request_url)
         return await self.settle(known.id)
 
-    async def _conflict(self, conflict: Conflict, acting: Acting, bill_id: str, request_url: str) -> Payment:
+    async def _conflict(
+        self, conflict: Conflict, acting: Acting, subject: Subject, request_url: str
+    ) -> Payment:
         if conflict.reason == "key" and conflict.payment is not None:
-            return await self._retried(conflict.payment, acting, bill_id, request_url)
+            return await self._retried(conflict.payment, acting, subject, request_url)
         other = conflict.payment
         if other is not None and other.state == CONFIRMED:
-            raise PaymentError("BILL_ALREADY_PAID", "this bill is paid", paymentId=other.id)
+            raise PaymentError(ALREADY_PAID[subject.kind], "this is paid", paymentId=other.id)
         raise PaymentError(
             "PAYMENT_IN_PROGRESS",
-            "this bill is being paid (another key); see me { payments }",
+            "this is being paid (another key); see me { payments }",
             paymentId=None if other is None else other.id,
         )
 
-    async def _bill(self, acting: Acting, department_id: str, bill_id: str) -> tuple[Department, BillRecord]:
+    async def _bill(self, acting: Acting, subject: Subject) -> Charge:
         """The bill as its department states it, among the resident's own bills (the amount is its)."""
-        department = self.registry().get(department_id)
-        if department is None or not {"bills", "payments"} <= set(department.spec.operations):
-            raise PaymentError(
-                "NOT_FOUND", "no bill with this id among the resident's bills", argument="billId"
-            )
+        department = self._department(subject, {"bills", "payments"}, "billId")
         # read now, not from the cache: a bill paid at the counter a minute ago must not be charged again
-        await department.adapter.forget("bills", acting.resident_digest)
-        try:
-            fetched = await department.adapter.run("bills", acting.resident_id)
-        except UpstreamError as error:
-            message = f"{error.department}: {error.message}"
-            raise PaymentError(error.code.value, message, department=error.department) from error
-        for bill in fetched.value.records:
-            if bill.id == bill_id:
+        fetched = await self._fresh(department, "bills", acting)
+        for bill in fetched:
+            if isinstance(bill, BillRecord) and bill.id == subject.number:
                 if bill.paid:
                     raise PaymentError("BILL_ALREADY_PAID", "this bill is paid")
-                return department, bill
+                return Charge(department, bill.amount_fen, bill.utility, bill.period, None)
         raise PaymentError("NOT_FOUND", "no bill with this id among the resident's bills", argument="billId")
+
+    async def _fee(self, acting: Acting, subject: Subject) -> Charge:
+        """The fee of the case's service as the department states it: the case among the resident's
+        own cases (read now), its service's fee from the department's catalogue."""
+        department = self._department(subject, {"cases", "catalog", "fee_payments"}, "caseId")
+        case = next(
+            (
+                c
+                for c in await self._fresh(department, "cases", acting)
+                if getattr(c, "id", None) == subject.number
+            ),
+            None,
+        )
+        if not isinstance(case, CaseRecord):
+            raise PaymentError(
+                "NOT_FOUND", "no case with this id among the resident's cases", argument="caseId"
+            )
+        if case.status in (CaseStatus.WITHDRAWN, CaseStatus.REJECTED):
+            raise PaymentError("CASE_CLOSED", f"the case is {case.status.value}: no fee is due")
+        try:
+            catalogue = (await department.adapter.catalog()).value.records
+        except UpstreamError as error:
+            raise _upstream(error) from error
+        service = next((s for s in catalogue if s.id == case.service_id), None)
+        if service is None:
+            raise PaymentError("NOT_FOUND", "the case's service is not in the department's catalogue")
+        if service.fee_fen <= 0:
+            raise PaymentError(
+                "NO_FEE_DUE", "this service is free: there is nothing to pay", argument="caseId"
+            )
+        return Charge(department, service.fee_fen, "", "", service.id)
+
+    def _department(self, subject: Subject, operations: set[str], argument: str) -> Department:
+        department = self.registry().get(subject.department)
+        if department is None or not operations <= set(department.spec.operations):
+            raise PaymentError("NOT_FOUND", "nothing with this id to pay", argument=argument)
+        return department
+
+    async def _fresh(self, department: Department, capability: str, acting: Acting) -> list[object]:
+        """The resident's ``capability`` records read from the department now (the cache dropped)."""
+        await department.adapter.forget(capability, acting.resident_digest)
+        try:
+            fetched = await department.adapter.run(capability, acting.resident_id)
+        except UpstreamError as error:
+            raise _upstream(error) from error
+        return list(fetched.value.records)
 
     async def _place(self, payment: Payment, url: str) -> None:
         """Place the order (the provider notifies ``url``). Refused: FAILED (no money moved). No
         answer: left CREATED, asked about later."""
-        description = f"{payment.department} {payment.utility} {payment.period}"
+        what = f"{payment.utility} {payment.period}" if payment.kind == BILL else f"fee {payment.service_id}"
+        description = f"{payment.department} {what}"
         try:
             await self.provider.create_order(payment.id, payment.amount_fen, url, description)
         except ProviderRefused as refused:
@@ -250,8 +365,8 @@ class Payments:
     async def paid(self, payment: Payment, txn: str, total_fee: int, paid_at: datetime) -> bool:
         """The provider took ``total_fee`` for ``payment``: PAID, then the department is told.
 
-        False (nothing changed) when the amount is not the bill's or the transaction already paid
-        another payment — never believed, whoever signed it."""
+        False (nothing changed) when the amount is not the ledger's (the bill's, the fee's) or the
+        transaction already paid another payment — never believed, whoever signed it."""
         if not PLAIN.match(txn):
             log.error("payment %s: provider transaction number is not plain", payment.id)
             return False
@@ -314,7 +429,12 @@ class Payments:
                 raise LookupError(f"{payment.department} is not served now")
             assert payment.paid_at is not None
             confirmation = PaymentConfirmation(
-                payment.bill_id, payment.provider_txn, payment.amount_fen, payment.paid_at, payment.id
+                payment.bill_id,
+                payment.provider_txn,
+                payment.amount_fen,
+                payment.paid_at,
+                payment.id,
+                payment.kind,
             )
             await department.adapter.confirm_payment(confirmation)
         except (UpstreamError, LookupError) as error:
@@ -324,7 +444,8 @@ class Payments:
             log.warning("payment %s: department not told (%s); again in %.0fs", payment.id, error, wait)
         else:
             await self.ledger.mark_confirmed(payment.id, self.clock())
-            await department.adapter.forget("bills", payment.resident_digest)  # the bill reads paid now
+            # the bill reads paid now (a case may show the fee)
+            await department.adapter.forget(READ_AGAIN[payment.kind], payment.resident_digest)
         self._wake(payment.id)
 
     # -- the reconciler --------------------------------------------------------------------------

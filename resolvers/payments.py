@@ -1,4 +1,4 @@
-"""payBill and a resident's payments: the GraphQL side's only way to the payments service.
+"""payBill, payApplicationFee and a resident's payments: the GraphQL side's only way to the payments service.
 
 Thin: ``payments_of`` is the one place the service (``Services.payments``) is checked for; the rules
 are in ``payments/service.py``.
@@ -21,11 +21,11 @@ def payments_of(service: Payments | None) -> Payments:
     return service
 
 
-def bill_number(bill_id: str) -> tuple[str, str]:
-    """``<department>:<bill number>`` (``Bill.id``) split; BAD_USER_INPUT otherwise."""
+def bill_number(bill_id: str, argument: str = "billId") -> tuple[str, str]:
+    """``<department>:<number>`` (``Bill.id``, ``Case.id``) split; BAD_USER_INPUT otherwise."""
     department, _, number = bill_id.partition(":")
     if not department or not number:
-        raise PaymentError("BAD_USER_INPUT", "a Bill.id: <department>:<bill number>", argument="billId")
+        raise PaymentError("BAD_USER_INPUT", f"a {argument}: <department>:<number>", argument=argument)
     return department, number
 
 
@@ -36,11 +36,15 @@ def notify_url(request: object | None) -> str | None:
     return None if base is None else str(base).rstrip("/") + PATH
 
 
-async def pay_bill(
-    service: Payments, acting: Acting, channel: str, bill_id: str, key: str, url: str | None
+async def pay(
+    service: Payments, acting: Acting, channel: str, kind: str, subject_id: str, key: str, url: str | None
 ) -> Payment:
-    department, number = bill_number(bill_id)
-    return await service.pay(acting, channel, department, number, key, url)
+    """Pay a bill (``kind`` BILL, ``subject_id`` a ``Bill.id``) or a case's fee (FEE, a ``Case.id``)."""
+    if kind == "BILL":
+        department, number = bill_number(subject_id)
+        return await service.pay(acting, channel, department, number, key, url)
+    department, reference = bill_number(subject_id, "caseId")
+    return await service.pay_fee(acting, channel, department, reference, key, url)
 
 
 async def resident_payments(service: Payments, acting: Acting, first: int) -> list[Payment]:

@@ -1,9 +1,10 @@
-"""``payBill`` and the ``Payment`` receipt: paying a utility bill through the payment provider.
+"""``payBill``, ``payApplicationFee`` and the ``Payment`` receipt: paying a utility bill, or the fee
+of a fee-bearing application, through the payment provider.
 
 Thin: the rules are in ``payments/service.py`` (reached through ``resolvers.payments``). There is no
-amount argument — the amount is always the department's bill's. Who may pay for whom is the access
-policy's (PAYMENTS: the resident, or staff in an assisted session the resident consented to); every
-payment is written to the resident's access log.
+amount argument — the amount is always the department's (the bill's; the service's fee). Who may
+pay for whom is the access policy's (PAYMENTS: the resident, or staff in an assisted session the
+resident consented to); every payment is written to the resident's access log.
 """
 
 from __future__ import annotations
@@ -42,16 +43,35 @@ class PaymentState(Enum):
     CLOSED = strawberry.enum_value("CLOSED", description="已关闭 / The order was never paid and is closed")
 
 
-@strawberry.type(description="缴费记录 / One payment of one bill: the receipt.")
+@strawberry.enum(description="缴费项目 / What a payment pays.")
+class PaymentKind(Enum):
+    BILL = strawberry.enum_value("BILL", description="账单 / A utility bill (`billId`)")
+    FEE = strawberry.enum_value(
+        "FEE", description="办件收费 / The fee of an application (`caseId`, `serviceId`)"
+    )
+
+
+@strawberry.type(description="缴费记录 / One payment of one bill or one application's fee: the receipt.")
 class Payment:
     id: strawberry.ID = strawberry.field(
         description="The payment's number (the provider's merchant order number)"
     )
-    bill_id: strawberry.ID = strawberry.field(description="The bill paid: its `Bill.id`")
-    department_id: strawberry.ID = strawberry.field(description="The department that issued the bill")
-    utility: str = strawberry.field(description="WATER, POWER or GAS")
-    period: str = strawberry.field(description="the month billed, e.g. 2026-10")
-    amount_fen: int = strawberry.field(description="金额 / The bill's amount in fen (1/100 yuan)")
+    kind: PaymentKind = strawberry.field(description="缴费项目 / A bill or an application's fee")
+    bill_id: strawberry.ID | None = strawberry.field(description="The bill paid: its `Bill.id` (BILL only)")
+    case_id: strawberry.ID | None = strawberry.field(
+        description="The case whose fee was paid: its `Case.id` (FEE only)"
+    )
+    service_id: strawberry.ID | None = strawberry.field(
+        description="The service applied for, whose fee was paid: its `Service.id` (FEE only)"
+    )
+    department_id: strawberry.ID = strawberry.field(
+        description="The department that issued the bill or took the application"
+    )
+    utility: str | None = strawberry.field(description="WATER, POWER or GAS (BILL only)")
+    period: str | None = strawberry.field(description="the month billed, e.g. 2026-10 (BILL only)")
+    amount_fen: int = strawberry.field(
+        description="金额 / The bill's amount, or the service's fee, in fen (1/100 yuan)"
+    )
     state: PaymentState = strawberry.field(description="缴费状态 / Where the payment is")
     provider_transaction_id: str | None = strawberry.field(
         description="支付流水号 / The provider's transaction number, once it took the money"
@@ -62,12 +82,17 @@ class Payment:
 
     @classmethod
     def from_ledger(cls, payment: LedgerPayment) -> Payment:
+        subject = strawberry.ID(f"{payment.department}:{payment.bill_id}")
+        bill = payment.kind == "BILL"
         return cls(
             id=strawberry.ID(payment.id),
-            bill_id=strawberry.ID(f"{payment.department}:{payment.bill_id}"),
+            kind=PaymentKind(payment.kind),
+            bill_id=subject if bill else None,
+            case_id=None if bill else subject,
+            service_id=None if payment.service_id is None else strawberry.ID(payment.service_id),
             department_id=strawberry.ID(payment.department),
-            utility=payment.utility,
-            period=payment.period,
+            utility=payment.utility if bill else None,
+            period=payment.period if bill else None,
             amount_fen=payment.amount_fen,
             state=PaymentState(payment.state),
             provider_transaction_id=payment.provider_txn,
@@ -75,6 +100,30 @@ class Payment:
             paid_at=payment.paid_at,
             confirmed_at=payment.confirmed_at,
         )
+
+
+IdempotencyKey = Annotated[
+    str,
+    strawberry.argument(description="8-64 letters, digits, '-' or '_', new for each payment (a UUID)"),
+]
+ForResident = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(description="staff in an assisted session (purpose PAYMENTS): the `Resident.id`"),
+]
+
+
+async def _pay(
+    info: Info, resident_id: strawberry.ID | None, kind: str, subject_id: str, key: str
+) -> Payment:
+    """Who acts (PAYMENTS), the payment, its access-log row: the same for a bill and a fee."""
+    context = info.context
+    resident = None if resident_id is None else str(resident_id)
+    acting = await context.acting_for(resident, Purpose.PAYMENTS)
+    service = logic.payments_of(context.services.payments)
+    url = logic.notify_url(context.request)
+    payment = await logic.pay(service, acting, context.channel.value, kind, subject_id, key, url)
+    await context.record_access(acting, "payments", payment.department)
+    return Payment.from_ledger(payment)
 
 
 @strawberry.type
@@ -90,26 +139,23 @@ class Mutation:
         self,
         info: Info,
         bill_id: Annotated[strawberry.ID, strawberry.argument(description="the bill's `Bill.id`")],
-        idempotency_key: Annotated[
-            str,
-            strawberry.argument(
-                description="8-64 letters, digits, '-' or '_', new for each payment (a UUID)"
-            ),
-        ],
-        resident_id: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(
-                description="staff in an assisted session (purpose PAYMENTS): the `Resident.id`"
-            ),
-        ] = None,
+        idempotency_key: IdempotencyKey,
+        resident_id: ForResident = None,
     ) -> Payment:
-        context = info.context
-        resident = None if resident_id is None else str(resident_id)
-        acting = await context.acting_for(resident, Purpose.PAYMENTS)
-        service = logic.payments_of(context.services.payments)
-        url = logic.notify_url(context.request)
-        payment = await logic.pay_bill(
-            service, acting, context.channel.value, str(bill_id), idempotency_key, url
-        )
-        await context.record_access(acting, "payments", payment.department)
-        return Payment.from_ledger(payment)
+        return await _pay(info, resident_id, "BILL", str(bill_id), idempotency_key)
+
+    @strawberry.mutation(
+        description="缴纳办件费用 / Pay the fee of one of the resident's applications once it is a case, "
+        "once per idempotencyKey (retry freely): the amount is the fee of the case's service as the "
+        "department's catalogue states it. Answers like payBill. NOT_FOUND, NO_FEE_DUE (a free "
+        "service), CASE_CLOSED, FEE_ALREADY_PAID, PAYMENT_IN_PROGRESS, IDEMPOTENCY_KEY_REUSED, "
+        "PAYMENT_FAILED, PAYMENTS_UNAVAILABLE."
+    )
+    async def pay_application_fee(
+        self,
+        info: Info,
+        case_id: Annotated[strawberry.ID, strawberry.argument(description="the case's `Case.id`")],
+        idempotency_key: IdempotencyKey,
+        resident_id: ForResident = None,
+    ) -> Payment:
+        return await _pay(info, resident_id, "FEE", str(case_id), idempotency_key)

@@ -52,7 +52,7 @@ described_enum(
         "APPOINTMENTS": "预约 / Appointments at stations",
         "BILLS": "账单 / Utility bills",
         "ACTIVITIES": "活动报名 / Sign-ups for station activities",
-        "PAYMENTS": "缴费 / Paying bills, and the payments made",
+        "PAYMENTS": "缴费 / Paying bills and application fees, and the payments made",
         "ACCESS_LOG": "查询记录 / The resident's own access log (never in staff's scope)",
         "QUESTIONNAIRES": "问卷 / Answering a questionnaire (staff: entering a villager's paper answers)",
     },
@@ -339,7 +339,9 @@ class Resident:
 
         return await self._read(info, Purpose.BILLS, "bills", fetch, lambda bs: (b.department_id for b in bs))
 
-    @strawberry.field(description="缴费记录 / The resident's bill payments, newest first (receipts)")
+    @strawberry.field(
+        description="缴费记录 / The resident's payments of bills and application fees, newest first"
+    )
     async def payments(
         self,
         info: Info,

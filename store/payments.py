@@ -1,9 +1,11 @@
-"""The payment ledger: one row per payment of a bill, and the provider notifications already seen.
+"""The payment ledger: one row per payment of a bill or of an application's fee, and the provider
+notifications already seen.
 
 A row is the gateway's memory of money moving. Its id is the merchant order number the provider
 knows (``out_trade_no``), so the provider can never charge for it twice; (principal, client key) is
-unique, so a retried ``payBill`` finds the same row; a bill has at most one *live* payment (a partial
-unique index over the states that are not FAILED or CLOSED), so two keys cannot pay one bill twice;
+unique, so a retried ``payBill`` finds the same row; a bill (or a case's fee) has at most one *live*
+payment (a partial unique index over the states that are not FAILED or CLOSED), so two keys cannot pay
+one bill twice;
 the provider's transaction number is unique, so one charge confirms one payment. Nothing personal:
 residents and principals are digests.
 """
@@ -30,6 +32,10 @@ CONFIRMED = "CONFIRMED"
 FAILED = "FAILED"
 #: the order was never paid and is closed at the provider
 CLOSED = "CLOSED"
+#: what a payment pays: a utility bill (``bill_id`` is the bill's number) or the fee of an application
+#: (``bill_id`` is the case's reference, ``service_id`` the service applied for)
+BILL = "BILL"
+FEE = "FEE"
 STATES = (CREATED, PAID, PAID_PENDING_DEPARTMENT, CONFIRMED, FAILED, CLOSED)
 LIVE = text("state NOT IN ('FAILED', 'CLOSED')")
 
@@ -42,6 +48,7 @@ class PaymentRow(Base):
         Index(
             "uq_payment_live_bill",
             "department",
+            "kind",
             "bill_id",
             unique=True,
             sqlite_where=LIVE,
@@ -56,9 +63,11 @@ class PaymentRow(Base):
     idempotency_key: Mapped[str] = mapped_column(String(80), nullable=False)
     resident_digest: Mapped[str] = mapped_column(String(64), nullable=False)
     department: Mapped[str] = mapped_column(String(40), nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False, default=BILL, server_default=BILL)
     bill_id: Mapped[str] = mapped_column(String(80), nullable=False)
     utility: Mapped[str] = mapped_column(String(16), nullable=False)
     period: Mapped[str] = mapped_column(String(16), nullable=False)
+    service_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     amount_fen: Mapped[int] = mapped_column(Integer, nullable=False)
     state: Mapped[str] = mapped_column(String(24), nullable=False)
     provider_txn: Mapped[str | None] = mapped_column(String(64), nullable=True)

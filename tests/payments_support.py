@@ -17,8 +17,9 @@ import httpx
 from mocks.payprovider import MCH_ID, MCH_KEY, signed
 from payments.service import Payments
 from tests.access_support import SECRET, bearer, fixture
-from tests.conftest import Gateway, GatewayFactory
+from tests.conftest import Admin, Gateway, GatewayFactory
 from tests.live_support import served
+from tests.waiting import until
 
 PAY = """mutation($bill: ID!, $key: String!, $resident: ID) {
   payBill(billId: $bill, idempotencyKey: $key, residentId: $resident) {
@@ -89,6 +90,33 @@ class Live:
 
     async def notify(self, params: dict[str, str]) -> httpx.Response:
         return await self.client.post("/payments/notify", json=params)
+
+    async def is_(self, payment_id: str, state: str) -> bool:
+        return await self.state(payment_id) == state
+
+    async def charged_while_down(self, admin: Admin, department: str, payment_id: str) -> None:
+        """The department goes down, then the resident pays the CREATED order in the wallet: the
+        provider notifies, the department cannot be told, the payment waits PAID_PENDING_DEPARTMENT."""
+        await admin.fault(department, down=True)
+        async with self.http.post(f"{self.mocks_url}/_admin/payprovider/orders/{payment_id}/pay") as response:
+            assert response.status == 200  # the money is taken; the provider notifies the gateway
+        await until(lambda: self.is_(payment_id, "PAID_PENDING_DEPARTMENT"))
+
+    async def confirmed_after_outage(self, admin: Admin, payment_id: str) -> None:
+        """While the department stays down every reconciler round leaves the payment pending; once it
+        is back, a round tells it and the payment is CONFIRMED."""
+        for _ in range(3):
+            self.clock.advance(400)
+            await self.payments.reconcile_once()
+        assert await self.state(payment_id) == "PAID_PENDING_DEPARTMENT"
+        await admin.clear_faults()
+
+        async def confirmed() -> bool:
+            self.clock.advance(400)  # past every backoff (and the breaker's pause, in real time)
+            await self.payments.reconcile_once()
+            return await self.is_(payment_id, "CONFIRMED")
+
+        await until(confirmed, every=0.2)
 
 
 @contextlib.asynccontextmanager

@@ -148,8 +148,8 @@ TYPES: dict[str, tuple[Data, str]] = {
     ),
     "Payment": (
         Data.PERSONAL,
-        "id billId departmentId utility period amountFen state providerTransactionId createdAt paidAt "
-        "confirmedAt",
+        "id kind billId caseId serviceId departmentId utility period amountFen state providerTransactionId "
+        "createdAt paidAt confirmedAt",
     ),
     "Service": (
         Data.PUBLIC,
@@ -220,6 +220,7 @@ DOORS: dict[str, Rule] = {
     "Mutation.enableConnector": Rule(Door.ADMIN),
     "Mutation.submitApplication": Rule(Door.PERSONAL, P.APPLICATIONS),
     "Mutation.payBill": Rule(Door.PERSONAL, P.PAYMENTS),
+    "Mutation.payApplicationFee": Rule(Door.PERSONAL, P.PAYMENTS),
     "Mutation.reserveAppointment": Rule(Door.PERSONAL, P.APPOINTMENTS),
     "Mutation.cancelAppointment": Rule(Door.PERSONAL, P.APPOINTMENTS),
     "Mutation.setSlotCapacity": Rule(Door.SLOTS),
@@ -376,6 +377,7 @@ TARGETS = {  # arguments that name the resident acted for
     "ReserveAppointmentInput.residentId",
     "SubmitApplicationInput.residentId",
     "Mutation.payBill.residentId",
+    "Mutation.payApplicationFee.residentId",
     "Subscription.caseUpdated.resident",
     "Mutation.cancelActivitySignUp.residentId",
     "SignUpForActivityInput.residentId",

@@ -173,26 +173,12 @@ async def test_a_department_down_after_the_charge_is_told_later_never_charged_tw
         same = key()
         ordered = payment_of(await live.pay(token, same))
         assert ordered["state"] == "CREATED"
-        await admin.fault("utilities", down=True)  # in between: the department goes down
-        async with http.post(f"{mocks.url}/_admin/payprovider/orders/{ordered['id']}/pay") as response:
-            assert response.status == 200  # the money is taken; the provider notifies the gateway
-        await until(lambda: _is(live, ordered["id"], "PAID_PENDING_DEPARTMENT"))
+        await live.charged_while_down(admin, "utilities", ordered["id"])  # down in between
         payment = payment_of(await live.pay(token, same))
         assert payment["state"] == "PAID_PENDING_DEPARTMENT" and payment["providerTransactionId"]
         retried = payment_of(await live.pay(token, same))  # the client retries: no second order
         assert retried["id"] == payment["id"] and retried["state"] == "PAID_PENDING_DEPARTMENT"
-        for _ in range(3):  # still down: each round leaves it pending
-            live.clock.advance(400)
-            await live.payments.reconcile_once()
-        assert await live.state(payment["id"]) == "PAID_PENDING_DEPARTMENT"
-        await admin.clear_faults()
-
-        async def confirmed() -> bool:
-            live.clock.advance(400)  # past every backoff (and the breaker's pause, in real time)
-            await live.payments.reconcile_once()
-            return await _is(live, payment["id"], "CONFIRMED")
-
-        await until(confirmed, every=0.2)
+        await live.confirmed_after_outage(admin, payment["id"])
         orders = await live.orders()
         assert orders["charges"] == 1 and len(orders["orders"]) == 1
         assert await bill_paid(live, token)

@@ -73,3 +73,51 @@ def test_only_plain_values_reach_the_department() -> None:
         PaymentConfirmation("SH5725534970-202610", "4200000001", 0, WHEN, "OS0123")
     with pytest.raises(ValueError):
         PaymentConfirmation("SH5725534970-202610", "4200000001", 1, WHEN.replace(tzinfo=None), "OS0123")
+
+
+PLANNING = (Path(__file__).resolve().parents[1] / "connectors" / "specs" / "planning-land.yaml").read_text()
+FEE_HEAD = PLANNING[: PLANNING.index("  # a fee paid through the payment provider")]
+
+
+def test_the_bundled_planning_land_spec_reports_fees_in_the_body() -> None:
+    operation = parse_spec(PLANNING, {}).operations["fee_payments"]
+    assert operation.method == "POST" and not operation.public
+    assert "{case_id}" in (operation.body or "") and "{provider_txn}" in (operation.body or "")
+
+
+@pytest.mark.parametrize(
+    ("block", "problem"),
+    [
+        (  # a case reference holds '/': in a path it would name another resource
+            "  fee_payments:\n    method: POST\n    path: /api/anjian/{case_id}/jiaofei\n"
+            '    body: \'{"t": "{provider_txn}"}\'\n    public: false\n    mapping: *case_mapping\n',
+            "a case reference may hold '/'",
+        ),
+        (
+            "  fee_payments:\n    method: POST\n    path: /api/anjian/jiaofei\n"
+            '    body: \'{"c": "{case_id}", "t": "{provider_txn}", "b": "{bill_id}"}\'\n'
+            "    public: false\n    mapping: *case_mapping\n",
+            "unknown placeholder {bill_id}",
+        ),
+        (
+            "  fee_payments:\n    method: POST\n    path: /api/anjian/jiaofei\n"
+            '    body: \'{"c": "{case_id}"}\'\n    public: false\n    mapping: *case_mapping\n',
+            "needs {provider_txn}",
+        ),
+    ],
+)
+def test_a_fee_payments_operation_must_say_what_it_reports(block: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        parse_spec(FEE_HEAD + block, {})
+
+
+def test_a_fee_names_its_case_and_nothing_else() -> None:
+    fee = PaymentConfirmation("GH/2026/90001", "4200000001", 8000, WHEN, "OS0123", kind="FEE")
+    assert fill(fee)["case_id"] == "GH/2026/90001" and "bill_id" not in fill(fee)
+    for bad in ('GH", "jine_fen": 1, "x": "', "/etc", ""):
+        with pytest.raises(ValueError):
+            PaymentConfirmation(bad, "4200000001", 8000, WHEN, "OS0123", kind="FEE")
+    with pytest.raises(ValueError):  # a bill number never holds '/' (it goes into a path)
+        PaymentConfirmation("GH/2026/90001", "4200000001", 8000, WHEN, "OS0123")
+    with pytest.raises(ValueError):
+        PaymentConfirmation("GH-1", "4200000001", 8000, WHEN, "OS0123", kind="TIP")

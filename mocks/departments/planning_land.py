@@ -5,11 +5,17 @@ envelope, pinyin field names, `pageNo`/`pageSize` paging (at most 200 a page), a
 dates as `yyyyMMdd` (a case's history loses its time of day) and case statuses as pinyin words
 (`tijiao`, `shouli`, ... `chehui`).  A business failure is HTTP 200 with a non-zero `code`, so a
 gateway must read the envelope, not only the status line.
+
+Fees (收费) of fee-bearing services are paid through a channel, which then reports the payment (缴费
+通知, `POST /api/anjian/jiaofei`) with its transaction number (`jiaoyi_liushui`): reported again with
+the same number it answers the same; another number for a case already paid, an amount that is not the
+service's fee, or a free service are business failures (code 4091, 4092, 4093).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -106,6 +112,56 @@ def case_row(case: Case) -> Row:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class FeePaid:
+    """A fee reported paid by a channel."""
+
+    txn: str
+    amount_fen: int
+    paid_at: str
+
+
+class FeeDesk:
+    """The fees reported paid, by case reference (kept for the life of the mock server)."""
+
+    def __init__(self) -> None:
+        self.by_case: dict[str, FeePaid] = {}
+
+    def report(self, case: Case, service: Service, paid: FeePaid) -> tuple[int, str] | None:
+        """None when recorded (or already recorded under the same transaction); else (code, msg)."""
+        known = self.by_case.get(case.ref)
+        if known is not None:
+            return None if known.txn == paid.txn else (4091, "该案件已缴费")
+        if service.fee_fen <= 0:
+            return (4093, "该事项不收费")
+        if paid.amount_fen != service.fee_fen:
+            return (4092, f"缴费金额应为{service.fee_fen}分")
+        self.by_case[case.ref] = paid
+        return None
+
+
+def fee_row(case: Case, desk: FeeDesk) -> Row:
+    """A case with its fee state (`jiaofei`: the channel's transaction, or null while unpaid)."""
+    paid = desk.by_case.get(case.ref)
+    return case_row(case) | {"jiaofei": None if paid is None else paid.txn}
+
+
+def fee_report(body: dict[str, Any]) -> tuple[str, FeePaid] | str:
+    """(case reference, the payment) from a 缴费通知, or what is wrong with it."""
+    ref, txn, amount, when = (
+        body.get(k) for k in ("anjian_bianhao", "jiaoyi_liushui", "jine_fen", "zhifu_shijian")
+    )
+    if not isinstance(ref, str) or not ref:
+        return "缺少anjian_bianhao"
+    if not isinstance(txn, str) or not 1 <= len(txn) <= 64:
+        return "缺少jiaoyi_liushui"
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        return "jine_fen须为正整数（分）"
+    if not isinstance(when, str) or not when:
+        return "缺少zhifu_shijian"
+    return ref, FeePaid(txn, amount, when)
+
+
 def rows_by_resident(cases: Iterable[Case]) -> dict[str, list[Row]]:
     """Each applicant's case rows, in submission order, rendered once at start-up."""
     grouped: dict[str, list[Row]] = {}
@@ -188,6 +244,22 @@ def openapi() -> Schema:
                 "#/components/schemas/Anjian",
                 None,
             ),
+            "/api/anjian/jiaofei": application_path(
+                "缴费通知 (a channel reports a fee paid); idempotent on jiaoyi_liushui; 4040 no such case, "
+                "4091 paid under another transaction, 4092 not the service's fee, 4093 a free service",
+                object_schema(
+                    {
+                        "anjian_bianhao": string("案件编号"),
+                        "jiaoyi_liushui": string("交易流水号 (the channel's transaction number)"),
+                        "jine_fen": integer("金额 (fen)"),
+                        "zhifu_shijian": string("支付时间 ISO 8601"),
+                        "dingdan_hao": string("订单号 (the channel's order number)"),
+                    },
+                    optional=("dingdan_hao",),
+                ),
+                "#/components/schemas/Anjian",
+                None,
+            ),
         },
         "components": {
             "securitySchemes": {"apiKey": api_key_scheme("X-Api-Key")},
@@ -220,7 +292,10 @@ def openapi() -> Schema:
                         "xia_yi_bu": nullable_text | {"description": "下一步; null once the case is final"},
                         "yuji_banjie": nullable_text | {"description": "预计办结日期 yyyyMMdd"},
                         "liucheng": {"type": "array", "items": event},
-                    }
+                        "jiaofei": nullable_text
+                        | {"description": "缴费交易流水号; only in a 缴费通知's answer, null while unpaid"},
+                    },
+                    optional=("jiaofei",),
                 ),
             },
         },
@@ -232,6 +307,8 @@ def build(world: World) -> Mounted:
     services = [service_row(s) for s in world.services_of("planning-land")]
     cases = rows_by_resident(world.cases_of("planning-land"))
     submissions = Submissions(world, "planning-land")
+    seeded = {c.ref: c for c in world.cases_of("planning-land")}
+    fees = FeeDesk()
 
     async def list_services(request: web.Request) -> web.StreamResponse:
         return page_of(request, services, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
@@ -269,11 +346,28 @@ def build(world: World) -> Mounted:
             return envelope(None, code=4090, msg=outcome.reason)
         return bad_request(outcome.reason)
 
+    async def pay_fee(request: web.Request) -> web.StreamResponse:
+        """缴费通知: a channel reports a fee paid; idempotent on `jiaoyi_liushui`."""
+        body = await json_object(request)
+        report = "请求体须为JSON对象" if body is None else fee_report(body)
+        if isinstance(report, str):
+            return bad_request(report)
+        ref, paid = report
+        case = seeded.get(ref) or submissions.case(ref)
+        service = None if case is None else world.service(case.service)
+        if case is None or service is None:
+            return envelope(None, code=4040, msg="案件不存在")
+        refusal = fees.report(case, service, paid)
+        if refusal is not None:
+            return envelope(None, code=refusal[0], msg=refusal[1])
+        return envelope(fee_row(case, fees))
+
     return Mounted(
         routes=[
             web.get(f"{PREFIX}/api/shixiang/list", keyed(list_services)),
             web.get(f"{PREFIX}/api/anjian/list", keyed(list_cases)),
             web.post(f"{PREFIX}/api/anjian/shenqing", keyed(apply)),
+            web.post(f"{PREFIX}/api/anjian/jiaofei", keyed(pay_fee)),
             web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=system_error,

@@ -168,7 +168,12 @@ async def test_every_status_and_event_in_pinyin(
 async def test_openapi_describes_the_routes(mocks: RunningMocks, http: aiohttp.ClientSession) -> None:
     status, spec = await get(http, mocks, "/planning-land/openapi.json", {})
     assert status == 200 and spec["openapi"].startswith("3.")
-    assert set(spec["paths"]) == {"/api/shixiang/list", "/api/anjian/list", "/api/anjian/shenqing"}
+    assert set(spec["paths"]) == {
+        "/api/shixiang/list",
+        "/api/anjian/list",
+        "/api/anjian/shenqing",
+        "/api/anjian/jiaofei",
+    }
     assert spec["servers"] == [{"url": "/planning-land"}]
     params = {p["name"]: p for p in spec["paths"]["/api/anjian/list"]["get"]["parameters"]}
     assert set(params) == {"sfzh", "pageNo", "pageSize"} and params["sfzh"]["required"] is True
@@ -194,3 +199,46 @@ async def test_malformed_is_broken_json(
         body = await response.read()
     with pytest.raises(ValueError):
         json.loads(body)
+
+
+async def post(http: aiohttp.ClientSession, mocks: RunningMocks, path: str, body: object) -> Any:
+    async with http.post(f"{mocks.url}{path}", json=body, headers=KEY) as response:
+        assert response.status in (200, 400)
+        return await response.json()
+
+
+async def test_a_fee_reported_paid_is_recorded_once_per_transaction(
+    mocks: RunningMocks, http: aiohttp.ClientSession
+) -> None:
+    """缴费通知: the same transaction answers the same; another one, a wrong amount or a free
+    service are business failures (HTTP 200, non-zero code)."""
+    resident = WORLD.cases_of("planning-land")[0].resident
+    application = {"qingqiu_bianhao": "fee-test-1", "sfzh": resident, "shixiang_bianma": "GH-003"}
+    case = (await post(http, mocks, "/planning-land/api/anjian/shenqing", application))["data"]
+    paid = {
+        "anjian_bianhao": case["anjian_bianhao"],
+        "jiaoyi_liushui": "TXN-1",
+        "jine_fen": 8000,
+        "zhifu_shijian": "2026-12-06T10:00:00+08:00",
+    }
+    wrong = await post(http, mocks, "/planning-land/api/anjian/jiaofei", paid | {"jine_fen": 1})
+    assert wrong["code"] == 4092 and wrong["data"] is None
+    first = await post(http, mocks, "/planning-land/api/anjian/jiaofei", paid)
+    assert first["code"] == 0 and first["data"]["jiaofei"] == "TXN-1"
+    assert (await post(http, mocks, "/planning-land/api/anjian/jiaofei", paid)) == first
+    other = await post(http, mocks, "/planning-land/api/anjian/jiaofei", paid | {"jiaoyi_liushui": "TXN-2"})
+    assert other["code"] == 4091
+    free = {"qingqiu_bianhao": "fee-test-2", "sfzh": resident, "shixiang_bianma": "GH-002"}
+    free_case = (await post(http, mocks, "/planning-land/api/anjian/shenqing", free))["data"]
+    refused = await post(
+        http,
+        mocks,
+        "/planning-land/api/anjian/jiaofei",
+        paid | {"anjian_bianhao": free_case["anjian_bianhao"]},
+    )
+    assert refused["code"] == 4093
+    unknown = await post(
+        http, mocks, "/planning-land/api/anjian/jiaofei", paid | {"anjian_bianhao": "GH/1999/1"}
+    )
+    assert unknown["code"] == 4040
+    assert (await post(http, mocks, "/planning-land/api/anjian/jiaofei", {"jine_fen": 1}))["code"] != 0
