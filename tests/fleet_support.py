@@ -8,7 +8,6 @@ import asyncio
 import os
 import signal
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import httpx
 
 from config import PROJECT_ROOT
 from tests.gateway_process import free_port
+from tests.waiting import until
 
 HAPROXY_CFG = PROJECT_ROOT / "deploy" / "haproxy.cfg"
 START_S = 90.0  # a cold start on two CPUs shared by several test runs can take a while
@@ -52,19 +52,18 @@ class Replica:
 
     async def ready(self, timeout_s: float = START_S) -> None:
         """Until /readyz answers 200 (fails at once if the process exited)."""
-        deadline = time.monotonic() + timeout_s
         async with httpx.AsyncClient(timeout=2.0) as client:
-            while time.monotonic() < deadline:
+
+            async def ready() -> bool:
                 assert self.process is not None and self.process.returncode is None, (
                     f"{self.name} exited; see {self.log}"
                 )
                 try:
-                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
-                        return
+                    return (await client.get(f"{self.url}/readyz")).status_code == 200
                 except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"{self.name} not ready within {timeout_s} s; see {self.log}")
+                    return False
+
+            await until(ready, timeout_s, 0.1, what=f"{self.name} ready (see {self.log})")
 
     async def stop(self, timeout_s: float = 30.0) -> int:
         """SIGTERM and wait for the exit (the drain included); returns the exit status."""
@@ -159,15 +158,14 @@ class Balancer:
 
     async def until_state(self, server: str, state: str, timeout_s: float = 30.0) -> float:
         """Seconds until HAProxy says ``server`` is ``state`` (UP, DOWN, ...)."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout_s:
+
+        async def seen() -> bool:
             try:
-                if (await self.states()).get(server) == state:
-                    return time.monotonic() - started
+                return (await self.states()).get(server) == state
             except (OSError, ValueError, IndexError):
-                pass  # the socket is not there yet
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"HAProxy did not see {server} {state} within {timeout_s} s")
+                return False  # the socket is not there yet
+
+        return await until(seen, timeout_s, what=f"HAProxy seeing {server} {state}")
 
     async def until_up(self, count: int) -> None:
         for index in range(count):

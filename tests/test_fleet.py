@@ -54,6 +54,7 @@ from tests.fleet_support import Balancer, Replica
 from tests.gateway_process import free_port
 from tests.live_support import connect, housing_case, set_webhook
 from tests.tools import haproxy
+from tests.waiting import until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -137,7 +138,7 @@ async def load_loop(
                 tally.ok(kind)
             else:
                 tally.fail(kind, why)
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # pacing: each client's think time between requests, not a wait
 
 
 @dataclass
@@ -213,7 +214,7 @@ async def running(*coroutines: Awaitable[None]) -> AsyncIterator[list[asyncio.Ta
 async def steady(tally: Tally, seconds: float) -> None:
     """Let the load run for ``seconds`` and make sure it really ran."""
     before = tally.done.total()
-    await asyncio.sleep(seconds)
+    await asyncio.sleep(seconds)  # the load's duration (what runs meanwhile is the test), not a wait
     assert tally.done.total() > before, "the load made no progress"
 
 
@@ -228,11 +229,11 @@ async def delivered(
         status = "APPROVED" if attempt % 2 else "REJECTED"
         async with http.post(f"{mocks_url}/_admin/cases/housing/{ref}/status", json={"status": status}) as r:
             assert r.status == 200, await r.text()
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            if all(len(s.received) > m for s, m in zip(subscribers, marks, strict=True)):
-                return attempt
-            await asyncio.sleep(0.05)
+        with contextlib.suppress(TimeoutError):
+            await until(
+                lambda: all(len(s.received) > m for s, m in zip(subscribers, marks, strict=True)), 2.0
+            )
+            return attempt
     raise AssertionError(
         f"subscriptions stopped receiving: {[len(s.received) for s in subscribers]} / {marks}"
     )
@@ -272,6 +273,10 @@ async def serves_v2(url: str) -> bool:
         body = post_body(await client.post(f"{url}/graphql", json={"query": DEPARTMENTS}))
     found = [d for d in body["data"]["departments"] if d["id"] == "culture-tourism"]
     return bool(found) and found[0]["nameEn"] == "Culture, Sports and Tourism (v2)"
+
+
+async def every_serves_v2(replicas: list[Replica]) -> bool:
+    return all([await serves_v2(r.url) for r in replicas])
 
 
 @pytest.mark.timeout(300)  # three cold starts and three restarts on two shared CPUs
@@ -367,11 +372,9 @@ async def fleet_under_load(
         tally.phase = "connector change"
         code, out = await register_connector(lb, tmp_path)
         assert code == 0, out
-        began = time.monotonic()
-        while not all([await serves_v2(r.url) for r in replicas]):
-            assert time.monotonic() - began < 5, "the new connector version is not served everywhere in 5 s"
-            await asyncio.sleep(0.05)
-        timings["connector v2 on every replica"] = time.monotonic() - began
+        timings["connector v2 on every replica"] = await until(
+            lambda: every_serves_v2(replicas), 5, what="the new connector version served everywhere"
+        )
         await steady(tally, STEADY_S)
         await delivered(http, mocks.url, case.ref, subscribers)
 
@@ -522,10 +525,7 @@ SLOW = '{ services(first: 5, filter: {departments: ["culture-tourism"]}) { total
 
 
 async def until_logged_paths(admin: Admin, department: str) -> None:
-    deadline = time.monotonic() + 30
-    while not await admin.requests(department):
-        assert time.monotonic() < deadline, f"no request reached {department}"
-        await asyncio.sleep(0.02)
+    await until(lambda: admin.requests(department), 30, 0.02, what=f"a request reaching {department}")
 
 
 def workers_of(pid: int) -> list[int]:
@@ -539,13 +539,12 @@ def workers_of(pid: int) -> list[int]:
 
 
 async def until_status(client: httpx.AsyncClient, url: str, status: int, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    async def answers() -> bool:
         with contextlib.suppress(httpx.TransportError):
-            if (await client.get(url)).status_code == status:
-                return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{url} never answered {status}")
+            return (await client.get(url)).status_code == status
+        return False
+
+    await until(answers, timeout_s, 0.1, what=f"{url} answering {status}")
 
 
 def log_text(log: Path) -> str:
@@ -553,10 +552,10 @@ def log_text(log: Path) -> str:
 
 
 async def until_logged(log: Path, text_: str, times: int, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while log_text(log).count(text_) < times:
-        assert time.monotonic() < deadline, f"{text_!r} not logged {times} times:\n{log_text(log)[-3000:]}"
-        await asyncio.sleep(0.05)
+    try:
+        await until(lambda: log_text(log).count(text_) >= times, timeout_s)
+    except TimeoutError:
+        raise AssertionError(f"{text_!r} not logged {times} times:\n{log_text(log)[-3000:]}") from None
 
 
 async def test_serve_workers_refuses_production_settings_once_instead_of_restarting_workers(

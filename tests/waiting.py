@@ -16,16 +16,23 @@ WAIT_S = 15.0  # bound on every wait: generous, two CPUs are shared by several t
 EVERY_S = 0.05  # how often the condition is asked again
 
 
-async def until(condition: Callable[[], Any], timeout: float = WAIT_S, every: float = EVERY_S) -> None:
-    """Wait (bounded) until ``condition()`` (sync or async) is true."""
-    async with asyncio.timeout(timeout):
-        while True:
-            result = condition()
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result:
-                return
-            await asyncio.sleep(every)  # wait-for-condition: the poll interval of `until` itself
+async def until(
+    condition: Callable[[], Any], timeout: float = WAIT_S, every: float = EVERY_S, what: str = ""
+) -> float:
+    """Wait (bounded) until ``condition()`` (sync or async) is true; the seconds it took. At the
+    deadline: ``TimeoutError`` naming ``what`` was awaited."""
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                result = condition()
+                if asyncio.iscoroutine(result):
+                    result = await result
+                if result:
+                    return time.monotonic() - started
+                await asyncio.sleep(every)  # wait-for-condition: the poll interval of `until` itself
+    except TimeoutError:
+        raise TimeoutError(f"{what or 'condition'}: not within {timeout} s") from None
 
 
 def until_blocking(condition: Callable[[], Any], timeout: float = WAIT_S, every: float = EVERY_S) -> None:
