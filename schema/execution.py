@@ -26,12 +26,13 @@ from graphql import (
     GraphQLOutputType,
     is_leaf_type,
 )
-from graphql.pyutils import Undefined
+from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-# (leaf type, is a list of it, the record's attribute), or None when the field takes the ordinary
-# path; kept on the field
-Plan = tuple[GraphQLLeafType, bool, str] | None
+# (leaf type, is a list of it, the record's attribute, may be null), or None when the field takes the
+# ordinary path; kept on the field
+Plan = tuple[GraphQLLeafType, bool, str, bool] | None
+ORDINARY: Any = object()  # what ``_complete`` gives for a value graphql-core must complete itself
 _PLAN = "_onestop_plan"
 
 
@@ -53,7 +54,7 @@ def plan(field: GraphQLField) -> Plan:
     ):
         leaf = _leaf(field.type)
         if leaf is not None:
-            result = (*leaf, definition.python_name)
+            result = (*leaf, definition.python_name, not isinstance(field.type, GraphQLNonNull))
     attributes[_PLAN] = result
     return result
 
@@ -71,6 +72,64 @@ def _leaf(type_: GraphQLOutputType) -> tuple[GraphQLLeafType, bool] | None:
 
 
 class PlainFields(StrawberryGraphQLCoreExecutionContext):
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's loop over an object's fields, with plain fields completed inline: no path,
+        no call down to ``execute_field``, no awaitable check for a value that cannot be one. Any
+        other field, or a plain one whose value is unusual, takes graphql-core's own step, in order."""
+        middleware = self.middleware_manager
+        if middleware is not None and middleware.middlewares:  # an extension's `resolve` sees every field
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        fields = parent_type.fields
+        try:
+            for response_name, field_details_list in grouped_field_set.items():
+                field = fields.get(field_details_list[0].node.name.value)
+                found = None if field is None else plan(field)
+                if found is not None:
+                    completed = _complete(found, getattr(source_value, found[2], None))
+                    if completed is not ORDINARY:
+                        results[response_name] = completed
+                        continue
+                result = super().execute_field(
+                    parent_type,
+                    source_value,
+                    field_details_list,
+                    Path(path, response_name, parent_type.name),
+                    position_context,
+                )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:  # as graphql-core: settle what other fields started, they may fail too
+                self.settle_in_background([results[name] for name in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return self._awaited(results, awaitable_fields)
+
+    async def _awaited(self, results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
+        """graphql-core's ``get_results``: one awaitable awaited alone, several together."""
+        if len(awaitable_fields) == 1:
+            name = awaitable_fields[0]
+            results[name] = await results[name]
+            return results
+        awaited = await gather_with_cancel(*(results[name] for name in awaitable_fields))
+        results.update(zip(awaitable_fields, awaited, strict=True))
+        return results
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,
@@ -85,7 +144,7 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
             found = None if field is None else plan(field)
             if found is not None and field is not None:
                 completed = _complete(found, getattr(source, found[2], None))
-                if completed is not None:
+                if completed is not ORDINARY:
                     return completed
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
@@ -94,25 +153,23 @@ _PLAIN = frozenset({str, int, float, bool})
 _SEQUENCES = frozenset({list, tuple})
 
 
-def _complete(found: tuple[GraphQLLeafType, bool, str], value: Any) -> Any:
-    """The serialized value, or None to let graphql-core handle it (null, errors, anything odd)."""
-    leaf, many, _ = found
+def _complete(found: tuple[GraphQLLeafType, bool, str, bool], value: Any) -> Any:
+    """The serialized value, or ``ORDINARY`` to let graphql-core handle it (errors, anything odd)."""
+    leaf, many, _, nullable = found
+    if value is None:
+        return None if nullable else ORDINARY  # null where null may be; else graphql-core's error
     kind = type(value)
     if many and kind not in _SEQUENCES:
-        return None  # null, an exception, an awaitable, not a list: graphql-core's path
-    if (
-        not many
-        and kind not in _PLAIN
-        and (value is None or isinstance(value, Exception) or hasattr(value, "__await__"))
-    ):
-        return None
+        return ORDINARY  # an exception, an awaitable, not a list: graphql-core's path
+    if not many and kind not in _PLAIN and (isinstance(value, Exception) or hasattr(value, "__await__")):
+        return ORDINARY
     try:
         if not many:
             coerced = leaf.coerce_output_value(value)
-            return None if coerced is Undefined else coerced
+            return ORDINARY if coerced is None or coerced is Undefined else coerced
         items = [leaf.coerce_output_value(item) for item in value]
     except Exception:  # a value the scalar refuses: graphql-core raises it where it belongs
-        return None
+        return ORDINARY
     if any(item is None or item is Undefined for item in items):
-        return None
+        return ORDINARY
     return items

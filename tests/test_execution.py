@@ -69,4 +69,44 @@ async def test_good_values_are_served_without_resolve_info(monkeypatch: pytest.M
     ok = await schema.execute("{ things { maybe colours } }")
     assert ok.errors is None
     assert ok.data == {"things": [{"maybe": None, "colours": ["BLUE"]}, {"maybe": "m", "colours": []}]}
-    assert infos.count("colours") == 0 and infos.count("maybe") == 2  # plain lists in one step; nulls not
+    assert infos.count("colours") == 0 and infos.count("maybe") == 0  # plain lists and nulls in one step
+
+
+@strawberry.type
+class Mixed:
+    name: str
+    maybe: str | None
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+    @strawberry.field
+    async def later(self) -> str:
+        return self.name * 2
+
+    @strawberry.field
+    def broken(self) -> str | None:
+        raise ValueError("no")
+
+
+@strawberry.type
+class MixedQuery:
+    @strawberry.field
+    def mixed(self) -> list[Mixed]:
+        return [Mixed(name="a", maybe=None), Mixed(name="b", maybe="m")]
+
+
+async def test_an_object_of_plain_and_resolved_fields_keeps_order_aliases_and_errors() -> None:
+    """``execute_fields`` completes plain fields inline and hands the rest to graphql-core: same keys in
+    the same order, aliases, ``__typename``, skipped fields, errors with their paths, awaited fields."""
+    document = """{ mixed { later first: name __typename shout maybe broken again: maybe
+        hidden: name @skip(if: true) name later2: later } }"""
+    fast = await Schema(MixedQuery, execution_context_class=PlainFields).execute(document)
+    ordinary = await Schema(MixedQuery).execute(document)
+    assert fast.data == ordinary.data
+    assert [list(item) for item in fast.data["mixed"]] == [list(item) for item in ordinary.data["mixed"]]  # type: ignore[index]
+    assert sorted((e.message, tuple(e.path or ())) for e in fast.errors or ()) == sorted(
+        (e.message, tuple(e.path or ())) for e in ordinary.errors or ()
+    )
+    assert fast.data["mixed"][0]["first"] == "a" and fast.data["mixed"][1]["later2"] == "bb"  # type: ignore[index]
