@@ -52,6 +52,7 @@ class Observability:
                 inflight=lambda: getattr(state, "inflight", None),
                 own_in_flight=lambda: self._middleware.in_flight if self._middleware else 0,
                 rate_limits=lambda: getattr(state, "rate_limits", None),
+                response_cache=lambda: getattr(state, "response_cache", None),
             )
         )
 
