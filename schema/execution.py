@@ -15,23 +15,33 @@ paths and null handling are graphql-core's own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLString,
     is_leaf_type,
 )
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-# (leaf type, is a list of it, the record's attribute, may be null), or None when the field takes the
-# ordinary path; kept on the field
-Plan = tuple[GraphQLLeafType, bool, str, bool] | None
+# (the leaf type's coerce_output_value, is a list of it, the record's attribute, may be null), or None
+# when the field takes the ordinary path; kept on the field
+Coerce = Callable[[Any], Any]
+Plan = tuple[Coerce, bool, str, bool] | None
 ORDINARY: Any = object()  # what ``_complete`` gives for a value graphql-core must complete itself
 _PLAN = "_onestop_plan"
 
@@ -54,9 +64,41 @@ def plan(field: GraphQLField) -> Plan:
     ):
         leaf = _leaf(field.type)
         if leaf is not None:
-            result = (*leaf, definition.python_name, not isinstance(field.type, GraphQLNonNull))
+            nullable = not isinstance(field.type, GraphQLNonNull)
+            result = (coercer(leaf[0]), leaf[1], definition.python_name, nullable)
     attributes[_PLAN] = result
     return result
+
+
+def coercer(leaf: GraphQLLeafType) -> Coerce:
+    """``leaf.coerce_output_value``, with the values records hold answered without its checks: a
+    ``str`` as a String or ID, an ``int`` within 32 bits as an Int, a ``bool`` as a Boolean, and a
+    member of a strawberry enum by its name (strawberry's enum type looks for it value by value)."""
+    general = leaf.coerce_output_value
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return lambda value: value if type(value) is str else general(value)
+    if leaf is GraphQLBoolean:
+        return lambda value: value if type(value) is bool else general(value)
+    if leaf is GraphQLInt:
+        return lambda value: (
+            value if type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT else general(value)
+        )
+    members = getattr(leaf, "wrapped_cls", None)
+    if isinstance(leaf, GraphQLEnumType) and isinstance(members, type) and issubclass(members, Enum):
+        names = _names(members, general)
+        return lambda value: (names.get(value) if type(value) is members else None) or general(value)
+    return general
+
+
+def _names(members: type[Enum], general: Coerce) -> dict[Any, str]:
+    """Each member's GraphQL name as strawberry gives it, found once; members it refuses are left out."""
+    names: dict[Any, str] = {}
+    for member in members:
+        try:
+            names[member] = general(member)
+        except Exception:  # noqa: S112 - not a value of the GraphQL enum: graphql-core will say so
+            continue
+    return names
 
 
 def _leaf(type_: GraphQLOutputType) -> tuple[GraphQLLeafType, bool] | None:
@@ -153,9 +195,9 @@ _PLAIN = frozenset({str, int, float, bool})
 _SEQUENCES = frozenset({list, tuple})
 
 
-def _complete(found: tuple[GraphQLLeafType, bool, str, bool], value: Any) -> Any:
+def _complete(found: tuple[Coerce, bool, str, bool], value: Any) -> Any:
     """The serialized value, or ``ORDINARY`` to let graphql-core handle it (errors, anything odd)."""
-    leaf, many, _, nullable = found
+    coerce, many, _, nullable = found
     if value is None:
         return None if nullable else ORDINARY  # null where null may be; else graphql-core's error
     kind = type(value)
@@ -165,9 +207,9 @@ def _complete(found: tuple[GraphQLLeafType, bool, str, bool], value: Any) -> Any
         return ORDINARY
     try:
         if not many:
-            coerced = leaf.coerce_output_value(value)
+            coerced = coerce(value)
             return ORDINARY if coerced is None or coerced is Undefined else coerced
-        items = [leaf.coerce_output_value(item) for item in value]
+        items = [coerce(item) for item in value]
     except Exception:  # a value the scalar refuses: graphql-core raises it where it belongs
         return ORDINARY
     if any(item is None or item is Undefined for item in items):

@@ -110,3 +110,25 @@ async def test_an_object_of_plain_and_resolved_fields_keeps_order_aliases_and_er
         (e.message, tuple(e.path or ())) for e in ordinary.errors or ()
     )
     assert fast.data["mixed"][0]["first"] == "a" and fast.data["mixed"][1]["later2"] == "bb"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("type_name", ["String", "ID", "Int", "Boolean", "Float", "Colour"])
+def test_the_quick_coercions_give_what_the_scalar_gives(type_name: str) -> None:
+    from graphql import specified_scalar_types
+
+    from schema.execution import coercer
+
+    leaf: Any = Schema(Query)._schema.get_type(type_name) or specified_scalar_types[type_name]
+    values: list[Any] = ["x", "", 0, 1, -1, 2**31 - 1, 2**31, -(2**31) - 1, True, False, 1.0, 1.5, None]
+    values += [Colour.RED, Colour.BLUE, "RED", "GREEN", [1]]
+    quick = coercer(leaf)
+    for value in values:
+        try:
+            expected: Any = ("ok", leaf.coerce_output_value(value))
+        except Exception as error:
+            expected = ("error", type(error))
+        try:
+            got: Any = ("ok", quick(value))
+        except Exception as error:
+            got = ("error", type(error))
+        assert got == expected, value
