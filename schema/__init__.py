@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 
 from observability.requests import OperationObserver
 from schema import (
@@ -32,6 +32,7 @@ from schema.execution import PlainFields
 from schema.federation import Subgraph
 from schema.inputs import TextLimits, check_schema, input_text
 from schema.limits import QueryLimits, query_limiter
+from schema.validated import document_validation
 
 QUERIES: tuple[type, ...] = (
     departments.Query,
@@ -88,7 +89,7 @@ def build_schema(
             query_limiter(limits),
             # parsing and validating the same document again is most of a small request's cost
             lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
+            document_validation(maxsize=512),  # strawberry's ValidationCache hashes the whole document
             ErrorShaping,
             input_text(text or TextLimits()),  # every string argument and variable, before execution
             request_deadline_extension(deadline_s),  # no department outlives the request
