@@ -42,6 +42,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 # when the field takes the ordinary path; kept on the field
 Coerce = Callable[[Any], Any]
 Plan = tuple[Coerce, bool, str, bool] | None
+Step = tuple[str, Any, Plan]  # response name, graphql-core's field details, plan
 ORDINARY: Any = object()  # what ``_complete`` gives for a value graphql-core must complete itself
 _PLAN = "_onestop_plan"
 
@@ -114,6 +115,8 @@ def _leaf(type_: GraphQLOutputType) -> tuple[GraphQLLeafType, bool] | None:
 
 
 class PlainFields(StrawberryGraphQLCoreExecutionContext):
+    _onestop_steps: dict[tuple[int, int], tuple[Any, list[Step]]]
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -133,11 +136,8 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
-        fields = parent_type.fields
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                field = fields.get(field_details_list[0].node.name.value)
-                found = None if field is None else plan(field)
+            for response_name, field_details_list, found in self._steps(parent_type, grouped_field_set):
                 if found is not None:
                     completed = _complete(found, getattr(source_value, found[2], None))
                     if completed is not ORDINARY:
@@ -161,6 +161,25 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return self._awaited(results, awaitable_fields)
+
+    def _steps(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[Step]:
+        """Each field of the set with its plan, worked out once per request: the items of a list share
+        one field set (graphql-core keeps it, and so its identity, for the whole execution)."""
+        known: dict[tuple[int, int], tuple[Any, list[Step]]] | None = getattr(self, "_onestop_steps", None)
+        if known is None:
+            known = {}
+            self._onestop_steps = known
+        key = (id(parent_type), id(grouped_field_set))
+        kept = known.get(key)
+        if kept is not None and kept[0] is grouped_field_set:
+            return kept[1]
+        fields = parent_type.fields
+        steps: list[Step] = []
+        for response_name, field_details_list in grouped_field_set.items():
+            field = fields.get(field_details_list[0].node.name.value)
+            steps.append((response_name, field_details_list, None if field is None else plan(field)))
+        known[key] = (grouped_field_set, steps)
+        return steps
 
     async def _awaited(self, results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
         """graphql-core's ``get_results``: one awaitable awaited alone, several together."""
