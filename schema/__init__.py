@@ -28,7 +28,7 @@ from schema import (
 from schema.access_log import AccessLogging
 from schema.deadline import request_deadline_extension
 from schema.errors import ErrorShaping
-from schema.execution import PlainFields
+from schema.execution import PlainFields, direct_resolvers
 from schema.federation import Subgraph
 from schema.inputs import TextLimits, check_schema, input_text
 from schema.limits import QueryLimits, query_limiter
@@ -98,4 +98,5 @@ def build_schema(
         ],
     )
     check_schema(schema._schema)
+    direct_resolvers(schema)  # plain resolvers called without strawberry's per-call bookkeeping
     return schema

@@ -132,3 +132,66 @@ def test_the_quick_coercions_give_what_the_scalar_gives(type_name: str) -> None:
         except Exception as error:
             got = ("error", type(error))
         assert got == expected, value
+
+
+class _Refuse(strawberry.BasePermission):
+    message = "refused"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+@strawberry.type
+class Resolved:
+    name: str
+
+    @strawberry.field
+    def plain(self, info: strawberry.Info) -> str:
+        return f"{self.name}:{info.field_name}:{info.path.key}"
+
+    @strawberry.field
+    def failing(self) -> str | None:
+        raise ValueError(f"{self.name} failed")
+
+    @strawberry.field
+    def with_argument(self, times: int = 2) -> str:
+        return self.name * times
+
+    @strawberry.field(permission_classes=[_Refuse])
+    def guarded(self) -> str | None:
+        return "secret"
+
+
+@strawberry.type
+class ResolvedQuery:
+    @strawberry.field
+    def items(self) -> list[Resolved]:
+        return [Resolved(name="a"), Resolved(name="b")]
+
+
+async def test_plain_resolvers_are_called_directly_with_the_same_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from strawberry.schema import schema_converter
+
+    from schema.execution import direct_resolvers
+
+    document = "{ items { plain failing withArgument guarded alias: plain } }"
+    ordinary = await Schema(ResolvedQuery).execute(document)
+    direct = Schema(ResolvedQuery, execution_context_class=PlainFields)
+    assert direct_resolvers(direct) == 3  # items, plain, failing: not the argument nor the permission
+    converted: list[str] = []
+    convert = schema_converter.get_arguments
+
+    def counting(**kwargs: Any) -> Any:
+        converted.append(kwargs["field"].name)
+        return convert(**kwargs)
+
+    monkeypatch.setattr(schema_converter, "get_arguments", counting)
+    got = await direct.execute(document)
+    assert got.data == ordinary.data
+    assert got.data["items"][0]["plain"] == "a:plain:plain"  # type: ignore[index]
+    assert [(e.message, e.path) for e in got.errors or ()] == [
+        (e.message, e.path) for e in ordinary.errors or ()
+    ]
+    assert sorted(set(converted)) == ["guarded", "with_argument"]  # the others skip strawberry's wrapper
