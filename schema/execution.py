@@ -16,6 +16,7 @@ paths and null handling are graphql-core's own.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -44,7 +45,23 @@ from strawberry.types.fields.resolver import StrawberryResolver
 # when the field takes the ordinary path; kept on the field
 Coerce = Callable[[Any], Any]
 Plan = tuple[Coerce, bool, str, bool] | None
-Step = tuple[str, Any, Plan]  # response name, graphql-core's field details, plan
+
+
+@dataclass(frozen=True, slots=True)
+class Objects:
+    """A plain attribute holding an object (or a list of non-null objects) of a type with no
+    ``is_type_of``: completed by running its fields straight away."""
+
+    object_type: GraphQLObjectType
+    many: bool
+    attribute: str
+    nullable: bool
+    return_type: GraphQLOutputType
+    item_type: GraphQLOutputType | None  # the list's item type (non-null), when ``many``
+
+
+Step = tuple[str, Any, Plan, Objects | None]  # response name, graphql-core's field details, plans
+_OBJECTS = "_onestop_objects"
 ORDINARY: Any = object()  # what ``_complete`` gives for a value graphql-core must complete itself
 _PLAN = "_onestop_plan"
 
@@ -102,6 +119,31 @@ def _names(members: type[Enum], general: Coerce) -> dict[Any, str]:
         except Exception:  # noqa: S112 - not a value of the GraphQL enum: graphql-core will say so
             continue
     return names
+
+
+def objects(field: GraphQLField) -> Objects | None:
+    """Whether ``field`` is a plain attribute holding an object, or a list of non-null objects."""
+    attributes = field.__dict__
+    if _OBJECTS in attributes:
+        known: Objects | None = attributes[_OBJECTS]
+        return known
+    result: Objects | None = None
+    definition = (field.extensions or {}).get("strawberry-definition")
+    if (
+        field.resolve is not None
+        and getattr(field.resolve, "_is_default", False)
+        and not field.args
+        and definition is not None
+        and getattr(definition, "default_resolver", None) is getattr
+    ):
+        nullable = not isinstance(field.type, GraphQLNonNull)
+        inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        item = inner.of_type if isinstance(inner, GraphQLList) else None
+        target = item.of_type if isinstance(item, GraphQLNonNull) else None if item is not None else inner
+        if isinstance(target, GraphQLObjectType) and target.is_type_of is None:
+            result = Objects(target, item is not None, definition.python_name, nullable, field.type, item)
+    attributes[_OBJECTS] = result
+    return result
 
 
 def _leaf(type_: GraphQLOutputType) -> tuple[GraphQLLeafType, bool] | None:
@@ -197,19 +239,20 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list, found in self._steps(parent_type, grouped_field_set):
+            for response_name, field_details_list, found, held in self._steps(parent_type, grouped_field_set):
                 if found is not None:
                     completed = _complete(found, getattr(source_value, found[2], None))
                     if completed is not ORDINARY:
                         results[response_name] = completed
                         continue
-                result = super().execute_field(
-                    parent_type,
-                    source_value,
-                    field_details_list,
-                    Path(path, response_name, parent_type.name),
-                    position_context,
-                )
+                field_path = Path(path, response_name, parent_type.name)
+                result = ORDINARY
+                if held is not None and position_context is None:
+                    result = self._objects(held, source_value, field_details_list, field_path)
+                if result is ORDINARY:
+                    result = super().execute_field(
+                        parent_type, source_value, field_details_list, field_path, position_context
+                    )
                 if result is not Undefined:
                     results[response_name] = result
                     if is_awaitable(result):
@@ -237,9 +280,90 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         steps: list[Step] = []
         for response_name, field_details_list in grouped_field_set.items():
             field = fields.get(field_details_list[0].node.name.value)
-            steps.append((response_name, field_details_list, None if field is None else plan(field)))
+            if field is None:
+                steps.append((response_name, field_details_list, None, None))
+            else:
+                steps.append((response_name, field_details_list, plan(field), objects(field)))
         known[key] = (grouped_field_set, steps)
         return steps
+
+    def _objects(self, held: Objects, source: Any, field_details_list: Any, path: Path) -> Any:
+        """graphql-core's ``execute_field`` and ``complete_value`` for a plain object (or list of
+        them): the object's fields run at once, errors handled by graphql-core's ``handle_field_error``
+        as there. ``ORDINARY`` (nothing run yet) for anything else: null where it may not be, a value
+        that is an error or awaitable, a list item that is one, directives (``@stream``, ``@defer``)."""
+        value = getattr(source, held.attribute, ORDINARY)
+        if value is None:
+            return None if held.nullable else ORDINARY
+        if value is ORDINARY or _unusual(value) or any(d.node.directives for d in field_details_list):
+            return ORDINARY
+        if held.many and (type(value) not in _SEQUENCES or any(_unusual(i) or i is None for i in value)):
+            return ORDINARY
+        collected = self.collect_subfields(held.object_type, field_details_list)
+        grouped_field_set, new_defer_usages = collected[0], collected[1]
+        if new_defer_usages:
+            return ORDINARY
+        try:
+            if held.many:
+                completed = self._items(held, value, field_details_list, path, grouped_field_set)
+            else:
+                completed = self.execute_fields(held.object_type, value, path, grouped_field_set, None)
+            if self.is_awaitable(completed):
+                return self._guarded(completed, held.return_type, field_details_list, path)
+            return completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, held.return_type, field_details_list, path)
+            return None
+
+    def _items(
+        self, held: Objects, items: Any, field_details_list: Any, path: Path, grouped_field_set: Any
+    ) -> Any:
+        """graphql-core's ``complete_iterable_value`` for items that are all objects (no @stream)."""
+        is_awaitable = self.is_awaitable
+        item_type = held.item_type
+        assert item_type is not None
+        completed: list[Any] = []
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                try:
+                    one = self.execute_fields(held.object_type, item, item_path, grouped_field_set, None)
+                    if is_awaitable(one):
+                        completed.append(self._guarded(one, item_type, field_details_list, item_path))
+                        awaitable_indices.append(index)
+                    else:
+                        completed.append(one)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    completed.append(None)
+        except Exception:
+            if awaitable_indices:  # as graphql-core: what the other items started may fail too
+                self.settle_in_background([completed[i] for i in awaitable_indices])
+            raise
+        if not awaitable_indices:
+            return completed
+        return self._awaited_items(completed, awaitable_indices)
+
+    async def _awaited_items(self, completed: list[Any], awaitable_indices: list[int]) -> list[Any]:
+        if len(awaitable_indices) == 1:
+            index = awaitable_indices[0]
+            completed[index] = await completed[index]
+            return completed
+        awaited = await gather_with_cancel(*(completed[i] for i in awaitable_indices))
+        for index, value in zip(awaitable_indices, awaited, strict=True):
+            completed[index] = value
+        return completed
+
+    async def _guarded(
+        self, completed: Any, return_type: GraphQLOutputType, field_details_list: Any, path: Path
+    ) -> Any:
+        """graphql-core's ``await_completed``: an error while awaiting is this field's (or item's)."""
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
 
     async def _awaited(self, results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
         """graphql-core's ``get_results``: one awaitable awaited alone, several together."""
@@ -268,6 +392,10 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
                 if completed is not ORDINARY:
                     return completed
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+
+def _unusual(value: Any) -> bool:
+    return isinstance(value, Exception) or hasattr(value, "__await__")
 
 
 _PLAIN = frozenset({str, int, float, bool})

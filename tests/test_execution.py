@@ -195,3 +195,76 @@ async def test_plain_resolvers_are_called_directly_with_the_same_answers(
         (e.message, e.path) for e in ordinary.errors or ()
     ]
     assert sorted(set(converted)) == ["guarded", "with_argument"]  # the others skip strawberry's wrapper
+
+
+@strawberry.type
+class Leaf:
+    name: str
+
+    @strawberry.field
+    def strict(self) -> str:
+        if self.name == "bad":
+            raise ValueError("strict failed")
+        return self.name
+
+    @strawberry.field
+    async def later(self) -> str | None:
+        if self.name == "late":
+            raise ValueError("later failed")
+        return self.name
+
+
+@strawberry.type
+class Holder:
+    one: Leaf
+    maybe: Leaf | None
+    many: list[Leaf]
+    some: list[Leaf] | None
+
+
+@strawberry.type
+class HolderQuery:
+    @strawberry.field
+    def holders(self) -> list[Holder | None]:
+        good, bad, late = Leaf(name="good"), Leaf(name="bad"), Leaf(name="late")
+        return [
+            Holder(one=good, maybe=None, many=[good, late], some=[good]),
+            Holder(one=good, maybe=bad, many=[good], some=[good, bad]),
+            Holder(one=bad, maybe=good, many=[], some=None),
+            Holder(one=good, maybe=good, many=[good, None], some=[late]),  # type: ignore[list-item]
+        ]
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "one { name } maybe { name } many { name } some { name }",
+        "one { name strict } maybe { strict } many { name later } some { strict later }",
+        "many { later name } some { later }",
+        "one { __typename name } many @skip(if: true) { name } aliased: many { n: name }",
+    ],
+)
+async def test_plain_objects_and_lists_answer_as_graphql_core(selection: str) -> None:
+    """Objects held by plain attributes run their fields at once; nulls, errors in items and in their
+    fields, awaited fields and null propagation are graphql-core's."""
+    document = "{ holders { " + selection + " } }"
+    fast = await Schema(HolderQuery, execution_context_class=PlainFields).execute(document)
+    ordinary = await Schema(HolderQuery).execute(document)
+    assert fast.data == ordinary.data
+    assert [e.formatted for e in fast.errors or ()] == [e.formatted for e in ordinary.errors or ()]
+
+
+async def test_plain_objects_are_completed_without_resolve_info(monkeypatch: pytest.MonkeyPatch) -> None:
+    infos: list[str] = []
+    build = PlainFields.build_resolve_info
+
+    def counting(self: PlainFields, field: Any, nodes: Any, *args: Any) -> Any:
+        infos.append(nodes[0].name.value)
+        return build(self, field, nodes, *args)
+
+    monkeypatch.setattr(PlainFields, "build_resolve_info", counting)
+    result = await Schema(HolderQuery, execution_context_class=PlainFields).execute(
+        "{ holders { one { name } some { name } } }"
+    )
+    assert result.errors is None
+    assert infos == ["holders"]  # one, some and their names: no resolver machinery at all
