@@ -15,6 +15,7 @@ paths and null handling are graphql-core's own.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -40,6 +41,8 @@ from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
+
+from schema.arguments import compile_arguments
 
 # (the leaf type's coerce_output_value, is a list of it, the record's attribute, may be null), or None
 # when the field takes the ordinary path; kept on the field
@@ -159,59 +162,68 @@ def _leaf(type_: GraphQLOutputType) -> tuple[GraphQLLeafType, bool] | None:
 
 
 def direct_resolvers(schema: Any) -> int:
-    """Give plain resolvers (sync, ``self`` and ``info`` only) a direct call; how many were changed.
+    """Give plain resolvers a direct call; how many were changed.
 
-    For such a field strawberry's resolver still converts (no) arguments, looks up the resolver's
-    parameters, builds closures and folds (no) field extensions on every call, about ten calls deep, to
-    end in ``resolver(source, info=Info(...))``. Here the field's ``resolve`` makes that last call
-    itself. Only where nothing else can happen: no arguments, no field extensions (permissions are
-    one), no exception handlers in the schema, strawberry's own field and resolver classes. graphql-core
-    still calls it as before, through the schema's middleware if there is any.
+    For every resolver strawberry converts the arguments by inspecting their types again, looks up the
+    resolver's parameters, builds closures and folds (no) field extensions on every call, about ten
+    calls deep, to end in ``resolver(source, info=Info(...), **arguments)``. Here the field's
+    ``resolve`` makes that last call itself, arguments converted by a plan made once
+    (``schema/arguments.py``). Only where nothing else can happen: no field extensions (permissions
+    are one), no exception handlers in the schema, strawberry's own field and resolver classes, a
+    function (or coroutine function) taking ``self``, ``info`` and the field's arguments, argument
+    types the plan covers. graphql-core still calls it as before, through the schema's middleware if
+    there is any.
     """
     converter = schema.schema_converter
     if getattr(converter, "_exception_handler_specs", True):  # handlers (or an unknown strawberry)
         return 0
     info_class = schema.config.info_class
+    registry, names = converter.scalar_registry, schema.config.name_converter
     changed = 0
     for named in schema._schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
         for field in named.fields.values():
-            direct = _direct(field, info_class)
+            direct = _direct(field, info_class, registry, names)
             if direct is not None:
                 field.resolve = direct
                 changed += 1
     return changed
 
 
-def _direct(field: GraphQLField, info_class: Any) -> Callable[..., Any] | None:
+def _direct(field: GraphQLField, info_class: Any, registry: Any, names: Any) -> Callable[..., Any] | None:
     definition = (field.extensions or {}).get("strawberry-definition")
-    if not isinstance(definition, StrawberryField) or field.args or field.resolve is None:
+    if not isinstance(definition, StrawberryField) or field.resolve is None:
         return None
     resolver = definition.base_resolver
     if (
         type(definition).get_result is not StrawberryField.get_result
         or definition.extensions
+        or definition.is_subscription
         or not isinstance(resolver, StrawberryResolver)
         or type(resolver).__call__ is not StrawberryResolver.__call__
-        or resolver.is_async
-        or resolver.arguments
+        or not callable(resolver.wrapped_func)
+        or (resolver.is_async and not inspect.iscoroutinefunction(resolver.wrapped_func))
         or resolver.root_parameter is not None
         or resolver.parent_parameter is not None
-        or not callable(resolver.wrapped_func)
         or len(resolver.signature.parameters)
-        != (resolver.self_parameter is not None) + (resolver.info_parameter is not None)
+        != (resolver.self_parameter is not None)
+        + (resolver.info_parameter is not None)
+        + len(resolver.arguments)
     ):
+        return None
+    convert = compile_arguments(definition.arguments, registry, names)
+    if convert is None:
         return None
     call = resolver.wrapped_func
     info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
     with_self = resolver.self_parameter is not None
 
-    def resolve(source: Any, info: Any, **_: Any) -> Any:
-        args = (source,) if with_self else ()
-        if info_name is None:
-            return call(*args)
-        return call(*args, **{info_name: info_class(_raw_info=info, _field=definition)})
+    def resolve(source: Any, info: Any, **values: Any) -> Any:
+        kwargs = convert(values)
+        if info_name is not None:
+            kwargs[info_name] = info_class(_raw_info=info, _field=definition)
+        return call(source, **kwargs) if with_self else call(**kwargs)
 
     return resolve
 
