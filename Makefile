@@ -56,7 +56,9 @@ test: $(STAMP) tools
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.home
+	$(BIN)/python -m bench.payments
 	$(BIN)/python -m bench.cpu
+	$(BIN)/python -m bench.activities
 	$(BIN)/python -m bench.fleet
 	@echo "long fault-load, overload and fleet suites (five times make test's), then the fuzz suite (ten times: 10,000 documents):"
 	ONESTOP_SUITE_SCALE=5 $(BIN)/python -m pytest -q -o timeout=900 tests/test_fault_load.py tests/test_overload.py tests/test_fleet.py

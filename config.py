@@ -185,6 +185,46 @@ class Settings(BaseSettings):
         4, ge=1, le=500, description="places in a slot when it is first made (staff may change it per slot)"
     )
 
+    # -- paying bills (README, "Paying bills"; payments/) --
+    payment_provider_url: str | None = Field(
+        None,
+        description="the payment provider's API; default: the mock provider at ONESTOP_MOCKS_URL/payprovider",
+    )
+    payment_merchant_id: str = Field("1900000109", description="our merchant number at the provider")
+    payment_merchant_key: SecretStr | None = Field(
+        None,
+        description="key signing our calls to the provider and its notifications to us (HMAC-SHA256); "
+        "development: the mock provider's; production without it: payBill is PAYMENTS_UNAVAILABLE",
+    )
+    payment_notify_url: str | None = Field(
+        None,
+        description="the URL the provider notifies (this gateway's /payments/notify as the provider reaches "
+        "it); default: from the request that made the order",
+    )
+    payment_wait_s: float = Field(
+        3.0,
+        ge=0,
+        le=30,
+        description="how long payBill waits for the provider's confirmation before answering",
+    )
+    payment_query_after_s: float = Field(
+        10.0, ge=0, description="an order with no notification this long is asked about (a lost notification)"
+    )
+    payment_poll_s: float = Field(
+        5.0, gt=0, le=3600, description="how often each process reconciles payments"
+    )
+    payment_retry_max_s: float = Field(
+        300.0,
+        gt=0,
+        description="longest wait between retries of a department that has not confirmed a payment",
+    )
+    payment_order_expiry_s: float = Field(
+        900.0, gt=0, description="an order still unpaid this long is closed at the provider (CLOSED)"
+    )
+    payment_notify_max_skew_s: float = Field(
+        300.0, gt=0, le=3600, description="how old (or early) a provider notification may be"
+    )
+
     # -- assisted sessions (README, "Hardening") --
     consent_pending_per_resident: int = Field(
         3, ge=1, description="requests for consent that may wait for one resident's answer at once"

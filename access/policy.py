@@ -51,6 +51,8 @@ class Purpose(StrEnum):
     APPLICATIONS = "APPLICATIONS"
     APPOINTMENTS = "APPOINTMENTS"
     BILLS = "BILLS"
+    ACTIVITIES = "ACTIVITIES"  # signing up for station activities (and a volunteer's register entry)
+    PAYMENTS = "PAYMENTS"  # paying a resident's bills, and reading their payments
     ACCESS_LOG = "ACCESS_LOG"  # the resident's own log: never in a staff member's scope
 
 

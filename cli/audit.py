@@ -49,7 +49,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 async def _verify(settings: Settings, resident: str | None) -> int:
-    from server import chain_key  # the gateway's own key: imported here, not for every CLI command
+    from services import chain_key  # the gateway's own key: imported here, not for every CLI command
 
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
@@ -92,7 +92,7 @@ def run_expire(args: argparse.Namespace) -> int:
 
 
 async def _expire(settings: Settings, days: int) -> int:
-    from server import chain_key
+    from services import chain_key
 
     engine = create_engine(settings.database_url)
     try:

@@ -43,7 +43,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     also do it at start (locked, idempotent), but a failed migration then stops the rollout early."""
     import asyncio
 
-    from server import spec_environ
+    from services import spec_environ
     from store.db import create_engine, migrate, session_factory
     from store.registrations import seed_from_directory
 
@@ -74,6 +74,7 @@ def run_serve(args: argparse.Namespace) -> int:
         server.main()
         return 0
     settings = Settings()
+    server.refuse_to_start(settings)  # before any worker: one refused would be restarted forever
     sock = bind(settings.host, settings.port)
     port = sock.getsockname()[1]
     print(f"Onestop gateway: http://{settings.host}:{port}/graphql ({args.workers} workers)", flush=True)

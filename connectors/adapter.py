@@ -19,17 +19,21 @@ from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit
 import orjson
 from pydantic import TypeAdapter
 
-from connectors import applications
+from connectors import applications, hours_reports
 from connectors.applications import Application
 from connectors.auth import Authenticator, filled
 from connectors.cache import Entry
 from connectors.errors import UpstreamCode, UpstreamError, status_error
 from connectors.formats import Page, decode_page, find_soap_fault, reader_for, soap_fault_error
+from connectors.hours_reports import HoursReport
 from connectors.mapping import map_records
+from connectors.payments import PaymentConfirmation
+from connectors.payments import fill as payment_fill
 from connectors.probe_log import PAGES
 from connectors.resilience import OPERATION, CachePolicy, Fetched, Resilience
 from connectors.spec import (
     PERSONAL,
+    WRITES,
     Batch,
     ConnectorSpec,
     CursorPagination,
@@ -50,10 +54,12 @@ from domain.records import (
     AccountRecord,
     BillRecord,
     CaseRecord,
+    HoursReceipt,
     OperationResult,
     ResidentFacts,
     ServiceRecord,
     StationRecord,
+    VolunteerRecord,
 )
 from identity.digest import Digester
 
@@ -64,6 +70,7 @@ ENTRY_ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "cases": TypeAdapter(Entry[OperationResult[CaseRecord]]),
     "accounts": TypeAdapter(Entry[OperationResult[AccountRecord]]),
     "bills": TypeAdapter(Entry[OperationResult[BillRecord]]),
+    "volunteers": TypeAdapter(Entry[OperationResult[VolunteerRecord]]),
 }
 
 
@@ -163,6 +170,72 @@ class SpecAdapter:
         record: CaseRecord = replace(result.records[0], resident_id=application.resident_id)
         return record
 
+    async def report_hours(self, report: HoursReport) -> HoursReceipt:
+        """Report hours a volunteer served; the department's receipt.
+
+        Retried after a timeout or a failure like any idempotent call: the report key is the
+        department's dedupe key (the spec must send it), so a report is filed once however often sent.
+        """
+        operation = self._operation("hours_reports")
+        fill = hours_reports.fill(replace(report, resident_id=check_resident_id(report.resident_id)))
+        request = self.build_request(operation, (), fill)
+        request = replace(request, headers={k: _fill(v, fill) for k, v in request.headers.items()})
+        auth, fmt = self.auth_for(operation), self.spec.format_of(operation)
+
+        async def send() -> UpstreamResponse | None:
+            return await self.resilience.call(
+                lambda timeout: self.exchange(request, timeout, None, auth, fmt), True
+            )
+
+        response = await self.resilience.deadline(send)
+        if response is None:
+            raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, "the report was not filed")
+        page = decode_page(response, fmt, operation.items, self.department)
+        result = map_records(page.items, reader_for(fmt), operation, "hours_reports", self.department)
+        receipt = next((r for r in result.records if r.report_key == report.report_key), None)
+        if receipt is None:
+            problem = result.problems[0] if result.problems else "no receipt for this report in the answer"
+            raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, f"hours report: {problem}")
+        assert isinstance(receipt, HoursReceipt)
+        return receipt
+
+    async def confirm_payment(self, confirmation: PaymentConfirmation) -> BillRecord:
+        """Tell the department a bill was paid; the bill as it now stands (paid, in its words).
+
+        Retried like any idempotent call: the department knows the payment by the provider's
+        transaction number, so telling it twice records one payment.
+        """
+        operation = self._operation("payments")
+        fmt = self.spec.format_of(operation)
+        request = self.build_request(operation, (), payment_fill(confirmation))
+        if operation.body is not None and isinstance(fmt, JsonFormat):
+            request = replace(
+                request, headers={"Content-Type": "application/json; charset=utf-8", **request.headers}
+            )
+        auth = self.auth_for(operation)
+
+        async def send() -> UpstreamResponse | None:
+            return await self.resilience.call(
+                lambda timeout: self.exchange(request, timeout, None, auth, fmt), True
+            )
+
+        response = await self.resilience.deadline(send)
+        if response is None:
+            raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, "the payment was not taken")
+        page = decode_page(response, fmt, operation.items, self.department)
+        result = map_records(page.items, reader_for(fmt), operation, "bills", self.department)
+        if not result.records:
+            problem = result.problems[0] if result.problems else "no bill in the answer"
+            raise UpstreamError(UpstreamCode.BAD_RESPONSE, self.department, f"payment: {problem}")
+        bill: BillRecord = result.records[0]
+        return bill
+
+    async def forget(self, capability: str, resident_digest: str) -> None:
+        """Drop a resident's cached ``capability`` (after a write changed it), by their digest."""
+        await self.resilience.cache.delete(
+            f"{self.department}:{self.fingerprint}:{capability}:{resident_digest}"
+        )
+
     def build_submission(self, operation: Operation, application: Application) -> UpstreamRequest:
         """The request for one application: the body's values escaped for the format, the rest plain."""
         check_resident_id(application.resident_id)
@@ -239,8 +312,8 @@ class SpecAdapter:
         return found
 
     async def run(self, capability: str, resident_id: str | None = None) -> Fetched[Any]:
-        if capability == "applications":  # a submission has side effects: only submit() sends one
-            raise LookupError(f"{self.department}: applications are submitted, not read")
+        if capability in WRITES:  # side effects: only submit() / confirm_payment() / report_hours()
+            raise LookupError(f"{self.department}: {capability} are written, not read")
         operation = self._operation(capability)
         fill = {} if resident_id is None else {"resident_id": check_resident_id(resident_id)}
         policy = CachePolicy(operation.cache_ttl_s, operation.stale_ttl_s, operation.public)

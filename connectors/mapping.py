@@ -30,11 +30,13 @@ from domain.records import (
     Category,
     Channel,
     Criterion,
+    HoursReceipt,
     OpeningPeriod,
     OperationResult,
     ResidentFacts,
     ServiceRecord,
     StationRecord,
+    VolunteerRecord,
 )
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -495,6 +497,26 @@ def _bill(department: str, v: dict[str, Any]) -> BillRecord:
     )
 
 
+def _volunteer(department: str, v: dict[str, Any]) -> VolunteerRecord:
+    return VolunteerRecord(
+        resident_id=v.get("resident_id") or "",
+        department=department,
+        volunteer_no=v.get("volunteer_no") or "",
+        status=v.get("status") or "",
+    )
+
+
+def _hours_receipt(department: str, v: dict[str, Any]) -> HoursReceipt:
+    return HoursReceipt(
+        report_key=v["report_key"],
+        department=department,
+        hours=float(v["hours"]),
+        total_hours=v.get("total_hours"),
+        result=v.get("result") or "",
+        resident_id=v.get("resident_id") or "",
+    )
+
+
 BUILDERS: dict[str, Callable[[str, dict[str, Any]], Any]] = {
     "catalog": _service,
     "stations": _station,
@@ -502,6 +524,8 @@ BUILDERS: dict[str, Callable[[str, dict[str, Any]], Any]] = {
     "cases": _case,
     "accounts": _account,
     "bills": _bill,
+    "volunteers": _volunteer,
+    "hours_reports": _hours_receipt,
 }
 
 MAX_REPORTED_PROBLEMS = 5

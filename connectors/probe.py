@@ -58,6 +58,13 @@ class ProbeReport:
         return tuple(f"{o.capability}: {p}" for o in self.operations for p in o.problems)
 
 
+WRITES = {
+    "applications": "not probed: a submission makes a case",
+    "payments": "not probed: a payment marks a bill paid",
+    "hours_reports": "not probed: a report files a volunteer's hours",
+}
+
+
 async def probe(spec: ConnectorSpec) -> ProbeReport:
     """Call every operation of ``spec`` once, in parallel; never raises for a failing department."""
     department = build_department(spec, 0, ResponseCache("none://"))
@@ -70,10 +77,8 @@ async def probe(spec: ConnectorSpec) -> ProbeReport:
 
 async def _probe_one(adapter: SpecAdapter, spec: ConnectorSpec, capability: str) -> OperationProbe:
     resident = spec.probe.resident_id if spec.probe else None
-    if capability == "applications":  # a submission makes a case: never sent to try a spec
-        return OperationProbe(
-            capability, ok=True, skipped=True, problems=("not probed: a submission makes a case",)
-        )
+    if capability in WRITES:  # a submission makes a case, a payment marks a bill: never sent to try
+        return OperationProbe(capability, ok=True, skipped=True, problems=(WRITES[capability],))
     if capability in PERSONAL and resident is None:
         return OperationProbe(
             capability, ok=True, skipped=True, problems=("not probed: the spec has no probe.resident_id",)

@@ -527,12 +527,28 @@ RECORDS: dict[str, dict[str, Target]] = {
 }
 # applications: the department answers a submission with the case it became, mapped like a case
 RECORDS["applications"] = RECORDS["cases"]
+# volunteers: the department's register (a record for a resident means a registered volunteer)
+RECORDS["volunteers"] = {"resident_id": STR, "volunteer_no": STR, "status": STR}
+# hours_reports: hours a volunteer served, reported under a key the department files once; its receipt
+RECORDS["hours_reports"] = {
+    "report_key": REQUIRED_STR,
+    "hours": Target(("float",), required=True),
+    "total_hours": Target(("float",)),
+    "result": STR,
+    "resident_id": STR,
+}
+# payments: the department answers a payment it was told of with the bill as it now stands
+RECORDS["payments"] = RECORDS["bills"]
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     capability: tuple(name for name, target in fields.items() if target.required)
     for capability, fields in RECORDS.items()
 }
 # keyed by a resident: never shared, never stale
-PERSONAL = frozenset({"facts", "cases", "applications", "accounts", "bills"})
+PERSONAL = frozenset({"facts", "cases", "applications", "accounts", "bills", "volunteers", "hours_reports"})
+# operations with side effects: sent only by their own adapter method, never read, cached or probed
+WRITES = frozenset({"applications", "payments", "hours_reports"})
+# what ``hours_reports`` may put into its request; ``{report_key}`` is required (the department dedupes)
+HOURS_REPORT_PLACEHOLDERS = ("{report_key}", "{resident_id}", "{hours}", "{served_on}", "{activity_id}")
 # what ``applications`` may put into path, params, headers and body (``_json`` ones are JSON, not escaped)
 SUBMISSION_PLACEHOLDERS = (
     "{resident_id}",
@@ -712,7 +728,19 @@ class ConnectorSpec(_Model):
     format: Format
     policy: Policy = Field(default_factory=Policy)
     operations: dict[
-        Literal["catalog", "stations", "facts", "cases", "applications", "accounts", "bills"], Operation
+        Literal[
+            "catalog",
+            "stations",
+            "facts",
+            "cases",
+            "applications",
+            "accounts",
+            "bills",
+            "payments",
+            "volunteers",
+            "hours_reports",
+        ],
+        Operation,
     ]
     webhook: Webhook | None = Field(None, description="case-change calls from the department (needs cases)")
     probe: ProbeSamples | None = Field(None, description="sample parameters for the probe at registration")
@@ -725,6 +753,8 @@ class ConnectorSpec(_Model):
             problems.extend(mapping_problems(operation.mapping, RECORDS[capability], f"{where}.mapping"))
             problems.extend(_personal_problems(capability, operation, where))
             problems.extend(_submission_problems(capability, operation, where))
+            problems.extend(_hours_report_problems(capability, operation, where))
+            problems.extend(_payment_problems(capability, operation, where))
             problems.extend(_for_each_problems(capability, operation, where, set(self.operations)))
             problems.extend(_expression_problems(operation, operation.format or self.format, where))
             problems.extend(_graphql_problems(capability, operation, operation.format or self.format, where))
@@ -832,7 +862,49 @@ def _submission_problems(capability: str, operation: Operation, where: str) -> l
     return problems
 
 
+def _hours_report_problems(capability: str, operation: Operation, where: str) -> list[str]:
+    """Hours are POSTed under a report key the department files once, so a retry never counts twice."""
+    if capability != "hours_reports":
+        return []
+    problems = []
+    if operation.method != "POST":
+        problems.append(f"{where}.method: hours are reported with POST")
+    text = " ".join((operation.template_text(), *operation.headers.values()))
+    if "{report_key}" not in text:
+        problems.append(f"{where}: needs {{report_key}} (the department files each report once)")
+    if operation.pagination.style != "none":
+        problems.append(f"{where}.pagination: a report answers one receipt, not pages")
+    problems.extend(
+        f"{where}: unknown placeholder {name} (known: {', '.join(HOURS_REPORT_PLACEHOLDERS)})"
+        for name in sorted(set(_PLACEHOLDER.findall(text)) - set(HOURS_REPORT_PLACEHOLDERS))
+    )
+    return problems
+
+
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+# what ``payments`` may put into path, params, headers and body (connectors/payments.py fills them)
+PAYMENT_PLACEHOLDERS = ("{bill_id}", "{provider_txn}", "{amount_fen}", "{paid_at}", "{payment_id}")
+
+
+def _payment_problems(capability: str, operation: Operation, where: str) -> list[str]:
+    """A payment is POSTed for one bill with the provider's transaction (what makes it idempotent)."""
+    if capability != "payments":
+        return []
+    problems = [] if operation.method == "POST" else [f"{where}.method: a payment is reported with POST"]
+    text = " ".join((operation.template_text(), *operation.headers.values()))
+    problems.extend(
+        f"{where}: needs {name} in its path, params or body"
+        for name in ("{bill_id}", "{provider_txn}")
+        if name not in text
+    )
+    problems.extend(
+        f"{where}: unknown placeholder {name} (known: {', '.join(PAYMENT_PLACEHOLDERS)})"
+        for name in sorted(set(_PLACEHOLDER.findall(text)) - set(PAYMENT_PLACEHOLDERS))
+    )
+    if operation.public:
+        problems.append(f"{where}.public: a payment is personal: 'public: false'")
+    return problems
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

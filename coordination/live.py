@@ -1,7 +1,7 @@
 """Live case updates wired together: the change publisher, the watch (pollers) and the webhook route.
 
-``LiveCases.build`` is all the server needs: it adds ``routes``, keeps the object on ``app.state``
-(``case_watch`` is what subscriptions use) and calls ``close`` on shutdown.
+``LiveCases.build`` is all the server needs: it adds ``routes``, keeps the object in ``Services.live``
+(``live.watch`` is what subscriptions use) and calls ``close`` on shutdown.
 """
 
 from __future__ import annotations

@@ -209,6 +209,28 @@ class BillRecord:
     resident_id: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class VolunteerRecord:
+    """A resident on the volunteer department's register: a record at all means registered."""
+
+    resident_id: str
+    department: str
+    volunteer_no: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HoursReceipt:
+    """The department's receipt for one report of hours served, filed under the gateway's report key."""
+
+    report_key: str
+    department: str
+    hours: float
+    total_hours: float | None = None
+    result: str = ""  # the department's word: accepted, duplicate, ...
+    resident_id: str = ""
+
+
 R = TypeVar("R")
 
 

@@ -7,7 +7,7 @@ hold cannot be tried that way. The key must be the same on every gateway process
 across restarts (digests are stored and compared between processes), so it comes from settings, never
 from chance — except for ``Digester.ephemeral()``, for parts that never store or share a digest.
 
-One ``Digester`` per app (``server.create_app`` puts it on ``app.state.digester``); every digest of a
+One ``Digester`` per app (``services.build_services`` makes it ``Services.digester``); every digest of a
 subject in the gateway goes through one.
 """
 

@@ -2,7 +2,7 @@
 
 Plain data, no GraphQL and no HTTP: resolvers and policies take a ``Principal`` and decide. A request
 without a token has no principal (``None``) and may read only public data. Logs, stored rows and cache
-keys name a subject by its keyed digest: ``app.state.digester.of(principal.subject)`` (identity/digest.py).
+keys name a subject by its keyed digest: ``services.digester.of(principal.subject)`` (identity/digest.py).
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Rate limits per client and per channel, answered with 429 and ``Retry-After`` before any GraphQL work.
 
+Who is asking was decided before this runs, once per request, by the authentication middleware
+(``identity/authentication.py``): the limiter reads its ``Caller`` from the scope and verifies nothing.
+
 The client is the verified token's subject (as its digest: a resident's subject is an ID number), else
 the connecting IP address (behind a load balancer, set ``FORWARDED_ALLOW_IPS`` to its address so uvicorn
-takes the client's from ``X-Forwarded-For``). An invalid token counts as its IP: the view then refuses
-it with 401. The channel is the token's, else the ``X-Onestop-Channel`` header; each channel may have
-its own rate for all its clients together (kiosks of a district sharing one allowance, say).
-
-A token verified here is left in the request's state for the GraphQL view, which then does not verify
-it again (``verified_by_rate_limit``): one signature check per request.
+takes the client's from ``X-Forwarded-For``). An invalid token counts as its IP: the endpoint then
+refuses it with 401. The channel is the token's, else the ``X-Onestop-Channel`` header; each channel may
+have its own rate for all its clients together (kiosks of a district sharing one allowance, say).
 """
 
 from __future__ import annotations
@@ -17,31 +17,15 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from identity.authentication import caller_of
 from identity.digest import Digester
-from identity.principal import ClientChannel, Principal
-from identity.tokens import TokenError, TokenVerifier
+from identity.principal import ClientChannel
 from middleware.buckets import Bucket, Buckets, Verdict
 from middleware.responses import refuse
 
 
 @dataclass(frozen=True, slots=True)
-class Verified:
-    """A token this request's rate limiter verified, kept for the GraphQL view (one verification)."""
-
-    token: str
-    principal: Principal
-
-
-VERIFIED = "onestop.verified_token"  # key in the ASGI scope's state
-
-
-def verified_by_rate_limit(scope: Scope) -> Verified | None:
-    found = scope.get("state", {}).get(VERIFIED)
-    return found if isinstance(found, Verified) else None
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
+class Client:
     client: str  # a digest: of the token subject, or of the IP address
     channel: ClientChannel
 
@@ -55,7 +39,6 @@ class RateLimiter:
     client_rate: float = 0.0  # 0: no per-client limit
     client_burst: float = 40.0
     channel_rates: dict[str, float] = field(default_factory=dict)
-    verifier: TokenVerifier | None = None
     # bucket keys live in Redis: subjects and addresses go in as keyed digests
     digester: Digester = field(default_factory=Digester.ephemeral)
     refused: Counter[str] = field(default_factory=Counter)
@@ -64,7 +47,7 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.client_rate > 0 or any(rate > 0 for rate in self.channel_rates.values())
 
-    def buckets_for(self, caller: Caller) -> tuple[list[Bucket], list[str]]:
+    def buckets_for(self, caller: Client) -> tuple[list[Bucket], list[str]]:
         """The buckets a request takes from, and each one's scope name (for the 429 and the counter)."""
         buckets, scopes = [], []
         if self.client_rate > 0:
@@ -78,48 +61,19 @@ class RateLimiter:
             scopes.append("channel")
         return buckets, scopes
 
-    async def identify(self, scope: Scope) -> Caller:
-        channel_header, authorization = _caller_headers(scope)
-        channel = _channel(channel_header)
-        kind, _, token = authorization.partition(" ")
-        if self.verifier is not None and kind.lower() == "bearer" and token.strip():
-            try:
-                principal = await self.verifier.verify(token.strip())
-            except TokenError:
-                pass  # counted as its IP; the view answers 401
-            else:
-                scope.setdefault("state", {})[VERIFIED] = Verified(token.strip(), principal)
-                if principal.channel is not ClientChannel.UNKNOWN:
-                    channel = principal.channel
-                return Caller(f"sub-{self.digester.of(principal.subject)}", channel)
-        client = scope.get("client")
-        address = client[0] if client else "unknown"
-        return Caller(f"ip-{self.digester.of(address)}", channel)
+    def identify(self, scope: Scope) -> Client:
+        caller = caller_of(scope)
+        if caller.principal is not None:
+            return Client(f"sub-{self.digester.of(caller.principal.subject)}", caller.channel)
+        address = scope["client"][0] if scope.get("client") else "unknown"
+        return Client(f"ip-{self.digester.of(address)}", caller.channel)
 
     async def check(self, scope: Scope) -> tuple[Verdict, str]:
-        buckets, scopes = self.buckets_for(await self.identify(scope))
+        buckets, scopes = self.buckets_for(self.identify(scope))
         if not buckets:
             return Verdict(), ""
         verdict = await self.buckets.take(buckets)
         return verdict, scopes[verdict.bucket] if not verdict.admitted else ""
-
-
-def _caller_headers(scope: Scope) -> tuple[str, str]:
-    """The channel and Authorization headers, in one pass over the raw headers (this runs per request)."""
-    channel = authorization = b""
-    for name, value in scope["headers"]:
-        if name == b"x-onestop-channel":
-            channel = value
-        elif name == b"authorization":
-            authorization = value
-    return channel.decode("latin-1"), authorization.decode("latin-1")
-
-
-def _channel(value: str | None) -> ClientChannel:
-    try:
-        return ClientChannel((value or "").strip().lower())
-    except ValueError:
-        return ClientChannel.UNKNOWN  # the view refuses an unknown channel with 400
 
 
 class RateLimit:

@@ -52,6 +52,7 @@ async def serve(args: argparse.Namespace) -> None:
                 f"description {mocks.url}{department.description_path}",
                 flush=True,
             )
+        print(f"  {'payprovider':<14} {mocks.url}/payprovider/pay/  mock payment provider", flush=True)
         print(f"  {'admin':<14} {mocks.url}/_admin/departments", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

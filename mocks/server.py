@@ -17,6 +17,7 @@ from mocks.case_status import CaseStatusApi, WebhookSender
 from mocks.departments import select
 from mocks.faults import DEFAULT_HANG_LIMIT_S, AdminApi, Board, Runtime, fault_middleware
 from mocks.fixtures_api import FixturesApi
+from mocks.payprovider import mount as mount_payprovider
 from mocks.world import DEFAULT_SEED, World, build_world
 
 BOARD = web.AppKey("board", Board)
@@ -54,6 +55,7 @@ def create_app(
         i: r.mounted.case_status for i, r in board.runtimes.items() if r.mounted.case_status is not None
     }
     app.add_routes(CaseStatusApi(boards, webhooks).routes())
+    mount_payprovider(app, board.reset_hooks)  # the payment provider bills are paid through
     app.on_shutdown.append(board.on_shutdown)
     return app
 

@@ -2,12 +2,13 @@
 
 ``server.create_app`` builds one ``Observability`` per app, hands ``upstream`` to the connector registry,
 puts ``RequestObserver`` outermost in the middleware, serves ``endpoint`` at ``/metrics`` and calls
-``watch(app)`` so the scrape-time figures read that app's state.
+``watch(...)`` with the parts whose figures are read at scrape time (services.py).
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -15,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from connectors.registry import Registry
 from identity.digest import Digester
 from observability.metrics import Metrics, StateSource
 from observability.requests import RequestObserver
@@ -41,18 +43,25 @@ class Observability:
     def middleware(self) -> Middleware:
         return Middleware(_Installed, observability=self)
 
-    def watch(self, app: Any) -> None:
-        """Scrape-time figures from ``app.state``: registry, cache, and ``inflight`` and ``rate_limits``
-        if the app has them."""
-        state = app.state
+    def watch(
+        self,
+        registry: Registry,
+        cache_errors: Callable[[], int],
+        inflight: object = None,
+        rate_limits: object = None,
+        response_cache: object = None,
+    ) -> None:
+        """Read these at scrape time: the connectors served, the cache's error count, the in-flight
+        limit and rate limits (``middleware/``: read by attribute, so observability imports none of it),
+        and the whole-response cache's counters (``schema/response_cache.py``; None when off)."""
         self.metrics.watch(
             StateSource(
-                registry=lambda: getattr(state, "registry", None),
-                cache_errors=lambda: getattr(getattr(state, "cache", None), "errors", 0),
-                inflight=lambda: getattr(state, "inflight", None),
+                registry=lambda: registry,
+                cache_errors=cache_errors,
+                inflight=lambda: inflight,
                 own_in_flight=lambda: self._middleware.in_flight if self._middleware else 0,
-                rate_limits=lambda: getattr(state, "rate_limits", None),
-                response_cache=lambda: getattr(state, "response_cache", None),
+                rate_limits=lambda: rate_limits,
+                response_cache=lambda: response_cache,
             )
         )
 

@@ -19,14 +19,16 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from graphql import GraphQLError
 
 from access.policy import AccessDenied, Acting, Purpose
+from access.service import Access
 from connectors.errors import UpstreamError
-from coordination.bus import Message
+from coordination.bus import Bus, Message
 from coordination.case_changes import CaseChange, same_state, stamp, topic_for
+from coordination.live import LiveCases
 from coordination.watch import CaseWatch
 from domain.records import CaseRecord, CaseStatus
 from resolvers.cases import NOT_YOURS, parse_case_id
@@ -42,10 +44,24 @@ RECHECK_S = 60.0  # a quiet stream still ends within this long of a consent revo
 wall_clock: Callable[[], float] = time.time
 
 
+class LiveParts(Protocol):
+    """The app's parts a subscription uses (``services.Services`` has them): read-only, as there."""
+
+    @property
+    def live(self) -> LiveCases: ...  # live.watch: the pollers of watched cases
+
+    @property
+    def bus(self) -> Bus: ...
+
+    @property
+    def access(self) -> Access: ...
+
+
 class Caller(Protocol):
     """What a subscription needs of its context (``schema.context.Context`` is one)."""
 
-    state: Any  # the app's state: bus, case_watch, access
+    @property
+    def services(self) -> LiveParts: ...
 
     async def acting_for(self, resident: str | None, purpose: Purpose) -> Acting: ...
 
@@ -80,12 +96,12 @@ async def case_updates(
 ) -> AsyncIterator[CaseUpdateEvent]:
     acting = await ctx.acting_for(resident, Purpose.CASES)
     await _still_allowed(ctx, acting, resident)  # a websocket's context lives long: decide afresh
-    watch: CaseWatch = ctx.state.case_watch
+    watch = ctx.services.live.watch
     owners = [d.id for d in watch.registry().with_capability("cases")]
     wanted = wanted_cases(case_ids, owners)
     departments = sorted(wanted) if wanted is not None else owners
     async with (
-        ctx.state.bus.subscribe(topic_for(acting.resident_digest)) as heard,
+        ctx.services.bus.subscribe(topic_for(acting.resident_digest)) as heard,
         watch.watching(acting.resident_id, departments),
     ):
         known = await _baseline(ctx, watch, acting, departments, wanted)
@@ -186,7 +202,7 @@ async def _still_allowed(ctx: Caller, acting: Acting, resident: str | None) -> N
     if principal.expires_at is not None and principal.expires_at <= wall_clock():
         raise AccessDenied("UNAUTHENTICATED", "the token has expired; subscribe again with a new one")
     if acting.session_id is not None:
-        await ctx.state.access.policy.acting_for(principal, resident, acting.purpose)
+        await ctx.services.access.policy.acting_for(principal, resident, acting.purpose)
 
 
 def upstream_refusal(error: UpstreamError) -> GraphQLError:

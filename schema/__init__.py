@@ -15,12 +15,14 @@ from strawberry.extensions import ParserCache
 
 from observability.requests import OperationObserver
 from schema import (
+    activity_signups,
     admin,
     applications,
     appointments,
     case_updates,
     departments,
     federation,
+    payments,
     residents,
     services,
     stations,
@@ -48,6 +50,8 @@ MUTATIONS: tuple[type, ...] = (
     admin.Mutation,
     applications.Mutation,
     appointments.Mutation,
+    activity_signups.Mutation,
+    payments.Mutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (case_updates.Subscription,)
 

@@ -34,7 +34,7 @@ class AccessLogging(SchemaExtension):
         if not batch:
             return
         try:
-            await context.state.access.log.write(batch)
+            await context.services.access.log.write(batch)
         except Exception:
             log.exception("access log write failed; withholding the response's data")
             result = self.execution_context.result

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -220,13 +220,15 @@ SpecArg = Annotated[str, strawberry.argument(description="the spec's text, YAML 
 
 
 def _admin(info: Info) -> Admin:
-    state: Any = info.context.state
-    return Admin(state.sessions, state.reloader, state.digester, tuple(state.settings.connector_hosts))
+    services = info.context.services
+    return Admin(
+        services.sessions, services.reloader, services.digester, tuple(services.settings.connector_hosts)
+    )
 
 
 async def _info(info: Info, department: str) -> ConnectorInfo:
     rows = await _admin(info).versions(info.context.principal, department)
-    served = info.context.state.registry.get(department)
+    served = info.context.services.registry.get(department)
     return ConnectorInfo(
         department=department,
         versions=[ConnectorVersion.of(r) for r in rows],

@@ -67,7 +67,7 @@ class Mutation:
         department = None if service is None else context.registry.get(service.department)
         logic.check(application, service, department, catalogue_complete=not context.notices.failures)
         assert department is not None  # check() refuses an application no department takes
-        book = SubmissionBook(context.state.sessions)
+        book = SubmissionBook(context.services.sessions)
         case = await logic.submit(book, department, acting, application)
         await context.record_access(acting, "applications", department.id)
         return Case.from_record(case)

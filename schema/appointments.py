@@ -118,11 +118,11 @@ class ReserveAppointmentInput:
 
 
 def _book(info: Info) -> AppointmentBook:
-    return AppointmentBook(info.context.state.sessions)
+    return AppointmentBook(info.context.services.sessions)
 
 
 def _rules(info: Info) -> logic.SlotRules:
-    settings = info.context.state.settings
+    settings = info.context.services.settings
     return logic.SlotRules(
         settings.appointment_days, settings.appointment_slot_minutes, settings.appointment_capacity
     )

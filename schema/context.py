@@ -1,26 +1,34 @@
-"""What every resolver gets per request: the registry, per-request DataLoaders and the notices."""
+"""What every resolver gets per request: the registry, per-request DataLoaders and the notices.
+
+``services``: the app's parts, typed (services.py): ``info.context.services.access``, ``.sessions``, ...
+``registry``: the connector versions this request works on, snapshotted when it began (a hot reload
+during the request does not change them under it); ``services.registry`` is the live one.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.requests import Request
+from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
-from access.policy import AccessDenied, AccessRecord, Acting, Purpose, access_record
+from access.policy import AccessRecord, Acting, Purpose, access_record
 from connectors.registry import Registry
 from identity.principal import ClientChannel, Principal
 from resolvers.loaders import Loaders
 from resolvers.notices import Notices, Path
+from services import Services
 
 
 @dataclass(slots=True)
 class Context:
     registry: Registry
+    services: Services
+    request: Request | WebSocket  # the HTTP request, or the websocket the operation came on
     notices: Notices = field(default_factory=Notices)
     loaders: Loaders = field(init=False)
-    request: Any = None
-    state: Any = None  # the app's state: sessions (store), bus, settings, cache
     principal: Principal | None = None  # None: no token, public data only
     channel: ClientChannel = ClientChannel.UNKNOWN
     views: dict[str, Any] = field(default_factory=dict)  # per-request memo of GraphQL views by key
@@ -45,10 +53,7 @@ class Context:
         key = (resident, purpose)
         acting = self.acting_memo.get(key)
         if acting is None:
-            access = getattr(self.state, "access", None)
-            if access is None:
-                raise AccessDenied("FORBIDDEN", "personal data is not served by this gateway")
-            acting = await access.policy.acting_for(self.principal, resident, purpose)
+            acting = await self.services.access.policy.acting_for(self.principal, resident, purpose)
             if self.memoize_access:
                 self.acting_memo[key] = acting
         return acting
@@ -59,7 +64,7 @@ class Context:
         if self.access_batch is not None:
             self.access_batch.append(record)
         else:
-            await self.state.access.log.write([record])
+            await self.services.access.log.write([record])
 
 
 Info = StrawberryInfo[Context, None]

@@ -147,12 +147,12 @@ class Schema(strawberry.federation.Schema):
         try:
             return await super().execute(
                 query,
-                variable_values,
-                context_value,
-                root_value,
-                operation_name,
-                allowed,
-                operation_extensions,
+                variable_values=variable_values,
+                context_value=context_value,
+                root_value=root_value,
+                operation_name=operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=operation_extensions,
             )
         except InvalidOperationTypeError as exc:
             if exc.operation_type is OperationType.SUBSCRIPTION:

@@ -38,6 +38,7 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.pyutils import Path, Undefined, gather_with_cancel
+from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
@@ -80,7 +81,7 @@ def plan(field: GraphQLField) -> Plan:
     definition = (field.extensions or {}).get("strawberry-definition")
     if (
         resolve is not None
-        and getattr(resolve, "_is_default", False)  # strawberry's own: the attribute, no resolver
+        and is_default_resolver(resolve)  # strawberry's own: the attribute, no resolver
         and not field.args
         and definition is not None
         and getattr(definition, "default_resolver", None) is getattr
@@ -134,7 +135,7 @@ def objects(field: GraphQLField) -> Objects | None:
     definition = (field.extensions or {}).get("strawberry-definition")
     if (
         field.resolve is not None
-        and getattr(field.resolve, "_is_default", False)
+        and is_default_resolver(field.resolve)
         and not field.args
         and definition is not None
         and getattr(definition, "default_resolver", None) is getattr

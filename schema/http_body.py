@@ -12,14 +12,13 @@ APQ client's hash and text register the document once it has run (``schema/apq.p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from strawberry.http import GraphQLRequestData
-from strawberry.http.parse_content_type import parse_content_type
-from strawberry.http.types import QueryParams
 from strawberry.types import ExecutionResult
 
 from schema.apq import Documents
@@ -70,7 +69,7 @@ def request_data(data: Any) -> RequestData:
     return RequestData(query, variables, operation, extensions, document_id=data.get("documentId"))
 
 
-def query_params(params: QueryParams) -> dict[str, Any]:
+def query_params(params: Mapping[str, str | None]) -> dict[str, Any]:
     data: dict[str, Any] = dict(params)
     for name in ("variables", "extensions"):
         if data.get(name):
@@ -102,6 +101,11 @@ async def resolve(
     return None
 
 
+def media_type_of(content_type: str | None) -> str:
+    """``application/json`` of ``Application/JSON; charset=utf-8``: media types ignore case."""
+    return (content_type or "").partition(";")[0].strip().lower()
+
+
 def ran(result: Any) -> bool:
     """Whether the operation ran (its document parsed, validated and passed the limits)."""
     if not isinstance(result, ExecutionResult):
@@ -111,13 +115,16 @@ def ran(result: Any) -> bool:
 
 class StrictRequests:
     """Mixin for the GraphQL view (before strawberry's ``GraphQL`` in the bases): strict body parsing
-    and trusted documents. Reads ``app.state.persisted`` and the channel the view put on the request."""
+    and trusted documents. Reads the view's ``manifests`` (trusted documents) and ``documents`` (APQ), and
+    the channel the view put on the request."""
+
+    manifests: Manifests
+    documents: Documents
 
     async def parse_http_body(self, request: Any) -> RequestData:
         if request.method == "GET":
             return request_data(query_params(request.query_params))
-        content_type, _ = parse_content_type(request.content_type or "")
-        if content_type != "application/json":
+        if media_type_of(request.content_type) != "application/json":
             raise RequestRefused(400, "BAD_REQUEST", "a GraphQL POST body is application/json")
         return request_data(decode(await request.get_body()))
 
@@ -125,17 +132,14 @@ class StrictRequests:
         self, request: Any, request_adapter: Any, request_data: Any, *args: Any, **kwargs: Any
     ) -> Any:
         register = None
-        documents: Documents | None = getattr(request.app.state, "documents", None)
+        documents = self.documents
         if isinstance(request_data, RequestData):
-            manifests = getattr(request.app.state, "persisted", None) or NO_MANIFESTS
+            manifests = self.manifests
             channel = getattr(request.state, "channel", None)
             media_type = getattr(request.state, "media_type", "application/json")
             channel_name = channel.value if channel else "unknown"
             register = await resolve(manifests, documents, request_data, channel_name, media_type)
         result = await super().execute_operation(request, request_adapter, request_data, *args, **kwargs)  # type: ignore[misc]
-        if register is not None and documents is not None and ran(result):
+        if register is not None and ran(result):
             await documents.put(register, request_data.query)
         return result
-
-
-NO_MANIFESTS = Manifests()

@@ -26,14 +26,17 @@ from resolvers.bills import resident_bills
 from resolvers.cases import one_case, resident_cases
 from resolvers.eligibility import EligibilityRequest, resident_eligibility
 from resolvers.errors import InputError
+from resolvers.payments import payments_of, resident_payments
 from resolvers.residents import FactReading, PersonalLoaders, mask_id_number
 from resolvers.stations import check_point
+from schema.activity_signups import ActivitySignUp, sign_ups_for
 from schema.appointments import Appointment, appointments_for
 from schema.bills import Bill
 from schema.cases import Case
 from schema.context import Context, Info, path_of
 from schema.described import described_enum
 from schema.eligibility import Eligibility
+from schema.payments import Payment
 from schema.stations import GeoPointInput
 
 T = TypeVar("T")
@@ -48,6 +51,8 @@ described_enum(
         "APPLICATIONS": "提交申请 / Submitting applications",
         "APPOINTMENTS": "预约 / Appointments at stations",
         "BILLS": "账单 / Utility bills",
+        "ACTIVITIES": "活动报名 / Sign-ups for station activities",
+        "PAYMENTS": "缴费 / Paying bills, and the payments made",
         "ACCESS_LOG": "查询记录 / The resident's own access log (never in staff's scope)",
     },
     name="AccessPurpose",
@@ -70,7 +75,7 @@ def personal_loaders(context: Context) -> PersonalLoaders:
 
 
 def handle_of(context: Context, id_number: str) -> strawberry.ID:
-    return strawberry.ID(context.state.access.handle(id_number))
+    return strawberry.ID(context.services.access.handle(id_number))
 
 
 @strawberry.type(description="Where one profile value came from.")
@@ -333,6 +338,20 @@ class Resident:
 
         return await self._read(info, Purpose.BILLS, "bills", fetch, lambda bs: (b.department_id for b in bs))
 
+    @strawberry.field(description="缴费记录 / The resident's bill payments, newest first (receipts)")
+    async def payments(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="at most this many, 0..100")] = 20,
+    ) -> list[Payment]:
+        async def fetch(acting: Acting) -> list[Payment]:
+            service = payments_of(info.context.services.payments)
+            return [Payment.from_ledger(p) for p in await resident_payments(service, acting, first)]
+
+        return await self._read(
+            info, Purpose.PAYMENTS, "payments", fetch, lambda ps: (p.department_id for p in ps)
+        )
+
     @strawberry.field(description="Who read this resident's data, newest first (the resident only)")
     async def access_log(
         self,
@@ -345,7 +364,7 @@ class Resident:
         before_id = _entry_id(before)
 
         async def fetch(acting: Acting) -> list[AccessLogEntry]:
-            entries = await info.context.state.access.log.read(acting.resident_digest, first, before_id)
+            entries = await info.context.services.access.log.read(acting.resident_digest, first, before_id)
             own = acting.actor_digest
             return [AccessLogEntry.from_logged(e, own) for e in entries]
 
@@ -357,7 +376,7 @@ class Resident:
     )
     async def access_log_verified(self, info: Info) -> bool:
         async def fetch(acting: Acting) -> bool:
-            report = await info.context.state.access.log.verify(acting.resident_digest)
+            report = await info.context.services.access.log.verify(acting.resident_digest)
             return bool(report.verified)
 
         return await self._read(info, Purpose.ACCESS_LOG, "access_log", fetch, lambda _: ())
@@ -365,7 +384,7 @@ class Resident:
     @strawberry.field(description="Assisted sessions asking for or holding consent (the resident only)")
     async def assisted_sessions(self, info: Info) -> list[AssistedSession]:
         async def fetch(acting: Acting) -> list[AssistedSession]:
-            views = await info.context.state.access.sessions.for_resident(acting.principal)
+            views = await info.context.services.access.sessions.for_resident(acting.principal)
             return [AssistedSession.from_view(v) for v in views]
 
         return await self._read(info, Purpose.ACCESS_LOG, "assisted_sessions", fetch, lambda _: ())
@@ -382,6 +401,20 @@ class Resident:
 
         return await self._read(info, Purpose.APPOINTMENTS, "appointments", fetch, lambda _: ())
 
+    @strawberry.field(
+        description="活动报名 / Sign-ups for station activities, soonest first; upcoming unless told"
+    )
+    async def activities(
+        self,
+        info: Info,
+        include_past: Annotated[bool, strawberry.argument(description="also those already ended")] = False,
+        include_cancelled: Annotated[bool, strawberry.argument(description="also cancelled ones")] = False,
+    ) -> list[ActivitySignUp]:
+        async def fetch(acting: Acting) -> list[ActivitySignUp]:
+            return await sign_ups_for(info, acting, include_past, include_cancelled)
+
+        return await self._read(info, Purpose.ACTIVITIES, "activities", fetch, lambda _: ())
+
 
 def _entry_id(value: strawberry.ID | None) -> int | None:
     if value is None:
@@ -395,7 +428,7 @@ def _entry_id(value: strawberry.ID | None) -> int | None:
 
 async def _resident(info: Info, key: str | None) -> Resident:
     context = info.context
-    acting = await context.state.access.policy.reach(context.principal, key)
+    acting = await context.services.access.policy.reach(context.principal, key)
     return Resident(id=handle_of(context, acting.resident_id), key=key)
 
 
@@ -457,7 +490,7 @@ class Mutation:
             raise InputError("purposes", "ACCESS_LOG is the resident's own")
         if not 1 <= minutes <= MAX_DURATION_S // 60:
             raise InputError("minutes", f"between 1 and {MAX_DURATION_S // 60}")
-        access = info.context.state.access
+        access = info.context.services.access
         principal = info.context.principal
         assert principal is not None
         view = await access.sessions.start(principal, number, access.handle(number), scope, minutes * 60)
@@ -466,19 +499,23 @@ class Mutation:
     @strawberry.mutation(description="The resident consents: the staff member may act until it expires")
     async def consent_to_assisted_session(self, info: Info, id: SessionIdArg) -> AssistedSession:
         principal = await _resident_principal(info)
-        return AssistedSession.from_view(await info.context.state.access.sessions.consent(principal, str(id)))
+        return AssistedSession.from_view(
+            await info.context.services.access.sessions.consent(principal, str(id))
+        )
 
     @strawberry.mutation(description="The resident withdraws consent (or declines); reads stop at once")
     async def revoke_assisted_session(self, info: Info, id: SessionIdArg) -> AssistedSession:
         principal = await _resident_principal(info)
-        return AssistedSession.from_view(await info.context.state.access.sessions.revoke(principal, str(id)))
+        return AssistedSession.from_view(
+            await info.context.services.access.sessions.revoke(principal, str(id))
+        )
 
     @strawberry.mutation(description="The staff member ends the session")
     async def end_assisted_session(self, info: Info, id: SessionIdArg) -> AssistedSession:
         _staff(info)
         principal = info.context.principal
         assert principal is not None
-        return AssistedSession.from_view(await info.context.state.access.sessions.end(principal, str(id)))
+        return AssistedSession.from_view(await info.context.services.access.sessions.end(principal, str(id)))
 
 
 async def _resident_principal(info: Info) -> Principal:

@@ -107,7 +107,11 @@ PUBLIC_FIELDS: Mapping[str, frozenset[str]] = {
 }
 # Fields of public types deliberately not cacheable (the test of this list checks every field of a
 # public type is in exactly one of the two, so a field added to a public type must be classified).
-NOT_CACHED: Mapping[str, frozenset[str]] = {"Department": frozenset({"status"})}
+# ``Station.activities``: places change with every sign-up, in the gateway's own store (no freshness)
+NOT_CACHED: Mapping[str, frozenset[str]] = {
+    "Department": frozenset({"status"}),
+    "Station": frozenset({"activities"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,12 +529,14 @@ VARY = "Accept, Authorization, X-Onestop-Channel"
 class CachedResponses:
     """Mixin for the GraphQL view, after ``StrictRequests`` (the document is then the one the trusted
     documents allow) and before strawberry's view: answers from the cache, keeps clean public answers,
-    and sets ``Cache-Control`` / ``ETag`` / ``304``. Reads ``app.state.response_cache`` (None: off)."""
+    and sets ``Cache-Control`` / ``ETag`` / ``304``. Reads the view's ``responses`` (None: off)."""
+
+    responses: ResponseCache | None
 
     async def execute_operation(
         self, request: Any, request_adapter: Any, request_data: Any, *args: Any, **kwargs: Any
     ) -> Any:
-        cache: ResponseCache | None = getattr(request.app.state, "response_cache", None)
+        cache = self.responses
         sub_response: Response = kwargs["sub_response"]
         query = getattr(request_data, "query", None)
         verdict = cache.rules.known(query) if cache is not None and isinstance(query, str) else PRIVATE

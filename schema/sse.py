@@ -16,8 +16,9 @@ Its own route, not ``/graphql`` with ``Accept: text/event-stream`` (which stays 
 clients never land in a stream, the GraphQL-over-HTTP negotiation stays one thing, and the
 ``graphql-sse`` client takes one URL for every request of both modes anyway.
 
-Who the caller is comes from the same ``Authorization: Bearer`` header as over HTTP, read by the
-GraphQL view (``GraphQLView.identify``); each operation gets its own context and, like on the
+Who the caller is comes from the same ``Authorization: Bearer`` header as over HTTP, verified once by
+the authentication middleware (``identity/authentication.py``) and read through the GraphQL view
+(``GraphQLView.identify``); each operation gets its own context and, like on the
 websocket, decides access afresh (a stream lives long). A reservation belongs to the principal that
 made it: another caller presenting its token is told it does not exist (opening its stream without
 naming oneself is allowed: that is how an ``EventSource`` reads it).
@@ -36,7 +37,6 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncGenerator, Awaitable, Callable, Collection
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -51,9 +51,7 @@ from strawberry.http.websocket_origin import is_same_origin, normalize_allowed_o
 
 from identity.principal import ClientChannel, Principal
 from identity.tokens import TokenError
-from middleware.stack import RESERVATION_HEADER
 from schema.http_body import (
-    NO_MANIFESTS,
     RequestData,
     RequestRefused,
     decode,
@@ -61,95 +59,17 @@ from schema.http_body import (
     request_data,
     resolve,
 )
+from schema.streams import EventStreams, Reservation, StreamRefused, owner_of
 from schema.view import GraphQLView, error_body
 
 log = logging.getLogger("onestop.sse")
 
+RESERVATION_HEADER = "x-graphql-event-stream-token"  # CORS lets pages send it (middleware/stack.py)
 RESERVATION_PARAM = "token"  # the reservation in the URL, for a browser's EventSource
 MAX_OPERATIONS = 100  # per single-connection stream, as strawberry allows per websocket
 RESERVATION_S = 30.0  # a reservation no event stream claims within this long is dropped
-QUEUE_SIZE = 64  # events waiting for a slow reader; operations then wait (backpressure, bounded memory)
 JSON = "application/json"
 SSE = SSETransport()
-
-Owner = tuple[str, str] | None  # (role, subject) of whoever reserved a stream; None: anonymous
-
-
-class StreamRefused(Exception):
-    """A request refused before any stream starts: a typed JSON answer."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-def owner_of(principal: Principal | None) -> Owner:
-    return None if principal is None else (principal.role.value, principal.subject)
-
-
-@dataclass(eq=False)
-class Reservation:
-    """A single-connection stream: its events, its operations, and whether a client reads it yet."""
-
-    token: str
-    owner: Owner
-    events: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
-    operations: dict[str, asyncio.Task[None]] = field(default_factory=dict)
-    open: bool = False
-    expiry: asyncio.TimerHandle | None = None
-
-    async def stop(self) -> None:
-        """Cancel every operation and wait until their generators have closed."""
-        if self.expiry is not None:
-            self.expiry.cancel()
-        tasks = list(self.operations.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-@dataclass
-class EventStreams:
-    """Open streams and reservations of this process, bounded (``ONESTOP_SSE_MAX_STREAMS``)."""
-
-    limit: int
-    reservations: dict[str, Reservation] = field(default_factory=dict)
-    distinct: int = 0  # open distinct-connection streams
-    refused: int = 0
-    # per stream being sent: a future that tells it to stop, and one it sets when it has
-    sending: dict[asyncio.Future[None], asyncio.Future[None]] = field(default_factory=dict)
-
-    @property
-    def current(self) -> int:
-        return len(self.reservations) + self.distinct
-
-    def admit(self) -> None:
-        if self.current >= self.limit:
-            self.refused += 1
-            raise StreamRefused(503, "OVERLOADED", "too many event streams open; retry later")
-
-    def find(self, token: str | None, owner: Owner, reading: bool = False) -> Reservation:
-        """The caller's reservation; someone else's is as unknown as a made-up token.
-
-        ``reading``: opening the stream, which a browser's ``EventSource`` does with ``?token=`` and
-        no headers (the protocol's reason for reservations): the reservation, a secret only its maker
-        was given, is then the credential. A caller who names themself must still be its maker."""
-        found = self.reservations.get(token) if token else None
-        if found is None or (found.owner != owner and not (reading and owner is None)):
-            raise StreamRefused(404, "NOT_FOUND", "no such event stream; reserve one with PUT")
-        return found
-
-    async def close(self, timeout_s: float = 2.0) -> None:
-        """End every stream being sent (the server is shutting down): each ends its response, so the
-        server need not wait for clients that never leave, and clients reconnect, elsewhere or later."""
-        sending = dict(self.sending)
-        for stop in sending:
-            if not stop.done():
-                stop.set_result(None)
-        if sending:
-            await asyncio.wait(sending.values(), timeout=timeout_s)
 
 
 class EventStream:
@@ -235,20 +155,20 @@ class GraphQLOverSSE:
     def __init__(
         self,
         view: GraphQLView,
+        streams: EventStreams,
         allowed_origins: Collection[str] = (),
-        max_streams: int = 1000,
         heartbeat_s: float = 12.0,
     ) -> None:
         self.view = view
         self.allowed_origins = normalize_allowed_origins(allowed_origins)
-        self.streams = EventStreams(max_streams)
+        self.streams = streams  # counted and bounded for the whole process (schema/streams.py)
         self.heartbeat_s = heartbeat_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
             self._check_origin(request)
-            principal, channel = await self.view.identify(request)
+            principal, channel = self.view.identify(request)
             answer = await self._answer(request, principal, channel)
         except TokenError as exc:
             answer = refusal(401, "UNAUTHENTICATED", str(exc))
@@ -397,9 +317,8 @@ class GraphQLOverSSE:
                 raise StreamRefused(405, "METHOD_NOT_ALLOWED", "mutations are sent with POST, never GET")
         else:
             data = request_data(decode(await request.body()))
-        manifests = getattr(request.app.state, "persisted", None) or NO_MANIFESTS
         # a hash alone runs a trusted or APQ-registered document; registering is left to /graphql
-        await resolve(manifests, getattr(request.app.state, "documents", None), data, channel.value, JSON)
+        await resolve(self.view.manifests, self.view.documents, data, channel.value, JSON)
         return data
 
     async def _run(

@@ -11,6 +11,7 @@ from domain.records import StationRecord
 from resolvers.catalog import services_by_ids
 from resolvers.stations import StationHit as StationHitRecord
 from resolvers.stations import get_station, nearby_stations
+from schema.activities import Activity, upcoming_at
 from schema.context import Info, path_of
 from schema.services import Service
 from schema.views import RecordViews
@@ -56,6 +57,14 @@ class Station:
     async def services(self, info: Info) -> list[Service]:
         records = await services_by_ids(info.context.loaders, self.service_ids, path_of(info))
         return [Service.from_record(r) for r in records]
+
+    @strawberry.field(description="活动 / Upcoming activities at this station, soonest first")
+    async def activities(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="at most this many, 0..20")] = 5,
+    ) -> list[Activity]:
+        return await upcoming_at(info, str(self.id), first)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Station | None:

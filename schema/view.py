@@ -7,7 +7,7 @@ every refused request (never a bare text/plain 400), and orjson encoding.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -24,14 +24,14 @@ from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from connectors.registry import Registry
+from identity.authentication import ChannelError, authenticate, caller_of
 from identity.principal import ClientChannel, Principal
-from identity.tokens import TokenError, TokenVerifier
-from middleware.ratelimit import Verified, verified_by_rate_limit
+from identity.tokens import TokenError
 from schema.context import Context
 from schema.graphiql import PAGE_POLICY, GraphiQLAssets
 from schema.http_body import StrictRequests, ran
 from schema.response_cache import CachedResponses
+from services import Services
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -76,18 +76,6 @@ def _quality(params: list[str]) -> float:
     return 1.0
 
 
-CHANNEL_HEADER = "x-onestop-channel"
-
-
-def _channel(value: str | None) -> ClientChannel:
-    if not value:
-        return ClientChannel.UNKNOWN
-    try:
-        return ClientChannel(value.strip().lower())
-    except ValueError:
-        raise HTTPException(400, f"unknown channel {value[:40]!r}: app, wechat, kiosk or counter") from None
-
-
 def error_body(message: str, code: str) -> bytes:
     return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
 
@@ -125,9 +113,8 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
     def __init__(
         self,
         schema: BaseSchema,
-        registry: Callable[[], Registry],
+        services: Services,
         graphiql: GraphiQLAssets | None,
-        verifier: TokenVerifier | None = None,
         allowed_origins: Sequence[str] = (),
     ) -> None:
         # graphiql: the bundled page's assets, None when GraphiQL is off (a browser then gets 404)
@@ -135,8 +122,12 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
         super().__init__(
             schema, graphql_ide="graphiql" if graphiql else None, allowed_origins=allowed_origins
         )
-        self.registry = registry
-        self.verifier = verifier
+        self.services = services
+        # what the mixins read, each the one part it needs (schema/http_body.py, schema/response_cache.py)
+        self.manifests, self.documents = services.persisted, services.documents
+        self.responses = services.response_cache
+        # for the token a websocket sends in connection_init (HTTP's is the middleware's)
+        self.verifier = services.verifier
         self.graphiql = graphiql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -150,7 +141,7 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
         else:
             request.state.media_type = media or JSON
             try:
-                request.state.principal, request.state.channel = await self.identify(request)
+                request.state.principal, request.state.channel = self.identify(request)
                 response = await self.run(request)
             except TokenError as exc:
                 response = self._refuse(401, str(exc), media or JSON)
@@ -187,45 +178,34 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
         code = code or _HTTP_CODES.get(status, "BAD_REQUEST")
         return Response(error_body(reason, code), status, media_type=media)
 
-    async def identify(self, request: Request) -> tuple[Principal | None, ClientChannel]:
-        """The caller from ``Authorization: Bearer``, and the channel from the token or the
-        ``X-Onestop-Channel`` header. No header: anonymous. A bad token: ``TokenError`` (401)."""
-        return await self.principal_from(
-            request.headers.get("authorization"),
-            _channel(request.headers.get(CHANNEL_HEADER)),
-            verified_by_rate_limit(request.scope),
-        )
-
-    async def principal_from(
-        self, header: str | None, channel: ClientChannel, verified: Verified | None = None
-    ) -> tuple[Principal | None, ClientChannel]:
-        """``verified``: the rate limiter's verdict on this request's token, used if it is the same token."""
-        if not header:
-            return None, channel
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise TokenError("the Authorization header must be 'Bearer <token>'")
-        if self.verifier is None:
-            raise TokenError("this gateway accepts no tokens")
-        token = token.strip()
-        if verified is not None and verified.token == token:
-            principal = verified.principal  # verified once per request, by whoever came first
-        else:
-            principal = await self.verifier.verify(token)
-        return principal, principal.channel if principal.channel is not ClientChannel.UNKNOWN else channel
+    @staticmethod
+    def identify(request: Request) -> tuple[Principal | None, ClientChannel]:
+        """The caller the authentication middleware decided on (``identity/authentication.py``): the
+        principal (None: no token, public data only) and channel. No verification here: a bad token
+        raises its ``TokenError`` (401), an unknown channel a 400."""
+        try:
+            return caller_of(request.scope).require()
+        except ChannelError as exc:
+            raise HTTPException(400, str(exc)) from None
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws ``connection_init``: the same bearer token as over HTTP, sent in the
-        payload as ``{"Authorization": "Bearer ..."}`` (browsers cannot set websocket headers). No token:
-        anonymous, public data only. A bad token: the socket is closed with 4403 before any operation."""
+        payload as ``{"Authorization": "Bearer ..."}`` (browsers cannot set websocket headers), verified
+        here once per connection; a payload naming neither token nor channel leaves the handshake's
+        verdict (its headers, verified by the authentication middleware). No token: anonymous, public
+        data only. A bad token: the socket is closed with 4403 before any operation."""
         params = context.connection_params or {}
         header = params.get("Authorization", params.get("authorization"))
         channel = params.get("X-Onestop-Channel", params.get("x-onestop-channel"))
         if not isinstance(header, str | None) or not isinstance(channel, str | None):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        if header is None and channel is None:
+            caller = caller_of(context.request.scope)
+        else:
+            caller = await authenticate(self.verifier, header, channel)
         try:
-            context.principal, context.channel = await self.principal_from(header, _channel(channel))
-        except (TokenError, HTTPException) as exc:
+            context.principal, context.channel = caller.require()
+        except (TokenError, ChannelError) as exc:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from exc
         acknowledged: UnsetType = UNSET
         return acknowledged
@@ -233,15 +213,20 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         if isinstance(request, Request):
             request.state.sub_response = response
+            # the media type __call__ negotiated, for create_response and the response cache
+            response.negotiated = getattr(request.state, "media_type", JSON)  # type: ignore[union-attr]
             return Context(
-                registry=self.registry(),
+                registry=self.services.registry.snapshot(),  # the connector versions served as it began
+                services=self.services,
                 request=request,
-                state=request.app.state,
                 principal=getattr(request.state, "principal", None),
                 channel=getattr(request.state, "channel", ClientChannel.UNKNOWN),
             )
         return Context(
-            registry=self.registry(), request=request, state=request.app.state, memoize_access=False
+            registry=self.services.registry.snapshot(),
+            services=self.services,
+            request=request,
+            memoize_access=False,
         )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -255,16 +240,10 @@ class GraphQLView(StrictRequests, CachedResponses, GraphQL[Context, None]):
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)
-        # set by __call__ on the same request; the sub-response carries it across strawberry's run()
+        # set by get_context on the same request; the sub-response carries it across strawberry's run()
         response.media_type = getattr(sub_response, "negotiated", JSON)
         response.headers["content-type"] = response.media_type
         return response
-
-    async def get_sub_response(self, request: Request | WebSocket) -> Response:
-        sub_response = await super().get_sub_response(request)
-        if isinstance(request, Request):
-            sub_response.negotiated = getattr(request.state, "media_type", JSON)  # type: ignore[attr-defined]
-        return sub_response
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 
 from mocks.world import Case
 from server import SHUTDOWN_GRACE_S, GatewayServer
+from services import services_of
 from tests.access_support import SECRET, fixture, resident_token
 from tests.conftest import Gateway, GatewayFactory
 from tests.live_support import (
@@ -64,7 +65,7 @@ class LiveServer:
             log_level="warning",
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
-        server = GatewayServer(config, self.app.state.event_streams)
+        server = GatewayServer(config, services_of(self.app).event_streams)
         self._server, self._task = server, asyncio.create_task(server.serve())
         await until(lambda: server.started or (self._task is not None and self._task.done()))
         assert server.started, "uvicorn did not start"
@@ -240,7 +241,7 @@ async def live_gateway(make_gateway: GatewayFactory, **settings: Any) -> Gateway
 
 def watched(gateway: Gateway) -> bool:
     """The gateway watches the resident's housing cases: a subscription is running for them."""
-    return gateway.app.state.case_watch.seen(CASE.resident, "housing") is not None
+    return gateway.services.live.watch.seen(CASE.resident, "housing") is not None
 
 
 def url_for(kind: str, base: str) -> str:

@@ -28,6 +28,7 @@ from connectors.spec import parse_spec
 from mocks.departments import all_departments
 from mocks.server import RunningMocks, start
 from server import create_app
+from services import Services, services_of
 
 HANG_LIMIT_S = 0.3
 TEST_DIGEST_KEY = "onestop-tests-digest-key"  # production gateways refuse to start without a digest key
@@ -136,6 +137,11 @@ def write_specs(directory: Path, edit: Callable[[str, str], str] | None = None) 
 class Gateway:
     app: Starlette
     client: httpx.AsyncClient
+
+    @property
+    def services(self) -> Services:
+        """The app's parts, typed (services.py): ``gateway.services.registry``, ``.sessions``, ..."""
+        return services_of(self.app)
 
     async def query(
         self, query: str, variables: dict[str, Any] | None = None, **headers: str

@@ -92,7 +92,7 @@ async def test_revocation_stops_reads_at_once(make_gateway: GatewayFactory) -> N
 async def test_ending_and_expiry_stop_reads(make_gateway: GatewayFactory) -> None:
     gateway = await resident_gateway(make_gateway)
     staff, handle, session = await _consented(gateway, ["PROFILE"])
-    async with gateway.app.state.sessions.begin() as db:
+    async with gateway.services.sessions.begin() as db:
         past = datetime.now(UTC) - timedelta(seconds=1)
         await db.execute(
             update(AssistedSessionRow).where(AssistedSessionRow.id == session["id"]).values(expires_at=past)
@@ -209,6 +209,8 @@ async def test_every_personal_field_of_resident_writes_the_log(make_gateway: Gat
         "bills": "bills { id }",
         "accounts": "accounts { number }",
         "appointments": "appointments { id }",
+        "activities": "activities { id }",
+        "payments": "payments { id }",
     }
     for name in names:
         assert name in selections, f"Resident.{name}: add it here, and make it log"
@@ -225,7 +227,7 @@ async def test_no_log_no_data(make_gateway: GatewayFactory, monkeypatch: pytest.
     async def broken(records: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(gateway.app.state.access.log, "write", broken)
+    monkeypatch.setattr(gateway.services.access.log, "write", broken)
     body = await ask(gateway, resident_token(fixture("veteran")), "{ me { profile { name } } }")
     assert body["data"] is None
     refused(body, "ACCESS_LOG_UNAVAILABLE")
@@ -247,7 +249,7 @@ async def test_id_numbers_never_reach_logs(
     await ask(gateway, resident_token(resident), "{ me { accessLog { id } } }")
     await ask(gateway, resident_token(fixture("senior_pudong")), PROFILE, id=handle)
     assert resident.id_number not in caplog.text
-    async with gateway.app.state.sessions() as db:
+    async with gateway.services.sessions() as db:
         from sqlalchemy import text
 
         for table in ("access_log", "assisted_sessions"):

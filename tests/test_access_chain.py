@@ -224,7 +224,7 @@ async def test_me_says_whether_the_access_log_verifies(make_gateway: GatewayFact
     body = await ask(gateway, token, query)
     assert body["data"]["me"]["accessLogVerified"] is True, body
     entry = body["data"]["me"]["accessLog"][0]["id"]
-    engine = gateway.app.state.sessions.kw["bind"]
+    engine = gateway.services.sessions.kw["bind"]
     async with engine.begin() as connection:
         await connection.execute(
             text("UPDATE access_log SET data = 'bills' WHERE id = :id"), {"id": int(entry)}
@@ -236,7 +236,7 @@ async def test_me_says_whether_the_access_log_verifies(make_gateway: GatewayFact
 async def test_each_gateway_process_expires_past_its_retention(make_gateway: GatewayFactory) -> None:
     """The lifespan's supervised expiry task: old rows go, the chain still verifies, new rows stay."""
     gateway = await make_gateway(access_log_retention_days=30, access_log_expiry_interval_s=0.05)
-    log = gateway.app.state.access.log
+    log = gateway.services.access.log
     long_ago = datetime.now(UTC) - timedelta(days=40)
     await append(log.sessions, log.key, [row(ALICE, n, long_ago + timedelta(minutes=n)) for n in range(3)])
     await append(log.sessions, log.key, [row(ALICE, 9, datetime.now(UTC))])

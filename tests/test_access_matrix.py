@@ -65,6 +65,14 @@ class Data(StrEnum):
 # Every field of every object type, by whose data it is. A new type or field fails
 # test_every_field_is_classified until it is added here.
 TYPES: dict[str, tuple[Data, str]] = {
+    "Activity": (
+        Data.PUBLIC,
+        "id stationId titleZh titleEn kind host startsAt endsAt places taken available status",
+    ),
+    "ActivitySignUp": (
+        Data.PERSONAL,
+        "id status waitingAhead signedUpAt promotedAt cancelledAt activity station",
+    ),
     "AccessLogEntry": (
         Data.PERSONAL,
         "id at byYou actorRole station data departmentId purpose channel sessionId",
@@ -122,7 +130,12 @@ TYPES: dict[str, tuple[Data, str]] = {
     "Resident": (
         Data.PERSONAL,
         "id profile eligibility cases case accounts bills accessLog accessLogVerified assistedSessions "
-        "appointments",
+        "appointments payments activities",
+    ),
+    "Payment": (
+        Data.PERSONAL,
+        "id billId departmentId utility period amountFen state providerTransactionId createdAt paidAt "
+        "confirmedAt",
     ),
     "Service": (
         Data.PUBLIC,
@@ -133,8 +146,9 @@ TYPES: dict[str, tuple[Data, str]] = {
     "ServiceEdge": (Data.PUBLIC, "cursor node"),
     "SpecProblem": (Data.ADMIN, "line column path message expected text"),
     "SpecValidation": (Data.ADMIN, "ok department problems warnings"),
-    "Station": (Data.PUBLIC, "id name town address location phone openingHours services"),
+    "Station": (Data.PUBLIC, "id name town address location phone openingHours services activities"),
     "StationHit": (Data.PUBLIC, "station distanceMeters walkMinutes"),
+    "VolunteerHoursReport": (Data.PUBLIC, "activity hours state reportedAt"),  # names nobody
     "_Service": (Data.PUBLIC, "sdl"),
 }
 
@@ -147,6 +161,7 @@ class Door(StrEnum):
     STAFF = "staff"  # station staff's own act (ask for consent, end a session): staff only
     ADMIN = "admin"  # connector administration: department admins and operators
     SLOTS = "slots"  # slot capacity: the station's staff or an operator
+    HOSTS = "hosts"  # offering an activity: staff (their station) or a resident (a registered volunteer)
 
 
 @dataclass(frozen=True)
@@ -184,9 +199,14 @@ DOORS: dict[str, Rule] = {
     "Mutation.disableConnector": Rule(Door.ADMIN),
     "Mutation.enableConnector": Rule(Door.ADMIN),
     "Mutation.submitApplication": Rule(Door.PERSONAL, P.APPLICATIONS),
+    "Mutation.payBill": Rule(Door.PERSONAL, P.PAYMENTS),
     "Mutation.reserveAppointment": Rule(Door.PERSONAL, P.APPOINTMENTS),
     "Mutation.cancelAppointment": Rule(Door.PERSONAL, P.APPOINTMENTS),
     "Mutation.setSlotCapacity": Rule(Door.SLOTS),
+    "Mutation.createActivity": Rule(Door.HOSTS),
+    "Mutation.signUpForActivity": Rule(Door.PERSONAL, P.ACTIVITIES),
+    "Mutation.cancelActivitySignUp": Rule(Door.PERSONAL, P.ACTIVITIES),
+    "Mutation.reportVolunteerHours": Rule(Door.STAFF),  # the station's staff confirm a session was held
     "Subscription.caseUpdated": Rule(Door.PERSONAL, P.CASES),
     "Resident.id": Rule(Door.PERSONAL),
     "Resident.profile": Rule(Door.PERSONAL, P.PROFILE),
@@ -195,10 +215,12 @@ DOORS: dict[str, Rule] = {
     "Resident.case": Rule(Door.PERSONAL, P.CASES, names_resident=True),
     "Resident.accounts": Rule(Door.PERSONAL, P.BILLS),  # account numbers are bills data (issue 14)
     "Resident.bills": Rule(Door.PERSONAL, P.BILLS),
+    "Resident.payments": Rule(Door.PERSONAL, P.PAYMENTS),
     "Resident.accessLog": Rule(Door.PERSONAL, P.ACCESS_LOG),
     "Resident.accessLogVerified": Rule(Door.PERSONAL, P.ACCESS_LOG),
     "Resident.assistedSessions": Rule(Door.PERSONAL, P.ACCESS_LOG),
     "Resident.appointments": Rule(Door.PERSONAL, P.APPOINTMENTS),
+    "Resident.activities": Rule(Door.PERSONAL, P.ACTIVITIES),
     "Mutation.endAssistedSession": Rule(Door.STAFF),  # last: it ends the sessions the rows above use
 }
 ROOTS = ("Query", "Mutation", "Subscription")
@@ -297,6 +319,8 @@ def expected(rule: Rule, scenario: str, through_me: bool = False) -> str:
         return ALLOWED if staff or scenario == "operator" else "FORBIDDEN"
     if rule.door is Door.STAFF:
         return ALLOWED if staff else "FORBIDDEN"
+    if rule.door is Door.HOSTS:
+        return ALLOWED if staff or scenario.startswith("resident") else "FORBIDDEN"
     if rule.door is Door.RESIDENT:
         return ALLOWED if scenario == "resident_self" else "FORBIDDEN"
     if rule.door is Door.SELF or through_me:
@@ -328,7 +352,10 @@ TARGETS = {  # arguments that name the resident acted for
     "Mutation.cancelAppointment.residentId",
     "ReserveAppointmentInput.residentId",
     "SubmitApplicationInput.residentId",
+    "Mutation.payBill.residentId",
     "Subscription.caseUpdated.resident",
+    "Mutation.cancelActivitySignUp.residentId",
+    "SignUpForActivityInput.residentId",
 }
 
 
@@ -383,6 +410,12 @@ class World:
             "SubmitApplicationInput.idempotencyKey": f"matrix-{scenario}-0001",
             "Mutation.cancelAppointment.id": "no-such-appointment",
             "Mutation.setSlotCapacity.capacity": 5,
+            "CreateActivityInput.stationId": STATION,
+            "CreateActivityInput.startsAt": "2099-01-05T10:00:00+08:00",
+            "CreateActivityInput.endsAt": "2099-01-05T11:00:00+08:00",
+            "SignUpForActivityInput.activityId": "no-such-activity",
+            "Mutation.cancelActivitySignUp.id": "no-such-sign-up",
+            "Mutation.reportVolunteerHours.activityId": "no-such-activity",
         }
 
 

@@ -176,8 +176,8 @@ async def test_department_failure_keeps_nothing(
     failed = await submit(gateway, token, values)
     assert error_codes(failed) == ["UPSTREAM_UNAVAILABLE"]
     assert failed["errors"][0]["extensions"]["department"] == "housing"
-    book = SubmissionBook(gateway.app.state.sessions)
-    key = SubmissionKey(gateway.app.state.digester.of(A.id_number), values["idempotencyKey"])
+    book = SubmissionBook(gateway.services.sessions)
+    key = SubmissionKey(gateway.services.digester.of(A.id_number), values["idempotencyKey"])
     assert await book.get(key) is None  # the key points at nothing
     await admin.clear_faults()
     case = case_of(await submit(gateway, token, values))
@@ -227,8 +227,8 @@ async def test_a_claim_left_by_a_dead_process_is_taken_over(make_gateway: Gatewa
     form = ApplicationInput(
         "JY-001", values["idempotencyKey"], tuple(values["documents"]), (("联系电话", "13800000000"),)
     )
-    book = SubmissionBook(gateway.app.state.sessions)
-    digest = gateway.app.state.digester.of(A.id_number)
+    book = SubmissionBook(gateway.services.sessions)
+    digest = gateway.services.digester.of(A.id_number)
     key = SubmissionKey(digest, values["idempotencyKey"])
     wanted = Wanted(fingerprint(form, digest), digest, "JY-001", "education")
     stale = await book.claim(key, wanted, datetime.now(UTC) - timedelta(minutes=5))

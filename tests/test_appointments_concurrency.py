@@ -67,7 +67,7 @@ async def test_200_residents_20_places_one_gateway(make_gateway: GatewayFactory,
     assert results == {"BOOKED": PLACES, "SLOT_FULL": RESIDENTS - PLACES}
     final = {s["id"]: s for s in await slots(gateway, None)}[slot]
     assert final["booked"] == PLACES and final["available"] == 0
-    book = AppointmentBook(gateway.app.state.sessions)
+    book = AppointmentBook(gateway.services.sessions)
     assert await book.bookings_of_slot([int(slot)]) == PLACES
 
 

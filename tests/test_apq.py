@@ -134,7 +134,7 @@ async def test_what_is_not_registered(make_gateway: GatewayFactory, tmp_path: Pa
         "PERSISTED_QUERY_NOT_FOUND"
     )
     for digest in (sha256_hex(QUERY), sha256_hex("{ departments { id name } }"), sha256_hex(invalid)):
-        documents = gateway.app.state.documents
+        documents = gateway.services.documents
         expected = QUERY if digest == sha256_hex(QUERY) else None
         assert await documents.get(digest) == expected
 

@@ -211,7 +211,7 @@ async def test_the_home_screen_keeps_only_public_entries_in_memory(
     make_gateway: GatewayFactory, redis_url: str
 ) -> None:
     gateway = await resident_gateway(make_gateway, cache_url=redis_url)
-    cache: ResponseCache = gateway.app.state.cache
+    cache: ResponseCache = gateway.services.cache
     resident = WORLD.residents[0]
     body = await ask(gateway, resident_token(resident), HOME)
     assert body["data"]["me"]["profile"], body
@@ -231,7 +231,7 @@ async def test_a_warm_catalogue_on_redis_asks_redis_nothing(
 ) -> None:
     gateway = await make_gateway(cache_url=redis_url)
     first = await ask(gateway, None, SERVICES)
-    asked = count_gets(gateway.app.state.cache)
+    asked = count_gets(gateway.services.cache)
     assert await ask(gateway, None, SERVICES) == first
     assert asked == []
 
@@ -239,9 +239,9 @@ async def test_a_warm_catalogue_on_redis_asks_redis_nothing(
 async def test_the_setting_turns_it_off_and_memory_never_has_it(
     make_gateway: GatewayFactory, redis_url: str
 ) -> None:
-    assert (await make_gateway(cache_url=redis_url)).app.state.cache.local.ttl_s == 5.0  # the default
+    assert (await make_gateway(cache_url=redis_url)).services.cache.local.ttl_s == 5.0  # the default
     off = await make_gateway(cache_url=redis_url, cache_local_ttl_s=0)
-    assert off.app.state.cache.local is None
+    assert off.services.cache.local is None
     assert ResponseCache("memory://", local_ttl_s=5).local is None  # entries are in memory already
     assert ResponseCache("none://", local_ttl_s=5).local is None
 

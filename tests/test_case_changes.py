@@ -121,7 +121,7 @@ async def test_two_gateways_polling_one_resident_through_one_redis_publish_each_
             for ws in (on_a, on_b):
                 await ws.subscribe(ids=[f"housing:{case.ref}"])
             for gateway in gateways:
-                watch = gateway.app.state.case_watch
+                watch = gateway.services.live.watch
                 await until(lambda w=watch: w.seen(case.resident, "housing") is not None)
             await change_status(http, mocks.url, "housing", case.ref, "APPROVED")
             updates = [await on_a.next_payload(), await on_b.next_payload()]
@@ -129,5 +129,5 @@ async def test_two_gateways_polling_one_resident_through_one_redis_publish_each_
                 with pytest.raises(TimeoutError):
                     await ws.next_payload(timeout=1.0)
     assert [u["payload"]["data"]["caseUpdated"]["case"]["status"] for u in updates] == ["APPROVED"] * 2
-    published = [g.app.state.case_watch.publisher.published for g in gateways]
+    published = [g.services.live.watch.publisher.published for g in gateways]
     assert sum(published) == 1, published

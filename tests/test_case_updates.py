@@ -33,12 +33,12 @@ async def live_gateway(make_gateway: GatewayFactory, **settings: Any) -> Gateway
 
 
 def watching(gateway: Gateway, resident_id: str, department: str = "housing") -> Any:
-    return lambda: gateway.app.state.case_watch.seen(resident_id, department) is not None
+    return lambda: gateway.services.live.watch.seen(resident_id, department) is not None
 
 
 def polled(gateway: Gateway, resident_id: str, department: str = "housing") -> Watched:
     """The poller's record for one resident at one department (its polls and current wait)."""
-    watched: Watched = gateway.app.state.case_watch._watched[(resident_id, department)]
+    watched: Watched = gateway.services.live.watch._watched[(resident_id, department)]
     return watched
 
 
@@ -99,7 +99,7 @@ async def test_a_change_seen_by_both_polling_and_webhook_is_delivered_once(
         # pollers ask every 0.1 s and the webhook came too: nothing more may arrive
         with pytest.raises(TimeoutError):
             await ws.next_payload(timeout=1.5)
-        watch = gateway.app.state.case_watch
+        watch = gateway.services.live.watch
         assert watch.publisher.published == 1
         await change_status(http, mocks.url, "housing", case.ref, "APPROVED")
         second = update_of(await ws.next_payload())
@@ -111,7 +111,7 @@ async def test_only_watched_cases_are_polled_and_polling_stops_when_the_last_wat
     make_gateway: GatewayFactory, admin: Admin
 ) -> None:
     gateway = await live_gateway(make_gateway, case_poll_min_s=0.1, case_poll_max_s=0.2)
-    watch = gateway.app.state.case_watch
+    watch = gateway.services.live.watch
     case = housing_case()
     before = await admin.requests("housing")
     assert watch.pollers() == 0 and await admin.requests("housing") == before  # nobody watches: no poller
@@ -154,13 +154,13 @@ async def test_no_polls_while_the_departments_breaker_is_open(
     gateway = await live_gateway(
         make_gateway, case_poll_min_s=0.1, case_poll_max_s=0.1, policy={"breaker_reset_s": 30}
     )
-    watch = gateway.app.state.case_watch
+    watch = gateway.services.live.watch
     case = housing_case()
     async with served(gateway.app) as url, connect(url, resident_token(fixture("non_pudong_hukou"))) as ws:
         await ws.subscribe(ids=[f"housing:{case.ref}"])
         await until(watching(gateway, case.resident))
         await admin.fault("housing", error_rate=1.0)
-        breaker = gateway.app.state.registry.get("housing").resilience.breaker
+        breaker = gateway.services.registry.get("housing").resilience.breaker
         await until(lambda: breaker.state.value == "OPEN")
         asked = await admin.requests("housing")
         decided: list[float | None] = []  # each turn of the poller asks the breaker first

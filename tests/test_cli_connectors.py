@@ -129,18 +129,18 @@ async def test_the_whole_lifecycle_through_the_cli(
         assert "--- archives v1" in out and "+name: {zh: 区档案馆, en: Pudong District Archives}" in out
 
         assert (await run(capsys, "rollback", "archives", "--to", "1", *remote))[0] == 0
-        assert gateway.app.state.registry.get("archives").version == 1
+        assert gateway.services.registry.get("archives").version == 1
         code, out, _ = await run(capsys, "disable", "archives", *remote)
-        assert code == 0 and gateway.app.state.registry.get("archives") is None
+        assert code == 0 and gateway.services.registry.get("archives") is None
         code, _, err = await run(capsys, "disable", "archives", *remote)
         assert code == 1 and "NOT_FOUND" in err
         assert (await run(capsys, "enable", "archives", *remote))[0] == 0
-        assert gateway.app.state.registry.get("archives").version == 1
+        assert gateway.services.registry.get("archives").version == 1
 
         write(spec_file, EXAMPLE.replace("items: rows", "items: list"))
         code, out, _ = await run(capsys, "register", str(spec_file), *remote)
         assert code == 1 and "archives v3 stored as a DRAFT" in out and "[FAIL] catalog" in out
-        assert gateway.app.state.registry.get("archives").version == 1  # the draft is not served
+        assert gateway.services.registry.get("archives").version == 1  # the draft is not served
 
         code, out, _ = await run(capsys, "audit", "archives", *remote)
         assert code == 0 and "ops-1 (operator)  register archives v3: draft" in out.splitlines()[0]
@@ -173,4 +173,4 @@ async def test_the_gateway_refuses_what_only_it_can_judge_naming_the_line(
         code, _, err = await run(capsys, "register", str(spec_file), "--url", url, "--token", token())
     assert code == 1
     assert f"line {line}, column 8: auth.key: ${{ARCHIVES_APP_KEY_NEW}} is not set and has no default" in err
-    assert gateway.app.state.registry.get("archives") is None
+    assert gateway.services.registry.get("archives") is None

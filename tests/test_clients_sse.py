@@ -70,7 +70,7 @@ async def test_the_graphql_sse_client_receives_a_webhook_update_completes_and_re
         await conformance(
             node_client, gateway, server, Webhooks(http, mocks.url, CASE), f"graphql-sse-{mode}", TOKEN
         )
-    assert gateway.app.state.event_streams.current == 0
+    assert gateway.services.event_streams.current == 0
 
 
 # -- the protocol by hand -------------------------------------------------------------------------
@@ -209,7 +209,7 @@ async def test_single_connection_mode_by_hand(
                 assert response.status == 200
             await until(lambda: not watched(gateway))  # DELETE closed the subscription's generator
         # the client left: the reservation is gone with it
-        await until(lambda: gateway.app.state.event_streams.current == 0)
+        await until(lambda: gateway.services.event_streams.current == 0)
 
 
 async def _first(events: AsyncIterator[tuple[str, str]], n: int) -> AsyncIterator[tuple[str, str]]:
@@ -241,10 +241,10 @@ async def leave(gateway: Gateway, http: aiohttp.ClientSession, url: str, mode: s
             async with http.post(url, json=with_id, headers=reserved | bearer()) as response:
                 assert response.status == 202
         await until(lambda: watched(gateway))
-        assert gateway.app.state.event_streams.current == 1
+        assert gateway.services.event_streams.current == 1
     # the connection closed (the client went away): the generator is closed, nothing left watching
     await until(lambda: not watched(gateway))
-    await until(lambda: gateway.app.state.event_streams.current == 0)
+    await until(lambda: gateway.services.event_streams.current == 0)
 
 
 async def test_open_streams_do_not_hold_the_in_flight_limit_and_are_bounded_themselves(
@@ -255,7 +255,7 @@ async def test_open_streams_do_not_hold_the_in_flight_limit_and_are_bounded_them
         url = f"{server.url}/graphql/stream"
         async with stream(http, url, SUBSCRIBE, bearer()):
             await until(lambda: watched(gateway))
-            assert gateway.app.state.inflight.current == 0
+            assert gateway.services.guards.inflight.current == 0
             async with http.post(f"{server.url}/graphql", json={"query": "{ __typename }"}) as response:
                 assert response.status == 200  # the open stream is not a request in flight
             async with http.post(url, json=SUBSCRIBE, headers=EVENTS | bearer()) as response:
@@ -282,7 +282,7 @@ async def test_a_reservation_no_stream_claims_expires_with_its_operations(
             assert response.status == 202  # runs, its events wait for the stream
         await until(lambda: watched(gateway))
         # nobody opens the stream: PUTs cannot pile up reservations, nor their operations run on
-        await until(lambda: gateway.app.state.event_streams.current == 0)
+        await until(lambda: gateway.services.event_streams.current == 0)
         await until(lambda: not watched(gateway))
         async with http.get(url, headers=EVENTS | reserved | bearer()) as response:
             assert response.status == 404

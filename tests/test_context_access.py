@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from starlette.requests import Request
+
 from access.policy import Acting, Purpose
 from connectors.cache import ResponseCache
 from connectors.registry import Registry
@@ -24,8 +26,10 @@ class CountingPolicy:
 
 
 def _context(policy: CountingPolicy, **fields: Any) -> Context:
-    state = SimpleNamespace(access=SimpleNamespace(policy=policy))
-    return Context(Registry(ResponseCache("none://")), state=state, principal=RESIDENT, **fields)
+    # only the policy is asked: the one part of Services this test needs, counting its calls
+    services = SimpleNamespace(access=SimpleNamespace(policy=policy))
+    request = Request({"type": "http", "method": "POST", "path": "/graphql", "headers": []})
+    return Context(Registry(ResponseCache("none://")), services, request, principal=RESIDENT, **fields)  # type: ignore[arg-type]
 
 
 async def test_one_http_request_decides_once_per_resident_and_purpose() -> None:

@@ -118,7 +118,7 @@ def test_the_production_server_exits_with_a_clear_message_not_a_traceback(tmp_pa
 async def test_apps_agree_on_digests_exactly_when_they_share_a_key(make_gateway: GatewayFactory) -> None:
     first, second = await make_gateway(jwt_secret=SECRET), await make_gateway(jwt_secret=SECRET)
     rekeyed = await make_gateway(jwt_secret=SECRET, digest_key="another-deployment-digest-key")
-    digests = [g.app.state.digester.of(ID_NUMBER) for g in (first, second, rekeyed)]
+    digests = [g.services.digester.of(ID_NUMBER) for g in (first, second, rekeyed)]
     assert digests[0] == digests[1] != digests[2]
 
 
@@ -133,12 +133,12 @@ async def test_a_resident_query_leaves_no_unkeyed_digest_in_logs_rows_or_redis(
     )
     body = await ask(gateway, resident_token(ID_NUMBER), HOME)
     assert body["data"]["me"]["profile"], body
-    keyed, plain = gateway.app.state.digester.of(ID_NUMBER), unkeyed(ID_NUMBER)
+    keyed, plain = gateway.services.digester.of(ID_NUMBER), unkeyed(ID_NUMBER)
 
     logged = "\n".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
     assert keyed in logged and plain not in logged and ID_NUMBER not in logged
 
-    async with gateway.app.state.sessions() as session:
+    async with gateway.services.sessions() as session:
         rows = list(await session.scalars(select(AccessLogRow)))
     stored = [_columns(row) for row in rows]
     assert rows and all(keyed in row for row in stored), stored

@@ -209,7 +209,7 @@ async def test_departments_failing_under_load(make_gateway: GatewayFactory, admi
             codes = await under_load(gateway, baseline, department, code)
             assert codes[code] >= 1, codes  # the department's own failure was told
             assert codes["UPSTREAM_CIRCUIT_OPEN"] >= 1, codes  # then the breaker opened
-            opened = gateway.app.state.observability.metrics.registry.get_sample_value(
+            opened = gateway.services.observability.metrics.registry.get_sample_value(
                 "onestop_upstream_errors_total",
                 {"department": department, "operation": "catalog", "code": "UPSTREAM_CIRCUIT_OPEN"},
             )
@@ -312,7 +312,7 @@ async def run_phase(gateway: Gateway, token: str) -> Tally:
 async def healthy_again(gateway: Gateway, token: str) -> None:
     """Past the breakers' reset (their clocks stepped, not waited out): both queries answer without
     errors again (bounded)."""
-    for department in gateway.app.state.registry.all():
+    for department in gateway.services.registry.all():
         step_past_reset(gateway, department.id)
     last: list[list[dict[str, Any]]] = []
 

@@ -40,7 +40,7 @@ def expected_ids(without: str | None = None) -> set[str]:
 
 def step_past_reset(gateway: Gateway, department: str) -> None:
     """Move the department's breaker clock past its reset time (30 s here: never reached by waiting)."""
-    breaker = gateway.app.state.registry.get(department).resilience.breaker
+    breaker = gateway.services.registry.get(department).resilience.breaker
     breaker.clock = ahead(breaker.clock, breaker.reset_s)
 
 
@@ -169,7 +169,7 @@ async def test_warm_repeat_makes_no_upstream_call(
 async def test_a_connector_bug_costs_only_its_department(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    registry = gateway.app.state.registry
+    registry = gateway.services.registry
     adapter = registry.get("tax").adapter
 
     async def broken(*args: Any, **kwargs: Any) -> Any:

@@ -557,3 +557,37 @@ async def until_logged(log: Path, text_: str, times: int, timeout_s: float = 30)
     while log_text(log).count(text_) < times:
         assert time.monotonic() < deadline, f"{text_!r} not logged {times} times:\n{log_text(log)[-3000:]}"
         await asyncio.sleep(0.05)
+
+
+async def test_serve_workers_refuses_production_settings_once_instead_of_restarting_workers(
+    tmp_path: Path,
+) -> None:
+    """A setting production refuses (here: no digest key) stops ``onestop serve --workers 2`` itself,
+    before any worker starts: a refused worker would otherwise exit, be started again, and so forever."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONESTOP_")} | {
+        "ONESTOP_MODE": "production",
+        "ONESTOP_PORT": str(free_port()),
+        "ONESTOP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cli",
+        "serve",
+        "--workers",
+        "2",
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        output, _ = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    text_out = output.decode()
+    assert proc.returncode == 1, text_out
+    assert "onestop: not starting" in text_out and "ONESTOP_DIGEST_KEY" in text_out
+    assert "workers)" not in text_out and "starting another" not in text_out  # no worker was started

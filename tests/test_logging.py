@@ -66,7 +66,7 @@ async def test_one_json_line_per_request_with_who_but_not_their_number(
     assert line["operation"] == "Catalogue" and line["operation_type"] == "query"
     assert line["status"] == 200 and line["outcome"] == "ok" and line["duration_ms"] > 0
     assert line["role"] == "resident" and line["channel"] == "kiosk"
-    assert line["subject"] == gateway.app.state.digester.of(ID_NUMBER)
+    assert line["subject"] == gateway.services.digester.of(ID_NUMBER)
     text = json_logs.buffer.getvalue()
     assert ID_NUMBER not in text and token not in text
 

@@ -15,7 +15,7 @@ CATALOGUE = "query Catalogue { services(first: 100) { totalCount edges { node { 
 
 
 def sample(gateway: Gateway, name: str, **labels: str) -> float:
-    value = gateway.app.state.observability.metrics.registry.get_sample_value(name, labels)
+    value = gateway.services.observability.metrics.registry.get_sample_value(name, labels)
     return 0.0 if value is None else float(value)
 
 
@@ -33,7 +33,7 @@ async def test_a_query_is_counted_timed_and_its_upstream_calls_too(gateway: Gate
     assert all(name.startswith("onestop_") for name in families)
     assert sample(gateway, "onestop_requests_total", operation="Catalogue", type="query", outcome="ok") == 1
     assert sample(gateway, "onestop_request_duration_seconds_count", operation="Catalogue", type="query") == 1
-    catalogues = [d.id for d in gateway.app.state.registry.all() if "catalog" in d.spec.operations]
+    catalogues = [d.id for d in gateway.services.registry.all() if "catalog" in d.spec.operations]
     assert catalogues
     for department in catalogues:  # every call the department saw (sign-in requests are part of one)
         seen = sum(n for path, n in (await admin.paths(department)).items() if "token" not in path)
@@ -136,7 +136,7 @@ async def test_in_flight_is_read_at_scrape_time(make_gateway: GatewayFactory, ad
     assert sample(gateway, "onestop_requests_in_flight") == 3
     await asyncio.gather(*pending)
     assert sample(gateway, "onestop_requests_in_flight") == 0
-    limiter = gateway.app.state.inflight  # the in-flight limit, exported as it stands
+    limiter = gateway.services.guards.inflight  # the in-flight limit, exported as it stands
     assert sample(gateway, "onestop_requests_in_flight_limit") == limiter.limit
     assert sample(gateway, "onestop_requests_refused_overload_total") == limiter.refused == 0
 
@@ -213,7 +213,9 @@ async def test_the_response_cache_reports_hits_misses_stores_and_what_it_holds(
     assert sample(gateway, "onestop_response_cache_stores_total") == 1
     assert sample(gateway, "onestop_response_cache_entries") == 1
     assert sample(gateway, "onestop_response_cache_bytes") == len(first.content)
-    await gateway.app.state.response_cache.invalidate(["hrss"])  # what a change at hrss does
+    cache = gateway.services.response_cache
+    assert cache is not None
+    await cache.invalidate(["hrss"])  # what a change at hrss does
     assert sample(gateway, "onestop_response_cache_invalidations_total") == 1
     assert sample(gateway, "onestop_response_cache_entries") == 0
     assert sample(gateway, "onestop_response_cache_bytes") == 0

@@ -86,7 +86,7 @@ async def test_a_broken_spec_is_refused_with_every_problem_and_its_line(
     assert "one of 'json', 'xml', 'csv'" in problems["format.kind"]["expected"]
     typo = problems["operations.catalog.timout_s"]
     assert "timout_s" in lines[typo["line"] - 1] and typo["expected"] == "'timeout_s'?"
-    sessions = gateway_with_archives.app.state.sessions
+    sessions = gateway_with_archives.services.sessions
     assert await versions(sessions, "archives") == []  # nothing stored
     assert [e.outcome for e in await entries(sessions, "archives")] == ["refused"]
 
@@ -136,9 +136,7 @@ async def test_rollback_diff_disable_and_enable(gateway_with_archives: Gateway) 
         'mutation { rollbackConnector(department: "archives", toVersion: 9) }', None, **operator()
     )
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    actions = [
-        (e.action, e.outcome, e.version) for e in await entries(gateway.app.state.sessions, "archives")
-    ]
+    actions = [(e.action, e.outcome, e.version) for e in await entries(gateway.services.sessions, "archives")]
     assert actions[:6] == [
         ("rollback", "refused", 9),
         ("rollback", "ok", 2),
@@ -173,7 +171,7 @@ async def test_a_department_admin_cannot_touch_another_departments_connector(
     )
     assert read["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert "commerce" in {d["id"] for d in (await gateway.query(DEPARTMENTS))["data"]["departments"]}
-    sessions = gateway.app.state.sessions
+    sessions = gateway.services.sessions
     assert await versions(sessions, "archives") == []
     trail = [(e.actor, e.role, e.department, e.action, e.outcome) for e in await entries(sessions)]
     assert trail == [
@@ -200,7 +198,7 @@ async def test_residents_staff_and_anonymous_callers_are_refused(gateway_with_ar
     ):
         body = await register(gateway, EXAMPLE, headers)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    rows = await entries(gateway.app.state.sessions)
+    rows = await entries(gateway.services.sessions)
     assert {r.role for r in rows} == {"resident", "staff"}
     assert all(resident_id not in r.actor and resident_id not in r.detail for r in rows)  # only a digest
 
@@ -224,7 +222,7 @@ async def test_a_change_that_loses_a_race_is_a_typed_conflict(
     body = await register(gateway_with_archives, EXAMPLE, operator())
     assert body["errors"][0]["extensions"]["code"] == "CONFLICT"
     assert "try again" in body["errors"][0]["message"]
-    sessions = gateway_with_archives.app.state.sessions
+    sessions = gateway_with_archives.services.sessions
     assert [(e.action, e.outcome) for e in await entries(sessions, "archives")] == [("register", "conflict")]
 
 
@@ -240,6 +238,6 @@ async def test_specs_may_call_only_the_hosts_the_operator_allows(
     [problem] = refused["validation"]["problems"]
     assert problem["path"] == "base_url" and problem["message"] == "host '127.0.0.1' is not allowed here"
     assert EXAMPLE.splitlines()[problem["line"] - 1].startswith("base_url:")
-    assert await versions(strict.app.state.sessions, "archives") == []  # nothing stored, nothing called
+    assert await versions(strict.services.sessions, "archives") == []  # nothing stored, nothing called
     allowed = await make_gateway(jwt_secret=SECRET, connector_hosts=["*.pudong.gov.cn", "127.0.0.1"])
     assert result(await register(allowed, EXAMPLE, operator()))["outcome"] == "ACTIVE"

@@ -141,7 +141,7 @@ async def test_a_schema_extension_that_breaks(
 async def test_the_view_itself_breaking(
     production: Gateway, lenient: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(*args: Any) -> Any:
+    def broken(*args: Any) -> Any:
         raise RuntimeError(SECRET_DETAIL)
 
     monkeypatch.setattr(GraphQLView, "identify", broken)

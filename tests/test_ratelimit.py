@@ -52,7 +52,7 @@ async def test_each_client_ip_has_its_own_bucket(
         assert error["extensions"]["code"] == "RATE_LIMITED" and error["extensions"]["scope"] == "client"
         assert 0 < error["extensions"]["retryAfterSeconds"] <= 1.0
         assert await statuses(two, 3) == [200, 200, 200]  # another client is untouched
-    assert gateway.app.state.rate_limits.refused["client"] == 1
+    assert gateway.services.guards.rate_limits.refused["client"] == 1
 
 
 async def test_a_token_subject_is_the_client_wherever_it_connects_from(
@@ -136,9 +136,9 @@ async def test_probes_are_never_rate_limited(make_gateway: GatewayFactory) -> No
 
 async def test_development_has_no_client_limit_unless_set(make_gateway: GatewayFactory) -> None:
     gateway = await make_gateway()
-    assert not gateway.app.state.rate_limits.enabled
+    assert not gateway.services.guards.rate_limits.enabled
     production = await make_gateway(mode="production")
-    assert production.app.state.rate_limits.client_rate == 20
+    assert production.services.guards.rate_limits.client_rate == 20
 
 
 async def test_redis_buckets_are_shared_between_processes(redis_url: str) -> None:

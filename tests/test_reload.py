@@ -32,7 +32,7 @@ from tests.waiting import until
 
 
 def reloader(gateway: Gateway) -> Reloader:
-    found: Reloader = gateway.app.state.reloader
+    found: Reloader = gateway.services.reloader
     return found
 
 
@@ -46,11 +46,11 @@ async def test_a_reload_rebuilds_only_the_departments_that_changed(
     make_gateway: GatewayFactory, with_archives_env: str
 ) -> None:
     gateway = await make_gateway()
-    before = {d.id: d for d in gateway.app.state.registry.all()}
+    before = {d.id: d for d in gateway.services.registry.all()}
     assert await reloader(gateway).sync() == Changes()  # nothing changed: nothing rebuilt
-    await register(gateway.app.state.sessions, EXAMPLE, "it@archives", reloader(gateway).environ)
+    await register(gateway.services.sessions, EXAMPLE, "it@archives", reloader(gateway).environ)
     assert await reloader(gateway).sync() == Changes(rebuilt=("archives",))
-    after = {d.id: d for d in gateway.app.state.registry.all()}
+    after = {d.id: d for d in gateway.services.registry.all()}
     assert set(after) == set(before) | {"archives"}
     assert all(after[d] is before[d] for d in before)  # the other nineteen: the very same objects
 
@@ -59,7 +59,7 @@ async def test_a_version_that_does_not_load_here_keeps_the_old_one_serving(
     make_gateway: GatewayFactory, with_archives_env: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     gateway = await make_gateway()
-    sessions, environ = gateway.app.state.sessions, reloader(gateway).environ
+    sessions, environ = gateway.services.sessions, reloader(gateway).environ
     await register(sessions, EXAMPLE, "it", environ)
     await reloader(gateway).sync()
     needs_secret = EXAMPLE.replace("${ARCHIVES_APP_KEY:-archives-dev-key}", "${ARCHIVES_APP_KEY_V2}")
@@ -67,7 +67,7 @@ async def test_a_version_that_does_not_load_here_keeps_the_old_one_serving(
     with caplog.at_level(logging.ERROR):
         for _ in range(3):
             assert await reloader(gateway).sync() == Changes()
-    assert gateway.app.state.registry.get("archives").version == 1
+    assert gateway.services.registry.get("archives").version == 1
     assert (
         len([r for r in caplog.records if "does not load" in r.getMessage()]) == 1
     )  # said once, not per poll
@@ -89,7 +89,7 @@ async def test_a_rollback_does_not_serve_what_the_replaced_version_cached(
     gateway = await make_gateway(jwt_secret=SECRET)
     await register_over_graphql(gateway, EXAMPLE, operator())
     assert archive_ids(await gateway.query(SERVICES)) == ARCHIVES_IDS  # now cached
-    cache = gateway.app.state.cache
+    cache = gateway.services.cache
     prefix = f"{cache.namespace}:archives:"
     assert any(k.startswith(prefix) for k in cache.backend._cache)
     await register_over_graphql(gateway, version_two(), operator())
@@ -104,7 +104,7 @@ async def test_two_processes_sharing_a_store_converge_by_polling(
     first = await make_gateway(jwt_secret=SECRET, database_url=shared, reload_poll_s=0.2)
     second = await make_gateway(jwt_secret=SECRET, database_url=shared, reload_poll_s=0.2)
     await register_over_graphql(first, EXAMPLE, operator())  # LocalBus: the second hears nothing
-    await until(lambda: second.app.state.registry.get("archives") is not None, timeout=5)
+    await until(lambda: second.services.registry.get("archives") is not None, timeout=5)
     assert archive_ids(await second.query(SERVICES)) == ARCHIVES_IDS
 
 
@@ -114,7 +114,7 @@ async def test_a_request_in_flight_finishes_on_the_old_version_then_its_session_
     monkeypatch.setattr(registry_module, "RETIRE_GRACE_S", 0.0)
     monkeypatch.setattr(registry_module, "RETIRE_POLL_S", 0.05)
     gateway = await make_gateway(cache_url="none://", policy={"timeout_s": 3, "deadline_s": 4})
-    registry = gateway.app.state.registry
+    registry = gateway.services.registry
     old = registry.get("commerce")
     await admin.fault("commerce", latency_ms=800)
     request = asyncio.create_task(gateway.query(SERVICES))
@@ -161,4 +161,4 @@ async def test_no_request_fails_while_reloads_happen_under_load(
         await asyncio.gather(*clients)
     assert failures == []
     assert answered >= 20, answered  # at least four answers before each of the five reloads
-    assert gateway.app.state.reloader.reloads >= 5
+    assert gateway.services.reloader.reloads >= 5

@@ -89,7 +89,7 @@ def test_the_list_classifies_every_field_of_every_public_type() -> None:
 
 
 def cache_of(gateway: Gateway) -> ResponseCache:
-    cache = gateway.app.state.response_cache
+    cache = gateway.services.response_cache
     assert isinstance(cache, ResponseCache)
     return cache
 
@@ -202,7 +202,7 @@ async def test_a_reload_drops_what_the_department_made(make_gateway: GatewayFact
     await gateway.query('{ services(first: 1, filter: {departments: ["community"]}) { totalCount } }')
     store = cache_of(gateway).store
     assert isinstance(store, MemoryStore) and len(store.entries) == 2
-    registry = gateway.app.state.registry
+    registry = gateway.services.registry
     health = registry.get("health")
     registry.replace([(health.spec, health.version + 1)])  # what the reloader does on a new version
     await gateway.query(CATALOGUE)
@@ -217,7 +217,7 @@ async def test_a_new_department_is_in_the_next_answer(make_gateway: GatewayFacto
     everything = "{ services(first: 1) { totalCount } departments { id } }"
     before = await gateway.query(everything)
     assert await gateway.query(everything) == before and cache_of(gateway).hits == 1
-    registry = gateway.app.state.registry
+    registry = gateway.services.registry
     community = registry.get("community")
     extra = community.spec.model_copy(update={"id": "community-two"})
     registry.replace([(extra, 1)])  # a department registered: "every catalogue" has one more
@@ -228,7 +228,7 @@ async def test_a_new_department_is_in_the_next_answer(make_gateway: GatewayFacto
 
 async def test_off_means_every_query_runs(make_gateway: GatewayFactory) -> None:
     gateway = await make_gateway(response_cache=False)
-    assert gateway.app.state.response_cache is None
+    assert gateway.services.response_cache is None
     executed = count_executions(gateway)
     await gateway.query(CATALOGUE)
     await gateway.query(CATALOGUE)
@@ -257,7 +257,7 @@ async def test_replicas_share_answers_through_redis(make_gateway: GatewayFactory
         kept = await redis.get(keys[0])
         assert b'"me"' not in kept and fixture("senior_pudong").name.encode() not in kept
         # a reload seen by one replica drops the entries of that department for all
-        registry = second.app.state.registry
+        registry = second.services.registry
         hrss = registry.get("hrss")
         registry.replace([(hrss.spec, hrss.version + 1)])
         await ask(second, None, "{ departments { id } }")  # what notices it (then kept itself)

@@ -33,7 +33,7 @@ def traced(gateway: Gateway) -> InMemorySpanExporter:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    gateway.app.state.observability.tracing.use(provider)
+    gateway.services.observability.tracing.use(provider)
     return exporter
 
 
@@ -214,7 +214,7 @@ async def test_no_id_number_or_token_in_logs_or_spans(
     await ask("query Me { me { profile { name } eligibility { outcome } cases { id } } }", resident)
 
     # a connector bug whose message holds the number: logged with its traceback, scrubbed on the way out
-    tax = gateway.app.state.registry.get("tax")
+    tax = gateway.services.registry.get("tax")
     assert tax is not None
 
     async def broken(*args: Any, **kwargs: Any) -> Any:

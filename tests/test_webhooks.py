@@ -34,8 +34,8 @@ async def heard(
 ) -> tuple[httpx.Response, list[dict[str, Any]]]:
     """Messages published for CASE's resident while ``action`` runs (and shortly after)."""
     messages: list[dict[str, Any]] = []
-    topic = topic_for(gateway.app.state.digester.of(CASE.resident))
-    async with gateway.app.state.bus.subscribe(topic) as subscription:
+    topic = topic_for(gateway.services.digester.of(CASE.resident))
+    async with gateway.services.bus.subscribe(topic) as subscription:
         result = await action()
 
         async def drain() -> None:
@@ -64,7 +64,7 @@ async def test_a_signed_call_is_accepted_and_confirmed_with_the_department(
     message = messages[0]
     assert (message["department"], message["ref"], message["source"]) == ("housing", CASE.ref, "WEBHOOK")
     assert message["status"] == CASE.status.value  # what the department says, not what the call said
-    assert message["resident"] == gateway.app.state.digester.of(CASE.resident)
+    assert message["resident"] == gateway.services.digester.of(CASE.resident)
     assert CASE.resident not in json.dumps(message)  # never the ID number on the bus
 
 

@@ -8,6 +8,8 @@ account, in opaque-cursor pages of at most twelve.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -99,6 +101,62 @@ def bill_item(bill: Bill) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A payment reported by a channel: the bill reads as paid from then on."""
+
+    bill_id: str
+    channel_txn: str
+    amount_fen: int
+    paid_at: datetime
+    receipt_no: str
+
+
+class PaymentDesk:
+    """The payments reported so far, by bill and by channel transaction (cleared by admin reset)."""
+
+    def __init__(self) -> None:
+        self.by_bill: dict[str, Payment] = {}
+
+    def reset(self) -> None:
+        self.by_bill.clear()
+
+    def bill_now(self, bill: Bill) -> Bill:
+        payment = self.by_bill.get(bill.id)
+        return bill if payment is None else replace(bill, paid=True, paid_at=payment.paid_at)
+
+    def report(self, bill: Bill, txn: str, amount: int, paid_at: datetime) -> Payment | str:
+        """The payment (the same one when told again), or why it is refused."""
+        known = self.by_bill.get(bill.id)
+        if known is not None:
+            return known if known.channel_txn == txn else "bill_already_paid"
+        if bill.paid:
+            return "bill_already_paid"
+        if amount != bill.amount_fen:
+            return "amount_mismatch"
+        payment = Payment(bill.id, txn, amount, paid_at, f"GY{len(self.by_bill) + 1:08d}{bill.id[-6:]}")
+        self.by_bill[bill.id] = payment
+        return payment
+
+
+def _payment_fields(body: object) -> tuple[str, int, datetime] | str:
+    """(channelTxnNo, amountFen, paidAt) from a payment report, or what is wrong with it."""
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    txn, amount, when = body.get("channelTxnNo"), body.get("amountFen"), body.get("paidAt")
+    if not isinstance(txn, str) or not 1 <= len(txn) <= 64:
+        return "channelTxnNo is required"
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        return "amountFen must be a positive integer (fen)"
+    try:
+        paid_at = datetime.fromisoformat(when) if isinstance(when, str) else None
+    except ValueError:
+        paid_at = None
+    if paid_at is None or paid_at.tzinfo is None:
+        return "paidAt must be an ISO 8601 time with its offset"
+    return txn, amount, paid_at
+
+
 def held_by(world: World, id_number: str) -> tuple[UtilityAccount, ...]:
     """The accounts in this person's name: their household's accounts if they head it, else none."""
     resident = world.resident(id_number)
@@ -162,6 +220,38 @@ def _token_path() -> dict[str, Any]:
     }
 
 
+def _payment_path() -> dict[str, Any]:
+    error = {"application/json": {"schema": ref("Error")}}
+    report = object_schema(
+        {
+            "channelTxnNo": {"type": "string", "description": "the paying channel's transaction number"},
+            "amountFen": {"type": "integer", "minimum": 1},
+            "paidAt": {"type": "string", "format": "date-time"},
+            "orderNo": {"type": "string", "description": "the channel's own order number"},
+        },
+        optional=("orderNo",),
+    )
+    receipt = object_schema({"bill": ref("Bill"), "receiptNo": {"type": "string"}})
+    return {
+        "post": {
+            "summary": "缴费销账 (a payment made through a channel; idempotent on channelTxnNo)",
+            "security": [{"oauth2": []}],
+            "parameters": [query_param("billId", {"type": "string"}, required=True, where="path")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": report}}},
+            "responses": {
+                "200": {
+                    "description": "the bill, now paid",
+                    "content": {"application/json": {"schema": receipt}},
+                },
+                "400": {"description": "invalid_request", "content": error},
+                "401": {"description": "missing, unknown or expired token", "content": error},
+                "404": {"description": "bill_not_found", "content": error},
+                "409": {"description": "bill_already_paid / amount_mismatch", "content": error},
+            },
+        }
+    }
+
+
 def openapi() -> dict[str, Any]:
     """The OpenAPI 3 description of exactly the routes below."""
     string, integer, iso = {"type": "string"}, {"type": "integer"}, {"type": "string", "format": "date-time"}
@@ -188,6 +278,7 @@ def openapi() -> dict[str, Any]:
                 _listing("Account"),
                 **{"400": "holderIdCard missing or not an ID number"},
             ),
+            "/api/bills/{billId}/payments": _payment_path(),
             "/api/accounts/{accountNo}/bills": _get(
                 "账单 (an account's monthly bills)",
                 [
@@ -251,11 +342,18 @@ def openapi() -> dict[str, Any]:
     }
 
 
+def _reset_all(tokens: TokenStore, desk: PaymentDesk) -> None:
+    tokens.reset()
+    desk.reset()
+
+
 def build(world: World) -> Mounted:
     """Token endpoint, services, accounts, bills and the description, sharing one token store."""
     tokens = TokenStore(TOKEN_TTL_S)
     cursors = Cursors(b"utilities-cursor-" + str(world.seed).encode())
     listing = {"items": [service_item(s) for s in world.services_of("utilities")]}
+    desk = PaymentDesk()
+    bills_by_id = {b.id: b for b in world.bills}
 
     guarded = auth.guard(tokens.bearer_ok, _invalid_token)
 
@@ -286,8 +384,25 @@ def build(world: World) -> Mounted:
         end = offset + limit
         next_cursor = cursors.encode(end) if end < len(all_bills) else None
         return json_response(
-            {"items": [bill_item(b) for b in all_bills[offset:end]], "nextCursor": next_cursor}
+            {"items": [bill_item(desk.bill_now(b)) for b in all_bills[offset:end]], "nextCursor": next_cursor}
         )
+
+    @guarded
+    async def pay(request: web.Request) -> web.StreamResponse:
+        bill = bills_by_id.get(request.match_info["bill_id"])
+        if bill is None:
+            return json_response({"error": "bill_not_found"}, 404)
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        report = _payment_fields(body)
+        if isinstance(report, str):
+            return _invalid_request(report)
+        outcome = desk.report(bill, *report)
+        if isinstance(outcome, str):
+            return json_response({"error": outcome, "error_description": "账单状态不允许销账"}, 409)
+        return json_response({"bill": bill_item(desk.bill_now(bill)), "receiptNo": outcome.receipt_no})
 
     issue_token = auth.token_endpoint(tokens, CLIENT_ID, CLIENT_SECRET, realm="gongyong")
     return Mounted(
@@ -299,11 +414,12 @@ def build(world: World) -> Mounted:
             web.get(f"{PREFIX}/api/services", services),
             web.get(f"{PREFIX}/api/accounts", accounts),
             web.get(f"{PREFIX}/api/accounts/{{account_no}}/bills", bills),
+            web.post(f"{PREFIX}/api/bills/{{bill_id}}/payments", pay),
             web.get(f"{PREFIX}/openapi.json", served(openapi())),
         ],
         fail=server_error,
         expire_tokens=tokens.expire_all,
-        reset=tokens.reset,
+        reset=lambda: _reset_all(tokens, desk),
     )
 
 

@@ -220,6 +220,7 @@ async def test_openapi_describes_the_routes(mocks: RunningMocks, http: aiohttp.C
         "/api/services",
         "/api/accounts",
         "/api/accounts/{accountNo}/bills",
+        "/api/bills/{billId}/payments",
     }
     flow = spec["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
     assert flow["tokenUrl"] == "/utilities/oauth/token"
@@ -234,3 +235,35 @@ async def test_openapi_describes_the_routes(mocks: RunningMocks, http: aiohttp.C
         if p["name"] == "limit"
     )
     assert limit["schema"]["maximum"] == 12
+
+
+async def test_a_payment_is_recorded_once_and_the_bill_reads_paid(
+    mocks: RunningMocks, http: aiohttp.ClientSession
+) -> None:
+    auth = await token(http, mocks)
+    unpaid = next(b for b in WORLD.bills if not b.paid)
+    url = f"{mocks.url}{API}/bills/{unpaid.id}/payments"
+    report = {
+        "channelTxnNo": "4200000001",
+        "amountFen": unpaid.amount_fen,
+        "paidAt": "2026-11-26T10:00:00+08:00",
+    }
+    async with http.post(url, json=report | {"amountFen": unpaid.amount_fen + 1}, headers=auth) as response:
+        assert response.status == 409 and (await response.json())["error"] == "amount_mismatch"
+    async with http.post(url, json=report, headers=auth) as response:
+        first = await response.json()
+        assert response.status == 200 and first["bill"]["paid"] is True and first["receiptNo"]
+    async with http.post(url, json=report, headers=auth) as response:  # told again: the same receipt
+        assert response.status == 200 and (await response.json())["receiptNo"] == first["receiptNo"]
+    async with http.post(url, json=report | {"channelTxnNo": "4200000002"}, headers=auth) as response:
+        assert response.status == 409 and (await response.json())["error"] == "bill_already_paid"
+    async with http.post(url, json={"channelTxnNo": "x"}, headers=auth) as response:
+        assert response.status == 400
+    async with http.post(f"{mocks.url}{API}/bills/NOPE-1/payments", json=report, headers=auth) as response:
+        assert response.status == 404
+    async with http.post(url, json=report) as response:
+        assert response.status == 401
+    listed = f"{mocks.url}{API}/accounts/{unpaid.account_no}/bills"
+    async with http.get(listed, headers=auth) as response:
+        items = (await response.json())["items"]
+    assert next(b for b in items if b["billId"] == unpaid.id)["paid"] is True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import secrets
 from typing import Any
 
 import aiohttp
@@ -161,7 +162,7 @@ async def test_openapi_describes_the_routes(mocks: RunningMocks, http: aiohttp.C
         assert response.status == 200
         spec: dict[str, Any] = await response.json()
     assert spec["openapi"].startswith("3.") and spec["servers"] == [{"url": "/volunteer"}]
-    assert set(spec["paths"]) == {"/csv/services", "/csv/hours"}
+    assert set(spec["paths"]) == {"/csv/services", "/csv/hours", "/csv/volunteers", "/csv/hours/report"}
     assert spec["components"]["securitySchemes"]["apiKey"]["name"] == "X-Api-Key"
     params = {p["name"]: p for p in spec["paths"]["/csv/services"]["get"]["parameters"]}
     assert params["limit"]["schema"]["maximum"] == 100
@@ -169,3 +170,44 @@ async def test_openapi_describes_the_routes(mocks: RunningMocks, http: aiohttp.C
     assert "X-Total-Count" in ok["headers"] and ",".join(SERVICE_COLUMNS) in ok["description"]
     hours_ok = spec["paths"]["/csv/hours"]["get"]["responses"]["200"]
     assert ",".join(HOURS_COLUMNS) in hours_ok["description"]
+
+
+REPORT_HEADER = "report_no,id_number,hours,served_on,activity\r\n"
+
+
+async def report(http: aiohttp.ClientSession, url: str, row: str) -> tuple[int, list[list[str]]]:
+    headers = KEY | {"Content-Type": "text/csv; charset=utf-8"}
+    async with http.post(f"{url}/volunteer/csv/hours/report", data=REPORT_HEADER + row, headers=headers) as r:
+        return r.status, list(csv.reader(io.StringIO((await r.read()).decode(), newline="")))
+
+
+async def test_the_register_lists_only_registered_volunteers(
+    mocks: RunningMocks, http: aiohttp.ClientSession
+) -> None:
+    idle = next(r for r in WORLD.residents if r.volunteer_hours == 0)
+    url = f"{mocks.url}/volunteer/csv/volunteers?ids={SENIOR.id_number},{idle.id_number}"
+    status, _, rows = await fetch(http, url)
+    assert status == 200 and rows[0] == ["id_number", "volunteer_no", "status", "registered"]
+    assert [r[0] for r in rows[1:]] == [SENIOR.id_number]
+    assert rows[1][1].startswith("ZY")
+    status, _, _ = await fetch(http, url, headers={})
+    assert status == 401
+
+
+async def test_an_hours_report_is_filed_once_per_report_number(
+    mocks: RunningMocks, http: aiohttp.ClientSession
+) -> None:
+    number = f"mock-test-{secrets.token_hex(6)}"
+    row = f"{number},{SENIOR.id_number},1.5,20261201,act-1\r\n"
+    status, first = await report(http, mocks.url, row)
+    assert status == 200 and first[0] == ["report_no", "id_number", "hours", "total_hours", "result"]
+    assert first[1][2] == "1.5" and first[1][4] == "accepted"
+    status, again = await report(http, mocks.url, row)
+    assert status == 200 and again[1][:4] == first[1][:4] and again[1][4] == "duplicate"
+    status, _ = await report(http, mocks.url, row.replace("1.5", "2.5"))
+    assert status == 409
+    idle = next(r for r in WORLD.residents if r.volunteer_hours == 0)
+    status, _ = await report(http, mocks.url, f"{number}x,{idle.id_number},1.0,20261201,act-1\r\n")
+    assert status == 404
+    status, _ = await report(http, mocks.url, f"{number}y,{SENIOR.id_number},99,20261201,act-1\r\n")
+    assert status == 400
