@@ -106,8 +106,11 @@ class ResponseCache:
         if self.local is not None and fresh_s is not None:
             return self.local.get(key)
         if not self.shared:
-            # aiocache's memory backend is a dict behind coroutines; entries leave it at their ttl
-            kept: Entry[Any] | None = self.backend._cache.get(self._key(key))
+            # aiocache's memory backend is a dict behind coroutines; entries leave it at their ttl.
+            # Should a new aiocache keep it elsewhere, every read simply awaits ``get`` (and
+            # tests/test_loaders.py says so)
+            entries = getattr(self.backend, "_cache", None)
+            kept: Entry[Any] | None = entries.get(self._key(key)) if isinstance(entries, dict) else None
             return kept
         return None
 
