@@ -163,7 +163,16 @@ def build_services(settings: Settings, schema: GraphQLSchema) -> Services:
     pending = PendingLimits(settings.consent_pending_per_resident, settings.consent_pending_per_staff)
     access = Access(sessions, settings.resident_secret(), digester, chain_key(settings), pending)
     guards = hardening(settings, verifier, digester)
-    observability.watch(registry, lambda: cache.errors, guards.inflight, guards.rate_limits)
+    answers = response_cache_for(
+        schema,
+        settings.response_cache,
+        settings.shared_redis_url,
+        settings.cache_url,
+        settings.namespace,
+        settings.response_cache_max_entries,
+        Limits(settings.response_cache_max_bytes, settings.response_cache_max_ttl_s),
+    )
+    observability.watch(registry, lambda: cache.errors, guards.inflight, guards.rate_limits, answers)
     return Services(
         settings=settings,
         digester=digester,
@@ -194,15 +203,7 @@ def build_services(settings: Settings, schema: GraphQLSchema) -> Services:
             Bounds(settings.apq_max_documents, settings.apq_max_document_bytes, settings.apq_ttl_s),
         ),
         persisted=Manifests.load(settings.persisted_dir, settings.trusted_channels),
-        response_cache=response_cache_for(
-            schema,
-            settings.response_cache,
-            settings.shared_redis_url,
-            settings.cache_url,
-            settings.namespace,
-            settings.response_cache_max_entries,
-            Limits(settings.response_cache_max_bytes, settings.response_cache_max_ttl_s),
-        ),
+        response_cache=answers,
         guards=guards,
         event_streams=EventStreams(settings.sse_max_streams),
         life=Life(),

@@ -13,13 +13,19 @@ reported, for:
 * ``catalogue, response cache``: the catalogue again with the whole-response cache on (served from it).
 
 All but the last run with ``ONESTOP_RESPONSE_CACHE=off``: that is the cost of executing a query.
+
+``--profile ROW`` runs only that row under cProfile once warm and prints where its CPU goes (the
+functions with the most time of their own, then the most cumulative time): what to make cheaper next.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import logging
+import pstats
 import secrets
 import statistics
 import tempfile
@@ -47,6 +53,7 @@ STATIONS = """query Nearby {
     station { id name town address openingHours { weekday opens closes } }
   }
 }"""
+ROWS = ("catalogue", "stations", "home", "catalogue, response cache")
 GRAPHQL_RESPONSE = (b"accept", b"application/graphql-response+json")
 
 
@@ -56,6 +63,20 @@ async def cpu_per_request(call: Call, requests: int) -> float:
     for _ in range(requests):
         await call()
     return (time.process_time() - started) / requests
+
+
+async def profiled(call: Call, requests: int, lines: int = 40) -> str:
+    """cProfile's view of ``requests`` calls: own time first, then cumulative."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        await call()
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(lines)
+    stats.sort_stats("cumulative").print_stats(lines)
+    return out.getvalue()
 
 
 def settings_for(scratch: Path, name: str, mocks_url: str, secret: str, response_cache: bool) -> Settings:
@@ -70,7 +91,9 @@ def settings_for(scratch: Path, name: str, mocks_url: str, secret: str, response
     )
 
 
-async def measure(mocks_url: str, scratch: Path, requests: int, rounds: int) -> dict[str, list[float]]:
+async def measure(
+    mocks_url: str, scratch: Path, requests: int, rounds: int, profile: str | None = None
+) -> dict[str, list[float]]:
     secret = secrets.token_urlsafe(32)
     async with aiohttp.ClientSession() as session:
         token = (await resident_tokens(session, mocks_url, secret, 1))[0]
@@ -95,6 +118,9 @@ async def measure(mocks_url: str, scratch: Path, requests: int, rounds: int) -> 
                 status, body = await call()
             if status != 200 or b'"errors"' in body:
                 raise SystemExit(f"{name}: {status} {body[:300]!r}")
+        if profile is not None:
+            print(await profiled(calls[profile], requests))
+            return {}
         for _ in range(rounds):  # alternated, so a busy machine hurts every query alike
             for name, call in calls.items():
                 figures[name].append(await cpu_per_request(call, requests))
@@ -120,7 +146,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, list[float]]:
         with Processes(scratch) as processes:
             mocks_url = start_mocks(processes)
             await _wait_for(mocks_url)
-            return await measure(mocks_url, scratch, args.requests, args.rounds)
+            return await measure(mocks_url, scratch, args.requests, args.rounds, args.profile)
 
 
 async def _wait_for(mocks_url: str, timeout_s: float = 30.0) -> None:
@@ -142,10 +168,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.cpu", description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=500, help="requests per query per round (500)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds; the median is reported (5)")
+    parser.add_argument("--profile", choices=ROWS, help="profile one row with cProfile instead")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("onestop").setLevel(logging.WARNING)
-    print(report(asyncio.run(main_async(args)), args.requests))
+    figures = asyncio.run(main_async(args))
+    if figures:
+        print(report(figures, args.requests))
 
 
 if __name__ == "__main__":

@@ -304,6 +304,16 @@ class SpecAdapter:
         # is reversed by trying every ID number), the value stays personal
         return f"{base}:{self.digester.of(resident_id)}"
 
+    def run_now(self, capability: str) -> Fetched[Any] | None:
+        """``run(capability)``'s answer when it is a fresh cache hit already in process memory, found
+        without awaiting; None otherwise (``run`` then does the work, errors included)."""
+        operation = self.spec.operations.get(capability)  # type: ignore[call-overload]
+        if operation is None or capability == "applications":
+            return None
+        policy = CachePolicy(operation.cache_ttl_s, operation.stale_ttl_s, operation.public)
+        found: Fetched[Any] | None = self.resilience.cached_now(self._key(capability), policy)
+        return found
+
     async def run(self, capability: str, resident_id: str | None = None) -> Fetched[Any]:
         if capability in WRITES:  # side effects: only submit() / confirm_payment() / report_hours()
             raise LookupError(f"{self.department}: {capability} are written, not read")

@@ -96,6 +96,24 @@ class ResponseCache:
         local = self.local
         return await self._reads.do(key, lambda: self._get_and_keep(key, adapter, fresh_s, local))
 
+    def peek(self, key: str, fresh_s: float | None = None) -> Entry[Any] | None:
+        """The entry under ``key`` when it is already in this process's memory (the in-memory cache,
+        or the first level for public data), without awaiting anything; None means "ask ``get``".
+        Counts nothing: the caller counts the hit it serves (a stale entry it passes over is then
+        counted once, by ``get``)."""
+        if not self.enabled:
+            return None
+        if self.local is not None and fresh_s is not None:
+            return self.local.get(key)
+        if not self.shared:
+            # aiocache's memory backend is a dict behind coroutines; entries leave it at their ttl.
+            # Should a new aiocache keep it elsewhere, every read simply awaits ``get`` (and
+            # tests/test_loaders.py says so)
+            entries = getattr(self.backend, "_cache", None)
+            kept: Entry[Any] | None = entries.get(self._key(key)) if isinstance(entries, dict) else None
+            return kept
+        return None
+
     async def _get_and_keep(
         self, key: str, adapter: TypeAdapter[Entry[T]], fresh_s: float, local: LocalCache[Entry[Any]]
     ) -> Entry[T] | None:

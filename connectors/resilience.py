@@ -232,6 +232,19 @@ class Resilience:
             raise
         return Fetched(value)
 
+    def cached_now(self, key: str, policy: CachePolicy) -> Fetched[Any] | None:
+        """``cached``'s fresh hit when the entry is already in process memory, without awaiting (no
+        task, no future: most warm public reads); None when ``cached`` must run."""
+        entry = self.cache.peek(key, _local_fresh_s(policy))
+        if entry is None:
+            return None
+        age = entry.age()
+        if age >= policy.ttl_s:
+            return None
+        self.cache_hits += 1
+        self.cache.hits += 1
+        return Fetched(entry.value, from_cache=True, age_s=age)
+
     async def _shared(self, key: str, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Join (or start) the single flight for ``key``, waiting no longer than this request may: the
         flight itself runs to its starter's deadline and fills the cache for whoever asks next."""

@@ -129,12 +129,14 @@ class StateSource:
         inflight: Callable[[], Any],
         own_in_flight: Callable[[], int],
         rate_limits: Callable[[], Any] = lambda: None,
+        response_cache: Callable[[], Any] = lambda: None,
     ) -> None:
         self.registry = registry
         self.cache_errors = cache_errors
         self.inflight = inflight
         self.own_in_flight = own_in_flight
         self.rate_limits = rate_limits
+        self.response_cache = response_cache  # schema.response_cache.ResponseCache, None when off
 
 
 class StateCollector(Collector):
@@ -147,6 +149,7 @@ class StateCollector(Collector):
         yield from self._departments()
         yield from self._in_flight()
         yield from self._rate_limited()
+        yield from self._responses()
         errors = CounterMetricFamily(
             "onestop_cache_errors", "Cache backend failures (each treated as a miss)", labels=[]
         )
@@ -202,6 +205,9 @@ class StateCollector(Collector):
             counter.add_metric([], refused)
             yield counter
 
+    def _responses(self) -> Iterator[Metric]:
+        yield from _response_cache(self.source.response_cache())
+
     def _rate_limited(self) -> Iterator[Metric]:
         refused = getattr(self.source.rate_limits(), "refused", None)
         if not isinstance(refused, Mapping):
@@ -214,6 +220,42 @@ class StateCollector(Collector):
         for scope, count in sorted(refused.items()):
             counter.add_metric([str(scope)], count)
         yield counter
+
+
+_RESPONSE_COUNTERS = (
+    ("hits", "onestop_response_cache_hits", "Whole answers served from the response cache"),
+    (
+        "misses",
+        "onestop_response_cache_misses",
+        "Public documents looked up in the response cache and not found (or no longer fresh)",
+    ),
+    ("stored", "onestop_response_cache_stores", "Whole answers kept in the response cache"),
+    (
+        "invalidations",
+        "onestop_response_cache_invalidations",
+        "Departments whose kept answers were dropped (connector changed; '*' when departments came or went)",
+    ),
+)
+
+
+def _response_cache(cache: Any) -> Iterator[Metric]:
+    """The whole-response cache's counters and size (``schema/response_cache.py``); nothing when off."""
+    if cache is None:
+        return
+    for attribute, name, documentation in _RESPONSE_COUNTERS:
+        counter = CounterMetricFamily(name, documentation)
+        counter.add_metric([], getattr(cache, attribute))
+        yield counter
+    entries, size = cache.store.size()
+    yield GaugeMetricFamily(
+        "onestop_response_cache_entries",
+        "Answers in the response cache (Redis: all replicas', as of this process's last store)",
+        value=entries,
+    )
+    if size is not None:
+        yield GaugeMetricFamily(
+            "onestop_response_cache_bytes", "Bytes of the answers kept in this process's memory", value=size
+        )
 
 
 def _first_number(holder: Any, names: tuple[str, ...]) -> float | None:

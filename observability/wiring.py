@@ -49,9 +49,11 @@ class Observability:
         cache_errors: Callable[[], int],
         inflight: object = None,
         rate_limits: object = None,
+        response_cache: object = None,
     ) -> None:
-        """Read these at scrape time: the connectors served, the cache's error count, and the in-flight
-        limit and rate limits (``middleware/``: read by attribute, so observability imports none of it)."""
+        """Read these at scrape time: the connectors served, the cache's error count, the in-flight
+        limit and rate limits (``middleware/``: read by attribute, so observability imports none of it),
+        and the whole-response cache's counters (``schema/response_cache.py``; None when off)."""
         self.metrics.watch(
             StateSource(
                 registry=lambda: registry,
@@ -59,6 +61,7 @@ class Observability:
                 inflight=lambda: inflight,
                 own_in_flight=lambda: self._middleware.in_flight if self._middleware else 0,
                 rate_limits=lambda: rate_limits,
+                response_cache=lambda: response_cache,
             )
         )
 

@@ -35,14 +35,27 @@ class Loaders:
         # hundreds of references concurrently; each would otherwise walk the whole catalogue)
         self._catalog_index: asyncio.Task[dict[str, ServiceRecord]] | None = None
         self._station_index: asyncio.Task[dict[str, StationRecord]] | None = None
+        # answers found in process memory without awaiting, by (capability, department): see ``gather``
+        self._known: dict[tuple[str, str], Result] = {}
 
     async def gather(
         self, loader: DataLoader[str, Result], capability: str, department_ids: Iterable[str], path: Path
     ) -> list[Any]:
-        """Records of every named department that answered; the others become notices."""
+        """Records of every named department that answered; the others become notices.
+
+        A department whose answer is a fresh hit already in process memory is answered at once; only
+        the others go through the DataLoader (a batch task, a future each, ``settle``'s shields). A
+        warm public read therefore schedules nothing, and each department still has one answer per
+        request: what was answered at once is kept, and a department the loader was asked for stays
+        with the loader.
+        """
         ids = list(department_ids)
+        known = [self._now(loader, capability, d) for d in ids]
+        waiting = [d for d, k in zip(ids, known, strict=True) if k is None]
+        loaded = iter(await settle(waiting, map(loader.load, waiting)) if waiting else ())
         records: list[Any] = []
-        for department_id, result in zip(ids, await settle(ids, map(loader.load, ids)), strict=True):
+        for department_id, now in zip(ids, known, strict=True):
+            result = now if now is not None else next(loaded)
             if isinstance(result, UpstreamError):
                 self.notices.failed(result, path)
             else:
@@ -68,6 +81,18 @@ class Loaders:
         if self._station_index is None:
             self._station_index = _shared(_index(self.all_stations(path)))
         return await asyncio.shield(self._station_index)
+
+    def _now(self, loader: DataLoader[str, Result], capability: str, department_id: str) -> Result | None:
+        """This request's answer for the department, if it can be had without awaiting."""
+        key = (capability, department_id)
+        known = self._known.get(key)
+        if known is not None or loader.cache_map.get(department_id) is not None:
+            return known  # the loader has it (or is getting it): it stays the one answer
+        department = self.registry.get(department_id)
+        found = None if department is None else department.adapter.run_now(capability)
+        if found is not None:
+            self._known[key] = found
+        return found
 
     def ids_with(self, capability: str) -> list[str]:
         return [d.id for d in self.registry.with_capability(capability)]

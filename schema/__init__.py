@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 
 from observability.requests import OperationObserver
 from schema import (
@@ -31,10 +31,11 @@ from schema import (
 from schema.access_log import AccessLogging
 from schema.deadline import request_deadline_extension
 from schema.errors import ErrorShaping
-from schema.execution import PlainFields
+from schema.execution import PlainFields, direct_resolvers
 from schema.federation import Subgraph
 from schema.inputs import TextLimits, check_schema, input_text
 from schema.limits import QueryLimits, query_limiter
+from schema.validated import document_validation
 
 QUERIES: tuple[type, ...] = (
     departments.Query,
@@ -95,7 +96,7 @@ def build_schema(
             query_limiter(limits),
             # parsing and validating the same document again is most of a small request's cost
             lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
+            document_validation(maxsize=512),  # strawberry's ValidationCache hashes the whole document
             ErrorShaping,
             input_text(text or TextLimits()),  # every string argument and variable, before execution
             request_deadline_extension(deadline_s),  # no department outlives the request
@@ -104,4 +105,5 @@ def build_schema(
         ],
     )
     check_schema(schema._schema)
+    direct_resolvers(schema)  # plain resolvers called without strawberry's per-call bookkeeping
     return schema

@@ -19,10 +19,11 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from resolvers.notices import Notices
+from schema.hooks import Runner
 
 log = logging.getLogger("onestop.errors")
 
@@ -164,6 +165,12 @@ class Schema(strawberry.federation.Schema):
             log.error("a stray cancellation reached the operation", exc_info=True)
             internal = GraphQLError(INTERNAL_MESSAGE, extensions={"code": "INTERNAL_SERVER_ERROR"})
             return ExecutionResult(data=None, errors=[internal])
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> Runner:
+        """Strawberry's runner, each extension's hooks wrapped once per class (``schema/hooks.py``)."""
+        return Runner(execution_context=execution_context, extensions=extensions)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Strawberry logs every error at ERROR; a client's typo is not an operator's problem.

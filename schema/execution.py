@@ -15,24 +15,58 @@ paths and null handling are graphql-core's own.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLString,
     is_leaf_type,
 )
-from graphql.pyutils import Undefined
+from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
 
-# (leaf type, is a list of it, the record's attribute), or None when the field takes the ordinary
-# path; kept on the field
-Plan = tuple[GraphQLLeafType, bool, str] | None
+from schema.arguments import compile_arguments
+
+# (the leaf type's coerce_output_value, is a list of it, the record's attribute, may be null), or None
+# when the field takes the ordinary path; kept on the field
+Coerce = Callable[[Any], Any]
+Plan = tuple[Coerce, bool, str, bool] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Objects:
+    """A plain attribute holding an object (or a list of non-null objects) of a type with no
+    ``is_type_of``: completed by running its fields straight away."""
+
+    object_type: GraphQLObjectType
+    many: bool
+    attribute: str
+    nullable: bool
+    return_type: GraphQLOutputType
+    item_type: GraphQLOutputType | None  # the list's item type (non-null), when ``many``
+
+
+Step = tuple[str, Any, Plan, Objects | None]  # response name, graphql-core's field details, plans
+_OBJECTS = "_onestop_objects"
+ORDINARY: Any = object()  # what ``_complete`` gives for a value graphql-core must complete itself
 _PLAN = "_onestop_plan"
 
 
@@ -54,8 +88,65 @@ def plan(field: GraphQLField) -> Plan:
     ):
         leaf = _leaf(field.type)
         if leaf is not None:
-            result = (*leaf, definition.python_name)
+            nullable = not isinstance(field.type, GraphQLNonNull)
+            result = (coercer(leaf[0]), leaf[1], definition.python_name, nullable)
     attributes[_PLAN] = result
+    return result
+
+
+def coercer(leaf: GraphQLLeafType) -> Coerce:
+    """``leaf.coerce_output_value``, with the values records hold answered without its checks: a
+    ``str`` as a String or ID, an ``int`` within 32 bits as an Int, a ``bool`` as a Boolean, and a
+    member of a strawberry enum by its name (strawberry's enum type looks for it value by value)."""
+    general = leaf.coerce_output_value
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return lambda value: value if type(value) is str else general(value)
+    if leaf is GraphQLBoolean:
+        return lambda value: value if type(value) is bool else general(value)
+    if leaf is GraphQLInt:
+        return lambda value: (
+            value if type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT else general(value)
+        )
+    members = getattr(leaf, "wrapped_cls", None)
+    if isinstance(leaf, GraphQLEnumType) and isinstance(members, type) and issubclass(members, Enum):
+        names = _names(members, general)
+        return lambda value: (names.get(value) if type(value) is members else None) or general(value)
+    return general
+
+
+def _names(members: type[Enum], general: Coerce) -> dict[Any, str]:
+    """Each member's GraphQL name as strawberry gives it, found once; members it refuses are left out."""
+    names: dict[Any, str] = {}
+    for member in members:
+        try:
+            names[member] = general(member)
+        except Exception:  # noqa: S112 - not a value of the GraphQL enum: graphql-core will say so
+            continue
+    return names
+
+
+def objects(field: GraphQLField) -> Objects | None:
+    """Whether ``field`` is a plain attribute holding an object, or a list of non-null objects."""
+    attributes = field.__dict__
+    if _OBJECTS in attributes:
+        known: Objects | None = attributes[_OBJECTS]
+        return known
+    result: Objects | None = None
+    definition = (field.extensions or {}).get("strawberry-definition")
+    if (
+        field.resolve is not None
+        and is_default_resolver(field.resolve)
+        and not field.args
+        and definition is not None
+        and getattr(definition, "default_resolver", None) is getattr
+    ):
+        nullable = not isinstance(field.type, GraphQLNonNull)
+        inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        item = inner.of_type if isinstance(inner, GraphQLList) else None
+        target = item.of_type if isinstance(item, GraphQLNonNull) else None if item is not None else inner
+        if isinstance(target, GraphQLObjectType) and target.is_type_of is None:
+            result = Objects(target, item is not None, definition.python_name, nullable, field.type, item)
+    attributes[_OBJECTS] = result
     return result
 
 
@@ -71,7 +162,232 @@ def _leaf(type_: GraphQLOutputType) -> tuple[GraphQLLeafType, bool] | None:
     return None
 
 
+def direct_resolvers(schema: Any) -> int:
+    """Give plain resolvers a direct call; how many were changed.
+
+    For every resolver strawberry converts the arguments by inspecting their types again, looks up the
+    resolver's parameters, builds closures and folds (no) field extensions on every call, about ten
+    calls deep, to end in ``resolver(source, info=Info(...), **arguments)``. Here the field's
+    ``resolve`` makes that last call itself, arguments converted by a plan made once
+    (``schema/arguments.py``). Only where nothing else can happen: no field extensions (permissions
+    are one), no exception handlers in the schema, strawberry's own field and resolver classes, a
+    function (or coroutine function) taking ``self``, ``info`` and the field's arguments, argument
+    types the plan covers. graphql-core still calls it as before, through the schema's middleware if
+    there is any.
+    """
+    converter = schema.schema_converter
+    if getattr(converter, "_exception_handler_specs", True):  # handlers (or an unknown strawberry)
+        return 0
+    info_class = schema.config.info_class
+    registry, names = converter.scalar_registry, schema.config.name_converter
+    changed = 0
+    for named in schema._schema.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        for field in named.fields.values():
+            direct = _direct(field, info_class, registry, names)
+            if direct is not None:
+                field.resolve = direct
+                changed += 1
+    return changed
+
+
+def _direct(field: GraphQLField, info_class: Any, registry: Any, names: Any) -> Callable[..., Any] | None:
+    definition = (field.extensions or {}).get("strawberry-definition")
+    if not isinstance(definition, StrawberryField) or field.resolve is None:
+        return None
+    resolver = definition.base_resolver
+    if (
+        type(definition).get_result is not StrawberryField.get_result
+        or definition.extensions
+        or definition.is_subscription
+        or not isinstance(resolver, StrawberryResolver)
+        or type(resolver).__call__ is not StrawberryResolver.__call__
+        or not callable(resolver.wrapped_func)
+        or (resolver.is_async and not inspect.iscoroutinefunction(resolver.wrapped_func))
+        or resolver.root_parameter is not None
+        or resolver.parent_parameter is not None
+        or len(resolver.signature.parameters)
+        != (resolver.self_parameter is not None)
+        + (resolver.info_parameter is not None)
+        + len(resolver.arguments)
+    ):
+        return None
+    convert = compile_arguments(definition.arguments, registry, names)
+    if convert is None:
+        return None
+    call = resolver.wrapped_func
+    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+    with_self = resolver.self_parameter is not None
+
+    def resolve(source: Any, info: Any, **values: Any) -> Any:
+        kwargs = convert(values)
+        if info_name is not None:
+            kwargs[info_name] = info_class(_raw_info=info, _field=definition)
+        return call(source, **kwargs) if with_self else call(**kwargs)
+
+    return resolve
+
+
 class PlainFields(StrawberryGraphQLCoreExecutionContext):
+    _onestop_steps: dict[tuple[int, int], tuple[Any, list[Step]]]
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's loop over an object's fields, with plain fields completed inline: no path,
+        no call down to ``execute_field``, no awaitable check for a value that cannot be one. Any
+        other field, or a plain one whose value is unusual, takes graphql-core's own step, in order."""
+        middleware = self.middleware_manager
+        if middleware is not None and middleware.middlewares:  # an extension's `resolve` sees every field
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for response_name, field_details_list, found, held in self._steps(parent_type, grouped_field_set):
+                if found is not None:
+                    completed = _complete(found, getattr(source_value, found[2], None))
+                    if completed is not ORDINARY:
+                        results[response_name] = completed
+                        continue
+                field_path = Path(path, response_name, parent_type.name)
+                result = ORDINARY
+                if held is not None and position_context is None:
+                    result = self._objects(held, source_value, field_details_list, field_path)
+                if result is ORDINARY:
+                    result = super().execute_field(
+                        parent_type, source_value, field_details_list, field_path, position_context
+                    )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:  # as graphql-core: settle what other fields started, they may fail too
+                self.settle_in_background([results[name] for name in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return self._awaited(results, awaitable_fields)
+
+    def _steps(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[Step]:
+        """Each field of the set with its plan, worked out once per request: the items of a list share
+        one field set (graphql-core keeps it, and so its identity, for the whole execution)."""
+        known: dict[tuple[int, int], tuple[Any, list[Step]]] | None = getattr(self, "_onestop_steps", None)
+        if known is None:
+            known = {}
+            self._onestop_steps = known
+        key = (id(parent_type), id(grouped_field_set))
+        kept = known.get(key)
+        if kept is not None and kept[0] is grouped_field_set:
+            return kept[1]
+        fields = parent_type.fields
+        steps: list[Step] = []
+        for response_name, field_details_list in grouped_field_set.items():
+            field = fields.get(field_details_list[0].node.name.value)
+            if field is None:
+                steps.append((response_name, field_details_list, None, None))
+            else:
+                steps.append((response_name, field_details_list, plan(field), objects(field)))
+        known[key] = (grouped_field_set, steps)
+        return steps
+
+    def _objects(self, held: Objects, source: Any, field_details_list: Any, path: Path) -> Any:
+        """graphql-core's ``execute_field`` and ``complete_value`` for a plain object (or list of
+        them): the object's fields run at once, errors handled by graphql-core's ``handle_field_error``
+        as there. ``ORDINARY`` (nothing run yet) for anything else: null where it may not be, a value
+        that is an error or awaitable, a list item that is one, directives (``@stream``, ``@defer``)."""
+        value = getattr(source, held.attribute, ORDINARY)
+        if value is None:
+            return None if held.nullable else ORDINARY
+        if value is ORDINARY or _unusual(value) or any(d.node.directives for d in field_details_list):
+            return ORDINARY
+        if held.many and (type(value) not in _SEQUENCES or any(_unusual(i) or i is None for i in value)):
+            return ORDINARY
+        collected = self.collect_subfields(held.object_type, field_details_list)
+        grouped_field_set, new_defer_usages = collected[0], collected[1]
+        if new_defer_usages:
+            return ORDINARY
+        try:
+            if held.many:
+                completed = self._items(held, value, field_details_list, path, grouped_field_set)
+            else:
+                completed = self.execute_fields(held.object_type, value, path, grouped_field_set, None)
+            if self.is_awaitable(completed):
+                return self._guarded(completed, held.return_type, field_details_list, path)
+            return completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, held.return_type, field_details_list, path)
+            return None
+
+    def _items(
+        self, held: Objects, items: Any, field_details_list: Any, path: Path, grouped_field_set: Any
+    ) -> Any:
+        """graphql-core's ``complete_iterable_value`` for items that are all objects (no @stream)."""
+        is_awaitable = self.is_awaitable
+        item_type = held.item_type
+        assert item_type is not None
+        completed: list[Any] = []
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                try:
+                    one = self.execute_fields(held.object_type, item, item_path, grouped_field_set, None)
+                    if is_awaitable(one):
+                        completed.append(self._guarded(one, item_type, field_details_list, item_path))
+                        awaitable_indices.append(index)
+                    else:
+                        completed.append(one)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    completed.append(None)
+        except Exception:
+            if awaitable_indices:  # as graphql-core: what the other items started may fail too
+                self.settle_in_background([completed[i] for i in awaitable_indices])
+            raise
+        if not awaitable_indices:
+            return completed
+        return self._awaited_items(completed, awaitable_indices)
+
+    async def _awaited_items(self, completed: list[Any], awaitable_indices: list[int]) -> list[Any]:
+        if len(awaitable_indices) == 1:
+            index = awaitable_indices[0]
+            completed[index] = await completed[index]
+            return completed
+        awaited = await gather_with_cancel(*(completed[i] for i in awaitable_indices))
+        for index, value in zip(awaitable_indices, awaited, strict=True):
+            completed[index] = value
+        return completed
+
+    async def _guarded(
+        self, completed: Any, return_type: GraphQLOutputType, field_details_list: Any, path: Path
+    ) -> Any:
+        """graphql-core's ``await_completed``: an error while awaiting is this field's (or item's)."""
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+    async def _awaited(self, results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
+        """graphql-core's ``get_results``: one awaitable awaited alone, several together."""
+        if len(awaitable_fields) == 1:
+            name = awaitable_fields[0]
+            results[name] = await results[name]
+            return results
+        awaited = await gather_with_cancel(*(results[name] for name in awaitable_fields))
+        results.update(zip(awaitable_fields, awaited, strict=True))
+        return results
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,
@@ -86,34 +402,36 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
             found = None if field is None else plan(field)
             if found is not None and field is not None:
                 completed = _complete(found, getattr(source, found[2], None))
-                if completed is not None:
+                if completed is not ORDINARY:
                     return completed
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+
+def _unusual(value: Any) -> bool:
+    return isinstance(value, Exception) or hasattr(value, "__await__")
 
 
 _PLAIN = frozenset({str, int, float, bool})
 _SEQUENCES = frozenset({list, tuple})
 
 
-def _complete(found: tuple[GraphQLLeafType, bool, str], value: Any) -> Any:
-    """The serialized value, or None to let graphql-core handle it (null, errors, anything odd)."""
-    leaf, many, _ = found
+def _complete(found: tuple[Coerce, bool, str, bool], value: Any) -> Any:
+    """The serialized value, or ``ORDINARY`` to let graphql-core handle it (errors, anything odd)."""
+    coerce, many, _, nullable = found
+    if value is None:
+        return None if nullable else ORDINARY  # null where null may be; else graphql-core's error
     kind = type(value)
     if many and kind not in _SEQUENCES:
-        return None  # null, an exception, an awaitable, not a list: graphql-core's path
-    if (
-        not many
-        and kind not in _PLAIN
-        and (value is None or isinstance(value, Exception) or hasattr(value, "__await__"))
-    ):
-        return None
+        return ORDINARY  # an exception, an awaitable, not a list: graphql-core's path
+    if not many and kind not in _PLAIN and (isinstance(value, Exception) or hasattr(value, "__await__")):
+        return ORDINARY
     try:
         if not many:
-            coerced = leaf.coerce_output_value(value)
-            return None if coerced is Undefined else coerced
-        items = [leaf.coerce_output_value(item) for item in value]
+            coerced = coerce(value)
+            return ORDINARY if coerced is None or coerced is Undefined else coerced
+        items = [coerce(item) for item in value]
     except Exception:  # a value the scalar refuses: graphql-core raises it where it belongs
-        return None
+        return ORDINARY
     if any(item is None or item is Undefined for item in items):
-        return None
+        return ORDINARY
     return items

@@ -216,6 +216,10 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
+    def size(self) -> tuple[int, int | None]:
+        """Entries kept, and bytes of their bodies (None where it is not known without asking)."""
+        ...
+
 
 class MemoryStore:
     """This process's responses, least recently stored out first; a tag index per department."""
@@ -225,6 +229,7 @@ class MemoryStore:
         self._clock = clock
         self.entries: OrderedDict[str, Entry] = OrderedDict()
         self.tags: dict[str, set[str]] = {}
+        self.bytes = 0  # of the bodies kept
 
     async def get(self, key: str) -> Entry | None:
         entry = self.entries.get(key)
@@ -236,6 +241,7 @@ class MemoryStore:
     async def put(self, key: str, entry: Entry, ttl_s: float) -> None:
         self._drop(key)
         self.entries[key] = entry
+        self.bytes += len(entry.body)
         for department in entry.versions:
             self.tags.setdefault(department, set()).add(key)
         while len(self.entries) > self.max_entries:
@@ -249,12 +255,17 @@ class MemoryStore:
     def _drop(self, key: str) -> None:
         entry = self.entries.pop(key, None)
         if entry is not None:
+            self.bytes -= len(entry.body)
             for department in entry.versions:
                 self.tags.get(department, set()).discard(key)
 
     async def close(self) -> None:
         self.entries.clear()
         self.tags.clear()
+        self.bytes = 0
+
+    def size(self) -> tuple[int, int | None]:
+        return len(self.entries), self.bytes
 
 
 # One key per response (expiring on its own), a set of keys per department (its tag), and an index by
@@ -275,7 +286,7 @@ if over > 0 then
   for i = 1, #oldest, 2 do redis.call('DEL', ARGV[1] .. oldest[i]) end
 end
 redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[6])))
-return over
+return redis.call('ZCARD', KEYS[1])
 """
 INVALIDATE_SCRIPT = """
 for i = 1, #KEYS do
@@ -308,6 +319,7 @@ class RedisStore:
         self._invalidate = self.redis.register_script(INVALIDATE_SCRIPT)
         self._throttled = ThrottledLog(log, window_s=60.0)
         self.errors = 0
+        self.entries = 0  # as the last store by this process found them (all replicas' entries)
 
     async def get(self, key: str) -> Entry | None:
         try:
@@ -327,7 +339,7 @@ class RedisStore:
         args: list[Any] = [self.prefix, key, ttl_s, entry.encode(), self.tag_prefix, self.max_ttl_s]
         args += [self.max_entries, *entry.versions]
         try:
-            await self._put(keys=[self.index], args=args)
+            self.entries = int(await self._put(keys=[self.index], args=args))
         except (RedisError, OSError, TimeoutError) as exc:
             self._warn(exc)
 
@@ -348,6 +360,10 @@ class RedisStore:
     async def close(self) -> None:
         await self.redis.aclose()
 
+    def size(self) -> tuple[int, int | None]:
+        """Counting bytes in Redis would cost a scan: entries only, as of this process's last store."""
+        return self.entries, None
+
 
 # -- the cache: keys, freshness, invalidation ----------------------------------------------------------
 
@@ -367,9 +383,15 @@ class ResponseCache:
         self.limits = limits
         self._clock = clock
         self._seen: dict[str, int] | None = None  # connector versions this process last served
+        # what /metrics reports (observability/metrics.py reads them when scraped)
         self.hits = 0
         self.misses = 0
         self.stored = 0
+        self.invalidations = 0  # departments (tags) whose answers were dropped, "*" for membership
+
+    def now(self) -> float:
+        """The wall clock entries expire on (injected: tests move it)."""
+        return self._clock()
 
     def key(self, query: str, operation: str | None, variables: Any, channel: str, media_type: str) -> str:
         parts = (self.rules.fingerprint, query, operation or "", channel, media_type)
@@ -377,8 +399,9 @@ class ResponseCache:
         digest.update(b"\0" + orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS))
         return digest.hexdigest()
 
-    async def lookup(self, key: str, registry: Registry) -> Entry | None:
-        versions = await self.observe(registry)
+    async def lookup(self, key: str, versions: Mapping[str, int]) -> Entry | None:
+        """The entry under ``key`` if it is fresh and was made with the connector ``versions`` served
+        now (``observe``'s answer)."""
         entry = await self.store.get(key)
         if entry is None or entry.remaining(self._clock()) <= 0 or not _serves(versions, entry.versions):
             self.misses += 1
@@ -394,8 +417,11 @@ class ResponseCache:
         verdict: Verdict,
         used: Iterable[Used],
         registry: Registry,
+        served: Mapping[str, int],
     ) -> Entry | None:
-        """Store a clean public answer for its data's remaining freshness; None when it may not be kept."""
+        """Store a clean public answer for its data's remaining freshness; None when it may not be kept.
+        ``served``: the connector versions ``observe`` saw before the answer was made. Should a reload
+        come while it ran, the entry carries the older versions and is never served (fail closed)."""
         if len(body) > self.limits.max_bytes:
             return None
         fresh = freshness(used, registry, self.limits.max_ttl_s)
@@ -404,7 +430,6 @@ class ResponseCache:
         ttl_s, departments = fresh
         if verdict.all_departments:
             departments = departments | {d.id for d in registry.all()}
-        served = await self.observe(registry)
         if not departments <= served.keys():
             return None
         # every answer also depends on which departments there are ("all catalogues" gains a new one)
@@ -426,11 +451,13 @@ class ResponseCache:
         if seen.keys() != versions.keys():
             changed.add(MEMBERSHIP)
         log.info("response cache: dropping what %s made", ", ".join(sorted(changed)))
-        await self.store.invalidate(sorted(changed))
+        await self.invalidate(sorted(changed))
         return versions
 
     async def invalidate(self, departments: Iterable[str]) -> None:
-        await self.store.invalidate(list(departments))
+        dropped = list(departments)
+        self.invalidations += len(dropped)
+        await self.store.invalidate(dropped)
 
     async def close(self) -> None:
         await self.store.close()
@@ -522,23 +549,31 @@ class CachedResponses:
         key = cache.key(query, request_data.operation_name, request_data.variables, channel, media)
         # public, or not judged here yet (an entry under this key was judged public by whoever kept it,
         # on this schema): a hit needs no parsing, validation or execution
-        entry = await cache.lookup(key, context.registry)
+        versions = await cache.observe(context.registry)  # once: the lookup's and the keeping's
+        entry = await cache.lookup(key, versions)
         if entry is not None:
-            self._answer(request, sub_response, entry)
+            self._answer(request, sub_response, entry, cache.now())
             record = CURRENT_REQUEST.get()
             if record is not None:  # metrics and the access log line, as if it had run
                 record.executed(entry.operation, "query", [], True)
             return ExecutionResult(data=None, errors=None)
         result = await super().execute_operation(request, request_adapter, request_data, *args, **kwargs)  # type: ignore[misc]
-        stored = await self._keep(cache, key, query, request, result, context)
+        stored = await self._keep(cache, key, query, request, result, context, versions)
         if stored is None:
             sub_response.headers["Cache-Control"] = NO_STORE
         else:
-            self._answer(request, sub_response, stored)
+            self._answer(request, sub_response, stored, cache.now())
         return result
 
     async def _keep(
-        self, cache: ResponseCache, key: str, query: str, request: Any, result: Any, context: Any
+        self,
+        cache: ResponseCache,
+        key: str,
+        query: str,
+        request: Any,
+        result: Any,
+        context: Any,
+        versions: Mapping[str, int],
     ) -> Entry | None:
         """Keep a clean answer to a public document; the document has run, so judging it is safe."""
         if (
@@ -555,16 +590,17 @@ class CachedResponses:
         body: bytes = self.encode_json(await self.process_result(request, result))  # type: ignore[attr-defined]
         record = CURRENT_REQUEST.get()
         operation = record.operation if record is not None else None  # as OperationObserver named it
-        return await cache.keep(key, body, operation, verdict, used, context.registry)
+        return await cache.keep(key, body, operation, verdict, used, context.registry, versions)
 
     @staticmethod
-    def _answer(request: Any, sub_response: Response, entry: Entry) -> None:
-        """The body to send (no encoding again), and the headers a CDN needs on GET."""
+    def _answer(request: Any, sub_response: Response, entry: Entry, now: float) -> None:
+        """The body to send (no encoding again), and the headers a CDN needs on GET (``now``: the
+        cache's clock, which its entries expire on)."""
         sub_response.cached_body = entry.body  # type: ignore[attr-defined]
         if request.method != "GET":
             sub_response.headers["Cache-Control"] = NO_STORE  # POST answers are not for shared caches
             return
-        max_age = max(0, int(entry.remaining(time.time())))
+        max_age = max(0, int(entry.remaining(now)))
         sub_response.headers["Cache-Control"] = f"public, max-age={max_age}"
         sub_response.headers["ETag"] = entry.etag
         sub_response.headers["Vary"] = VARY

@@ -69,4 +69,202 @@ async def test_good_values_are_served_without_resolve_info(monkeypatch: pytest.M
     ok = await schema.execute("{ things { maybe colours } }")
     assert ok.errors is None
     assert ok.data == {"things": [{"maybe": None, "colours": ["BLUE"]}, {"maybe": "m", "colours": []}]}
-    assert infos.count("colours") == 0 and infos.count("maybe") == 2  # plain lists in one step; nulls not
+    assert infos.count("colours") == 0 and infos.count("maybe") == 0  # plain lists and nulls in one step
+
+
+@strawberry.type
+class Mixed:
+    name: str
+    maybe: str | None
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+    @strawberry.field
+    async def later(self) -> str:
+        return self.name * 2
+
+    @strawberry.field
+    def broken(self) -> str | None:
+        raise ValueError("no")
+
+
+@strawberry.type
+class MixedQuery:
+    @strawberry.field
+    def mixed(self) -> list[Mixed]:
+        return [Mixed(name="a", maybe=None), Mixed(name="b", maybe="m")]
+
+
+async def test_an_object_of_plain_and_resolved_fields_keeps_order_aliases_and_errors() -> None:
+    """``execute_fields`` completes plain fields inline and hands the rest to graphql-core: same keys in
+    the same order, aliases, ``__typename``, skipped fields, errors with their paths, awaited fields."""
+    document = """{ mixed { later first: name __typename shout maybe broken again: maybe
+        hidden: name @skip(if: true) name later2: later } }"""
+    fast = await Schema(MixedQuery, execution_context_class=PlainFields).execute(document)
+    ordinary = await Schema(MixedQuery).execute(document)
+    assert fast.data == ordinary.data
+    assert [list(item) for item in fast.data["mixed"]] == [list(item) for item in ordinary.data["mixed"]]  # type: ignore[index]
+    assert sorted((e.message, tuple(e.path or ())) for e in fast.errors or ()) == sorted(
+        (e.message, tuple(e.path or ())) for e in ordinary.errors or ()
+    )
+    assert fast.data["mixed"][0]["first"] == "a" and fast.data["mixed"][1]["later2"] == "bb"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("type_name", ["String", "ID", "Int", "Boolean", "Float", "Colour"])
+def test_the_quick_coercions_give_what_the_scalar_gives(type_name: str) -> None:
+    from graphql import specified_scalar_types
+
+    from schema.execution import coercer
+
+    leaf: Any = Schema(Query)._schema.get_type(type_name) or specified_scalar_types[type_name]
+    values: list[Any] = ["x", "", 0, 1, -1, 2**31 - 1, 2**31, -(2**31) - 1, True, False, 1.0, 1.5, None]
+    values += [Colour.RED, Colour.BLUE, "RED", "GREEN", [1]]
+    quick = coercer(leaf)
+    for value in values:
+        try:
+            expected: Any = ("ok", leaf.coerce_output_value(value))
+        except Exception as error:
+            expected = ("error", type(error))
+        try:
+            got: Any = ("ok", quick(value))
+        except Exception as error:
+            got = ("error", type(error))
+        assert got == expected, value
+
+
+class _Refuse(strawberry.BasePermission):
+    message = "refused"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+@strawberry.type
+class Resolved:
+    name: str
+
+    @strawberry.field
+    def plain(self, info: strawberry.Info) -> str:
+        return f"{self.name}:{info.field_name}:{info.path.key}"
+
+    @strawberry.field
+    def failing(self) -> str | None:
+        raise ValueError(f"{self.name} failed")
+
+    @strawberry.field
+    def with_argument(self, times: int = 2) -> str:
+        return self.name * times
+
+    @strawberry.field(permission_classes=[_Refuse])
+    def guarded(self) -> str | None:
+        return "secret"
+
+
+@strawberry.type
+class ResolvedQuery:
+    @strawberry.field
+    def items(self) -> list[Resolved]:
+        return [Resolved(name="a"), Resolved(name="b")]
+
+
+async def test_plain_resolvers_are_called_directly_with_the_same_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from strawberry.schema import schema_converter
+
+    from schema.execution import direct_resolvers
+
+    document = "{ items { plain failing withArgument guarded alias: plain } }"
+    ordinary = await Schema(ResolvedQuery).execute(document)
+    direct = Schema(ResolvedQuery, execution_context_class=PlainFields)
+    assert direct_resolvers(direct) == 4  # items, plain, failing, with_argument: not the permission
+    converted: list[str] = []
+    convert = schema_converter.get_arguments
+
+    def counting(**kwargs: Any) -> Any:
+        converted.append(kwargs["field"].name)
+        return convert(**kwargs)
+
+    monkeypatch.setattr(schema_converter, "get_arguments", counting)
+    got = await direct.execute(document)
+    assert got.data == ordinary.data
+    assert got.data["items"][0]["plain"] == "a:plain:plain"  # type: ignore[index]
+    assert [(e.message, e.path) for e in got.errors or ()] == [
+        (e.message, e.path) for e in ordinary.errors or ()
+    ]
+    assert sorted(set(converted)) == ["guarded"]  # the others skip strawberry's wrapper
+
+
+@strawberry.type
+class Leaf:
+    name: str
+
+    @strawberry.field
+    def strict(self) -> str:
+        if self.name == "bad":
+            raise ValueError("strict failed")
+        return self.name
+
+    @strawberry.field
+    async def later(self) -> str | None:
+        if self.name == "late":
+            raise ValueError("later failed")
+        return self.name
+
+
+@strawberry.type
+class Holder:
+    one: Leaf
+    maybe: Leaf | None
+    many: list[Leaf]
+    some: list[Leaf] | None
+
+
+@strawberry.type
+class HolderQuery:
+    @strawberry.field
+    def holders(self) -> list[Holder | None]:
+        good, bad, late = Leaf(name="good"), Leaf(name="bad"), Leaf(name="late")
+        return [
+            Holder(one=good, maybe=None, many=[good, late], some=[good]),
+            Holder(one=good, maybe=bad, many=[good], some=[good, bad]),
+            Holder(one=bad, maybe=good, many=[], some=None),
+            Holder(one=good, maybe=good, many=[good, None], some=[late]),  # type: ignore[list-item]
+        ]
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "one { name } maybe { name } many { name } some { name }",
+        "one { name strict } maybe { strict } many { name later } some { strict later }",
+        "many { later name } some { later }",
+        "one { __typename name } many @skip(if: true) { name } aliased: many { n: name }",
+    ],
+)
+async def test_plain_objects_and_lists_answer_as_graphql_core(selection: str) -> None:
+    """Objects held by plain attributes run their fields at once; nulls, errors in items and in their
+    fields, awaited fields and null propagation are graphql-core's."""
+    document = "{ holders { " + selection + " } }"
+    fast = await Schema(HolderQuery, execution_context_class=PlainFields).execute(document)
+    ordinary = await Schema(HolderQuery).execute(document)
+    assert fast.data == ordinary.data
+    assert [e.formatted for e in fast.errors or ()] == [e.formatted for e in ordinary.errors or ()]
+
+
+async def test_plain_objects_are_completed_without_resolve_info(monkeypatch: pytest.MonkeyPatch) -> None:
+    infos: list[str] = []
+    build = PlainFields.build_resolve_info
+
+    def counting(self: PlainFields, field: Any, nodes: Any, *args: Any) -> Any:
+        infos.append(nodes[0].name.value)
+        return build(self, field, nodes, *args)
+
+    monkeypatch.setattr(PlainFields, "build_resolve_info", counting)
+    result = await Schema(HolderQuery, execution_context_class=PlainFields).execute(
+        "{ holders { one { name } some { name } } }"
+    )
+    assert result.errors is None
+    assert infos == ["holders"]  # one, some and their names: no resolver machinery at all

@@ -195,3 +195,27 @@ async def test_every_department_is_in_the_breaker_gauge(gateway: Gateway) -> Non
     families = await scrape(gateway)
     departments = {s.labels["department"] for s in families["onestop_breaker_state"].samples}
     assert departments == set(DEPARTMENT_IDS)
+
+
+async def test_the_response_cache_reports_hits_misses_stores_and_what_it_holds(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = await make_gateway(response_cache=True)
+    assert "onestop_response_cache_hits" not in await scrape(await make_gateway())  # off: not reported
+    first = await gateway.client.post("/graphql", json={"query": CATALOGUE})  # a miss, then kept
+    second = await gateway.client.post("/graphql", json={"query": CATALOGUE})  # a hit
+    assert second.content == first.content and b'"errors"' not in first.content
+    families = await scrape(gateway)
+    for family in ("hits", "misses", "stores", "invalidations", "entries", "bytes"):
+        assert f"onestop_response_cache_{family}" in families
+    assert sample(gateway, "onestop_response_cache_hits_total") == 1
+    assert sample(gateway, "onestop_response_cache_misses_total") == 1
+    assert sample(gateway, "onestop_response_cache_stores_total") == 1
+    assert sample(gateway, "onestop_response_cache_entries") == 1
+    assert sample(gateway, "onestop_response_cache_bytes") == len(first.content)
+    cache = gateway.services.response_cache
+    assert cache is not None
+    await cache.invalidate(["hrss"])  # what a change at hrss does
+    assert sample(gateway, "onestop_response_cache_invalidations_total") == 1
+    assert sample(gateway, "onestop_response_cache_entries") == 0
+    assert sample(gateway, "onestop_response_cache_bytes") == 0

@@ -332,3 +332,30 @@ async def test_a_browsers_http_cache_keeps_public_answers_only(
     assert json.loads(seen["personalSecond"]["body"])["data"]["me"]["profile"]["name"]
     store = cache.store
     assert isinstance(store, MemoryStore) and len(store.entries) == 1
+
+
+async def test_max_age_is_counted_on_the_caches_own_clock(make_gateway: GatewayFactory) -> None:
+    """Entries expire on the cache's (injected) clock; the max-age a CDN is told comes from it too."""
+    gateway = await make_gateway(response_cache=True)
+    cache = cache_of(gateway)
+    first = await gateway.client.get("/graphql", params={"query": CATALOGUE})
+    assert first.headers["cache-control"].startswith("public, max-age=")
+    (kept,) = cache.store.entries.values()  # type: ignore[attr-defined]
+    cache._clock = lambda: kept.expires_at - 7  # seven seconds of freshness left
+    again = await gateway.client.get("/graphql", params={"query": CATALOGUE})
+    assert again.headers["cache-control"] == "public, max-age=7" and cache.hits == 1
+
+
+async def test_a_miss_that_is_kept_reads_the_connector_versions_once(make_gateway: GatewayFactory) -> None:
+    gateway = await make_gateway(response_cache=True)
+    cache = cache_of(gateway)
+    observed: list[int] = []
+    observe = cache.observe
+
+    async def counting(registry: Any) -> dict[str, int]:
+        observed.append(1)
+        return await observe(registry)
+
+    cache.observe = counting  # type: ignore[method-assign]
+    await gateway.query(CATALOGUE)
+    assert cache.stored == 1 and len(observed) == 1

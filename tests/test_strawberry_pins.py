@@ -23,6 +23,7 @@ import websockets
 from cross_web import HTTPException
 from graphql import GraphQLSchema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.federation.schema import Schema as FederationSchema
 from strawberry.http import GraphQLRequestData
 from strawberry.http.async_base_view import AsyncBaseHTTPView
@@ -31,7 +32,12 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.streaming import SSETransport, merge_stream_with_heartbeat
 from strawberry.http.websocket_origin import is_same_origin, normalize_allowed_origins, normalize_origin
 from strawberry.schema.exceptions import InvalidOperationTypeError
-from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema import (
+    DEFAULT_ALLOWED_OPERATION_TYPES,
+    StrawberryGraphQLCoreExecutionContext,
+    validate_document,
+)
+from strawberry.types.arguments import _is_leaf_type, _is_optional_leaf_type
 from strawberry.types.execution import ExecutionContext
 from strawberry.types.graphql import OperationType
 
@@ -70,6 +76,25 @@ SIGNATURES: list[tuple[Callable[..., Any], list[str]]] = [
         StrawberryGraphQLCoreExecutionContext.execute_field,
         ["self", "parent_type", "source", "field_details_list", "path", "position_context"],
     ),
+    # schema/execution.py PlainFields: an object's plain fields completed in its own field loop, plain
+    # objects and lists of them run at once, errors handled by graphql-core's own method
+    (
+        StrawberryGraphQLCoreExecutionContext.execute_fields,
+        ["self", "parent_type", "source_value", "path", "grouped_field_set", "position_context"],
+    ),
+    (
+        StrawberryGraphQLCoreExecutionContext.handle_field_error,
+        ["self", "raw_error", "return_type", "field_details_list", "path"],
+    ),
+    (StrawberryGraphQLCoreExecutionContext.collect_subfields, ["self", "return_type", "field_details_list"]),
+    # schema/hooks.py Runner: extension hooks wrapped once per class (schema/errors.py Schema creates it)
+    (SchemaExtensionsRunner.__init__, ["self", "execution_context", "extensions"]),
+    (FederationSchema.create_extensions_runner, ["self", "execution_context", "extensions"]),
+    # schema/validated.py: validation remembered by document identity
+    (validate_document, ["schema", "document", "validation_rules"]),
+    # schema/arguments.py: argument conversion planned once, with strawberry's own leaf tests
+    (_is_leaf_type, ["type_", "scalar_registry", "skip_classes"]),
+    (_is_optional_leaf_type, ["type_", "scalar_registry", "skip_classes"]),
     # schema/federation.py Subgraph: router references checked before they are resolved
     (FederationSchema.entities_resolver, ["self", "info", "representations"]),
     # schema/errors.py Schema.execute: a subscription over plain HTTP gets a typed refusal
@@ -108,6 +133,19 @@ def test_plain_fields_find_strawberrys_default_resolvers() -> None:
     """If strawberry stops marking its attribute resolvers, the fast path would silently turn off."""
     department = build_schema()._schema.type_map["Department"]
     assert plan(department.fields["name"]) is not None  # type: ignore[attr-defined]
+
+
+def test_direct_resolvers_and_made_hooks_find_strawberrys_parts() -> None:
+    """If strawberry's resolver or hook internals change, these fast paths would silently turn off."""
+    from schema.errors import ErrorShaping
+    from schema.execution import direct_resolvers
+    from schema.hooks import made
+
+    schema = build_schema()
+    department = schema._schema.type_map["Service"].fields["department"]  # type: ignore[attr-defined]
+    assert department.resolve.__qualname__.startswith("_direct")  # build_schema already made it direct
+    assert direct_resolvers(schema) > 40  # and would again: most resolvers qualify
+    assert made(ErrorShaping, "on_operation") is not None and made(ErrorShaping, "on_parse") is None
 
 
 def test_graphql_sse_framing_and_origins() -> None:
