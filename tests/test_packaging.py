@@ -37,3 +37,22 @@ def test_every_top_level_module_is_installed() -> None:
     modules = {path.stem for path in PROJECT_ROOT.glob("*.py")}
     missing = sorted(modules - set(_setuptools()["py-modules"]))  # type: ignore[arg-type]
     assert not missing, f"add to [tool.setuptools] py-modules: {missing}"
+
+
+def test_the_container_image_copies_every_package_and_module() -> None:
+    """deploy/Dockerfile copies the sources by name (no build tools or tests in the image): a new
+    package must be named there too, or the image starts without it."""
+    dockerfile = (PROJECT_ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    copied = {
+        word.rstrip("/")
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY ") and "--from=" not in line
+        for word in line.split()[1:-1]
+        if not word.startswith("--")
+    }
+    wanted = {
+        path.name
+        for path in PROJECT_ROOT.iterdir()
+        if (path / "__init__.py").is_file() and path.name not in NOT_INSTALLED | {"bench"}
+    } | {path.name for path in PROJECT_ROOT.glob("*.py")}
+    assert not wanted - copied, f"deploy/Dockerfile does not COPY {sorted(wanted - copied)}"
