@@ -133,9 +133,14 @@ async def test_a_lost_notification_is_reconciled_by_polling(
 
 
 async def test_the_supervised_reconciler_finds_a_lost_notification(
-    make_gateway: GatewayFactory, mocks: RunningMocks, http: aiohttp.ClientSession
+    make_gateway: GatewayFactory, mocks: RunningMocks, http: aiohttp.ClientSession, database_url: str
 ) -> None:
-    settings = {"payment_wait_s": 0.0, "payment_query_after_s": 0.0, "payment_poll_s": 0.05}
+    settings = {
+        "database_url": database_url,
+        "payment_wait_s": 0.0,
+        "payment_query_after_s": 0.0,
+        "payment_poll_s": 0.05,
+    }
     async with live_gateway(make_gateway, http, mocks.url, **settings) as live:
         await live.provider(drop_notifications=True)
         payment = payment_of(await live.pay(resident_token(RESIDENT), key()))
@@ -145,9 +150,10 @@ async def test_the_supervised_reconciler_finds_a_lost_notification(
 
 
 async def test_a_slow_provider_still_charges_once(
-    make_gateway: GatewayFactory, mocks: RunningMocks, http: aiohttp.ClientSession
+    make_gateway: GatewayFactory, mocks: RunningMocks, http: aiohttp.ClientSession, database_url: str
 ) -> None:
-    async with live_gateway(make_gateway, http, mocks.url, payment_wait_s=0.2, **QUIET) as live:
+    settings = {"database_url": database_url, "payment_wait_s": 0.2} | QUIET
+    async with live_gateway(make_gateway, http, mocks.url, **settings) as live:
         await live.provider(latency_ms=600, notify_delay_ms=600)
         token = resident_token(RESIDENT)
         same = key()
