@@ -35,7 +35,7 @@ from domain.records import StationRecord
 from identity.principal import Principal, Role
 from observability.supervisor import stop, supervise
 from resolvers.errors import InputError
-from resolvers.volunteer_hours import Reporting, send, sweep_once, upstream
+from resolvers.volunteer_hours import Reporting, send, sweep_once, unreportable, upstream
 from resolvers.volunteer_hours import department_with as department_with
 from store.activities import HOST_STATION, HOST_VOLUNTEER, HOURS_REPORTED, HOURS_UNREPORTABLE
 from store.activity_book import (
@@ -269,6 +269,6 @@ async def report_hours(
     if pending.state == HOURS_REPORTED:
         return HoursOutcome(pending.activity, hours, None)
     if pending.state == HOURS_UNREPORTABLE:
-        raise ActivityError("VOLUNTEER_UNKNOWN", "the volunteer can no longer be identified: not reported")
+        raise unreportable()
     sent_to = await send(service.book, registry, open_seal, pending)
     return HoursOutcome(await service.book.hours_reported(activity.id, service.now()), hours, sent_to)

@@ -28,6 +28,7 @@ from connectors.hours_reports import HoursReport
 from connectors.mapping import SHANGHAI
 from connectors.registry import Department, Registry
 from identity.principal import ClientChannel, Role
+from store.activities import HOURS_UNREPORTABLE
 from store.activity_book import ActivityBook, ActivityError, PendingReport
 
 log = logging.getLogger("onestop.activities")
@@ -78,6 +79,15 @@ def upstream(error: UpstreamError) -> ActivityError:
     )
 
 
+def unreportable() -> ActivityError:
+    """What staff are told of a report that is never sent (its state is UNREPORTABLE)."""
+    return ActivityError(
+        "VOLUNTEER_UNKNOWN",
+        "the volunteer's handle no longer opens under this key: the hours are not reported nor retried",
+        state=HOURS_UNREPORTABLE,
+    )
+
+
 def hours_of_tenths(pending: PendingReport) -> float:
     activity = pending.activity
     if activity.hours_tenths is not None:
@@ -91,10 +101,8 @@ async def send(book: ActivityBook, registry: Registry, open_seal: SealOpener, pe
     activity = pending.activity
     id_number = open_seal(pending.host_seal)
     if id_number is None:  # the resident key changed since: nobody can say who served
-        error = ActivityError(
-            "VOLUNTEER_UNKNOWN", "the volunteer's handle no longer opens under this key: not reported"
-        )
-        await book.hours_unreportable(activity.id, f"VOLUNTEER_UNKNOWN: {error}")
+        error = unreportable()
+        await book.hours_unreportable(activity.id, f"{error.code}: {error}")
         raise error
     served_on = activity.starts_at.astimezone(SHANGHAI).date()
     report = HoursReport(id_number, pending.report_key, hours_of_tenths(pending), served_on, activity.id)

@@ -163,7 +163,9 @@ async def test_a_volunteer_who_can_no_longer_be_identified_stops_the_retries(
     move_clock(gateway, timedelta(days=30))
     assert await service.once() == 0
     assert await sent(admin) == tries  # never sent again
-    assert codes(await ask(gateway, STAFF, REPORT, id=activity_id)) == ["VOLUNTEER_UNKNOWN"]
+    refused = await ask(gateway, STAFF, REPORT, id=activity_id)  # what staff see
+    assert codes(refused) == ["VOLUNTEER_UNKNOWN"]
+    assert refused["errors"][0]["extensions"]["state"] == "UNREPORTABLE"
     assert await sent(admin) == tries
 
 
