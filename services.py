@@ -211,15 +211,14 @@ def build_services(settings: Settings, schema: GraphQLSchema) -> Services:
         event_streams=EventStreams(settings.sse_max_streams),
         life=Life(),
         activities=Activities.build(
-            sessions, Reporting(lambda: registry, access.seal.open, access.log.write, hours_retry(settings))
+            sessions,
+            Reporting(
+                lambda: registry, access.seal.open, access.log.write, Retry(settings.hours_report_interval_s)
+            ),
         ),
         questionnaires=QuestionnaireBook(sessions),
         payments=build_payments(settings, sessions, lambda: registry),
     )
-
-
-def hours_retry(settings: Settings) -> Retry:
-    return Retry(interval_s=settings.hours_report_interval_s)
 
 
 def spec_environ(settings: Settings) -> dict[str, str]:

@@ -52,7 +52,8 @@ class Retry:
 
     def after(self, attempts: int) -> timedelta:
         """The wait before the next try, ``attempts`` tries made so far (at least one)."""
-        return timedelta(seconds=min(self.first_s * 2 ** max(attempts - 1, 0), self.max_s))
+        doublings = min(max(attempts - 1, 0), 40)  # bounded: weeks of tries must not overflow a float
+        return timedelta(seconds=min(self.first_s * 2**doublings, self.max_s))
 
 
 @dataclass(frozen=True, slots=True)

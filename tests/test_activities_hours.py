@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from mocks.server import RunningMocks
 from resolvers.activities import Activities
+from resolvers.volunteer_hours import Retry
 from store.access import AccessLogRow
 from store.activities import HOURS_PENDING, HOURS_REPORTED, HOURS_UNREPORTABLE, ActivityRow
 from store.activity_book import ActivityBook
@@ -196,3 +197,8 @@ async def test_the_background_sweep_sends_it(
     assert await hours_of(http, mocks, VOLUNTEER.id_number) == before + 3
     assert await sent(admin) == tries + 1
     assert len(await hours_log(gateway, activity_id)) == 1
+
+
+def test_the_wait_stays_bounded_after_weeks_of_tries() -> None:
+    assert Retry().after(1) == timedelta(seconds=30) and Retry().after(2) == timedelta(seconds=60)
+    assert Retry().after(5000) == timedelta(hours=1)
