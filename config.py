@@ -224,6 +224,12 @@ class Settings(BaseSettings):
     payment_notify_max_skew_s: float = Field(
         300.0, gt=0, le=3600, description="how old (or early) a provider notification may be"
     )
+    hours_report_interval_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="how often each process re-sends volunteers' hours the department has not confirmed",
+    )
 
     # -- assisted sessions (README, "Hardening") --
     consent_pending_per_resident: int = Field(

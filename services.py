@@ -52,6 +52,7 @@ from observability.wiring import Observability
 from payments.service import Payments
 from payments.wiring import build_payments
 from resolvers.activities import Activities
+from resolvers.volunteer_hours import Reporting, Retry
 from schema.apq import Bounds, Documents, documents_for
 from schema.persisted import Manifests
 from schema.response_cache import Limits, response_cache_for
@@ -114,11 +115,13 @@ class Services:
         self.access_log_expiry.start()
         if self.payments is not None:
             self.payments.start()  # the reconciler: lost notifications, departments to tell again
+        self.activities.start()  # the sweep: volunteers' hours the department did not confirm
 
     async def close(self) -> None:
         """Stop the background work, then release every pool and connection (the reverse of building)."""
         if self.payments is not None:
             await self.payments.close()
+        await self.activities.close()
         await self.access_log_expiry.stop()
         await self.reloader.stop()
         await self.live.close()
@@ -207,7 +210,12 @@ def build_services(settings: Settings, schema: GraphQLSchema) -> Services:
         guards=guards,
         event_streams=EventStreams(settings.sse_max_streams),
         life=Life(),
-        activities=Activities.build(sessions),
+        activities=Activities.build(
+            sessions,
+            Reporting(
+                lambda: registry, access.seal.open, access.log.write, Retry(settings.hours_report_interval_s)
+            ),
+        ),
         questionnaires=QuestionnaireBook(sessions),
         payments=build_payments(settings, sessions, lambda: registry),
     )

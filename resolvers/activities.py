@@ -8,16 +8,19 @@
 * **Places** are the store's (``store.activity_book``): never over capacity, a waiting list in order,
   a freed place handed to the first waiting in the same transaction — on any number of processes.
 * **Hours**: once a volunteer's session has ended, the station's staff confirm it was held
-  (``reportVolunteerHours``); the gateway marks it PENDING with a report key of its own and reports the
-  session's length to the volunteer department (its spec's ``hours_reports`` operation) under that
-  key, which the department files once. A failure leaves it PENDING: calling again sends the same
-  report, and a REPORTED one is never sent again.
+  (``reportVolunteerHours``); the gateway marks it PENDING with a report key of its own and who
+  confirmed, and reports the session's length to the volunteer department (its spec's ``hours_reports``
+  operation) under that key, which the department files once. A failure leaves it PENDING and the
+  sweep (``resolvers.volunteer_hours``, ``Activities.start``) sends the same report again, with a
+  doubling wait, until the department confirms; staff calling again send it at once. A REPORTED one is
+  never sent again; one whose volunteer can no longer be identified becomes UNREPORTABLE.
 
 Plain functions over plain values; ``Activities`` is the one part the app builds (``Services.activities``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,14 +29,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from access.policy import AccessDenied, Acting
 from connectors.errors import UpstreamError
-from connectors.hours_reports import HoursReport
 from connectors.mapping import SHANGHAI
-from connectors.registry import Department, Registry
+from connectors.registry import Registry
 from domain.records import StationRecord
 from identity.principal import Principal, Role
+from observability.supervisor import stop, supervise
 from resolvers.errors import InputError
-from store.activities import HOST_STATION, HOST_VOLUNTEER, HOURS_REPORTED
-from store.activity_book import Activity, ActivityBook, ActivityError, NewActivity, Signer, SignUp
+from resolvers.volunteer_hours import Reporting, send, sweep_once, unreportable, upstream
+from resolvers.volunteer_hours import department_with as department_with
+from store.activities import HOST_STATION, HOST_VOLUNTEER, HOURS_REPORTED, HOURS_UNREPORTABLE
+from store.activity_book import (
+    Activity,
+    ActivityBook,
+    ActivityError,
+    Confirmer,
+    NewActivity,
+    Signer,
+    SignUp,
+)
 
 KINDS = ("TRAINING", "CULTURAL", "VOLUNTEER_SERVICE")
 MAX_TITLE = 100
@@ -42,7 +55,6 @@ MAX_HOURS = 8
 MAX_DAYS_AHEAD = 90
 MAX_PER_STATION = 20  # upcoming activities a station lists at most
 REGISTER = "volunteers"  # the spec operation that says whether a resident is a registered volunteer
-HOURS = "hours_reports"  # the spec operation hours are reported with
 
 
 def utc_now() -> datetime:
@@ -70,18 +82,46 @@ class HoursOutcome:
 
 
 class Activities:
-    """The activity book and the clock (tests move the clock; nothing else keeps state)."""
+    """The activity book, the clock (tests move it) and, given ``reporting``, the sweep re-sending
+    volunteers' hours the department did not confirm (``start``/``close``; ``once`` is one round)."""
 
-    def __init__(self, book: ActivityBook, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, book: ActivityBook, clock: Callable[[], datetime] = utc_now, reporting: Reporting | None = None
+    ) -> None:
         self.book = book
         self.clock = clock
+        self.reporting = reporting
+        self._sweep: asyncio.Task[None] | None = None
 
     @classmethod
-    def build(cls, sessions: async_sessionmaker[AsyncSession]) -> Activities:
-        return cls(ActivityBook(sessions))
+    def build(
+        cls, sessions: async_sessionmaker[AsyncSession], reporting: Reporting | None = None
+    ) -> Activities:
+        return cls(ActivityBook(sessions), reporting=reporting)
 
     def now(self) -> datetime:
         return self.clock()
+
+    async def once(self) -> int:
+        """One round of the sweep: how many reports the department filed."""
+        assert self.reporting is not None, "built without reporting: no sweep"
+        return await sweep_once(self.book, self.reporting, self.now)
+
+    async def run(self) -> None:
+        """The sweep's loop, every ``Retry.interval_s``."""
+        assert self.reporting is not None
+        while True:
+            await self.once()
+            await asyncio.sleep(self.reporting.retry.interval_s)
+
+    def start(self) -> None:
+        """Run the sweep on this process, supervised: restarted with backoff if a round fails."""
+        if self.reporting is not None and self._sweep is None:
+            self._sweep = supervise("volunteer-hours", self.run)
+
+    async def close(self) -> None:
+        await stop(self._sweep)
+        self._sweep = None
 
 
 def check_offer(offer: Offer, now: datetime) -> None:
@@ -119,20 +159,13 @@ def host_of(principal: Principal | None, station_id: str) -> str:
     raise AccessDenied("FORBIDDEN", f"the {principal.role.value} role does not offer activities")
 
 
-def department_with(registry: Registry, capability: str) -> Department:
-    department = next((d for d in registry.all() if capability in d.spec.operations), None)
-    if department is None:
-        raise ActivityError("VOLUNTEER_DEPARTMENT_UNAVAILABLE", f"no department serves {capability}")
-    return department
-
-
 async def is_registered_volunteer(registry: Registry, id_number: str) -> bool:
     """Asked of the volunteer department now: a record on its register means registered."""
     department = department_with(registry, REGISTER)
     try:
         fetched = await department.adapter.run(REGISTER, id_number)
     except UpstreamError as error:
-        raise _upstream(error) from error
+        raise upstream(error) from error
     return any(r.resident_id in ("", id_number) for r in fetched.value.records)
 
 
@@ -211,9 +244,12 @@ async def report_hours(
     principal: Principal | None,
     activity_id: str,
     open_seal: Callable[[str], str | None],
+    actor_digest: str,
 ) -> HoursOutcome:
     """The station's staff confirm an ended volunteer session; its hours go to the volunteer
-    department once (NOT_FOUND, FORBIDDEN, NO_VOLUNTEER_HOST, ACTIVITY_NOT_ENDED, UPSTREAM_*)."""
+    department once (NOT_FOUND, FORBIDDEN, NO_VOLUNTEER_HOST, ACTIVITY_NOT_ENDED, VOLUNTEER_UNKNOWN,
+    UPSTREAM_*: still PENDING, the sweep sends it again). ``actor_digest``: the staff member's keyed
+    digest, kept as who confirmed."""
     if principal is None:
         raise AccessDenied("UNAUTHENTICATED", "reporting hours needs a bearer token")
     if principal.role is not Role.STAFF:
@@ -224,24 +260,15 @@ async def report_hours(
     if activity.station_id != principal.station:
         raise AccessDenied("FORBIDDEN", "staff confirm sessions of their own station only")
     hours = hours_of(activity)
-    pending = await service.book.hours_to_report(activity.id, service.now(), round(hours * 10))
+    confirmer = Confirmer(actor_digest, principal.station, principal.channel.value)
+    now = service.now()
+    first_wait = service.reporting.retry.after(1) if service.reporting else timedelta(minutes=1)
+    pending = await service.book.hours_to_report(
+        activity.id, now, round(hours * 10), confirmer, now + first_wait
+    )
     if pending.state == HOURS_REPORTED:
         return HoursOutcome(pending.activity, hours, None)
-    id_number = open_seal(pending.host_seal)
-    if id_number is None:  # the resident key changed since: nobody can say who served
-        raise ActivityError("VOLUNTEER_UNKNOWN", "the volunteer's handle no longer opens under this key")
-    report = HoursReport(
-        id_number, pending.report_key, hours, activity.starts_at.astimezone(SHANGHAI).date(), activity.id
-    )
-    department = department_with(registry, HOURS)
-    try:
-        await department.adapter.report_hours(report)
-    except UpstreamError as error:
-        raise _upstream(error) from error
-    return HoursOutcome(await service.book.hours_reported(activity.id, service.now()), hours, department.id)
-
-
-def _upstream(error: UpstreamError) -> ActivityError:
-    return ActivityError(
-        error.code.value, f"{error.department}: {error.message}", department=error.department
-    )
+    if pending.state == HOURS_UNREPORTABLE:
+        raise unreportable()
+    sent_to = await send(service.book, registry, open_seal, pending)
+    return HoursOutcome(await service.book.hours_reported(activity.id, service.now()), hours, sent_to)

@@ -73,7 +73,8 @@ class ActivitySignUp:
 @strawberry.enum(description="志愿时长上报 / Where a volunteer's hours stand with the volunteer department.")
 class VolunteerHoursState(Enum):
     PENDING = strawberry.enum_value(
-        "PENDING", description="待确认 / Sent or to be sent; not confirmed yet (call again to retry)"
+        "PENDING",
+        description="待确认 / Sent or to be sent; not confirmed yet (retried by the gateway until it is)",
     )
     REPORTED = strawberry.enum_value("REPORTED", description="已上报 / Filed by the volunteer department")
 
@@ -211,7 +212,8 @@ class Mutation:
     @strawberry.mutation(
         description="The station's staff confirm a volunteer's session was held; its hours go to the "
         "volunteer department, once however often this is called (PENDING: the department did not "
-        "confirm, call again). NO_VOLUNTEER_HOST, ACTIVITY_NOT_ENDED, NOT_FOUND, UPSTREAM_*."
+        "confirm; the gateway sends it again until it does, or call again). NO_VOLUNTEER_HOST, "
+        "ACTIVITY_NOT_ENDED, NOT_FOUND, VOLUNTEER_UNKNOWN (never reported), UPSTREAM_*."
     )
     async def report_volunteer_hours(
         self,
@@ -219,18 +221,20 @@ class Mutation:
         activity_id: Annotated[strawberry.ID, strawberry.argument(description="the activity's id")],
     ) -> VolunteerHoursReport:
         context = info.context
+        principal = context.principal
+        actor = "" if principal is None else context.services.digester.of(principal.subject)
         outcome = await logic.report_hours(
             activities_of(info),
             context.registry,
-            context.principal,
+            principal,
             str(activity_id),
             context.services.access.seal.open,
+            actor,
         )
         host = outcome.activity.host_digest
-        if outcome.sent_to is not None and host is not None and context.principal is not None:
+        if outcome.sent_to is not None and host is not None and principal is not None:
             # the volunteer's ID number went to a department: their access log says who sent it
-            actor = context.services.digester.of(context.principal.subject)
-            sent = Acting(context.principal, "", None, Purpose.ACTIVITIES, host, actor)
+            sent = Acting(principal, "", None, Purpose.ACTIVITIES, host, actor)
             await context.record_access(sent, "volunteer_hours", outcome.sent_to)
         return VolunteerHoursReport(
             activity=Activity.from_record(outcome.activity),

@@ -11,7 +11,9 @@ processes sharing one store:
   activity's row (an ``UPDATE`` of it: a row lock on PostgreSQL, the write lock on SQLite), so they
   happen one at a time, and a waiting sign-up's ``position`` is the activity's ``queued`` counter;
 * volunteer hours reported once: ``hours_state`` moves NONE -> PENDING (with the report key the
-  volunteer department files once) -> REPORTED, each step a conditional ``UPDATE``.
+  volunteer department files once, and who confirmed) -> REPORTED (or UNREPORTABLE when the volunteer
+  can no longer be identified), each step a conditional ``UPDATE``; a retry of a PENDING report is
+  claimed by one process with ``UPDATE ... WHERE hours_retry_at <= now``.
 
 No ID number is stored: residents are their keyed digest; a volunteer host also has a sealed handle
 (``Resident.id``, AES-GCM under the gateway's resident key), which only the gateway can open, because
@@ -38,6 +40,7 @@ HOST_VOLUNTEER = "VOLUNTEER"
 HOURS_NONE = "NONE"
 HOURS_PENDING = "PENDING"
 HOURS_REPORTED = "REPORTED"
+HOURS_UNREPORTABLE = "UNREPORTABLE"  # the volunteer can no longer be identified: never retried
 ACTIVE = "status IN ('SIGNED_UP', 'WAITING')"
 
 
@@ -46,6 +49,7 @@ class ActivityRow(Base):
     __table_args__ = (
         CheckConstraint("taken >= 0 AND taken <= capacity", name="ck_activity_taken_within_capacity"),
         Index("ix_activity_station_start", "station_id", "starts_at"),
+        Index("ix_activity_hours_due", "hours_state", "hours_retry_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -68,6 +72,13 @@ class ActivityRow(Base):
     hours_report_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     hours_tenths: Mapped[int | None] = mapped_column(Integer, nullable=True)  # hours reported, x10
     hours_reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # who confirmed the session was held: a retried send's access-log row names them
+    hours_confirmed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # staff digest
+    hours_confirmed_station: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    hours_confirmed_channel: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    hours_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    hours_retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    hours_last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class SignUpRow(Base):

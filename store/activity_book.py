@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -27,6 +27,7 @@ from store.activities import (
     HOURS_NONE,
     HOURS_PENDING,
     HOURS_REPORTED,
+    HOURS_UNREPORTABLE,
     SCHEDULED,
     SIGNED_UP,
     WAITING,
@@ -108,6 +109,16 @@ class Signer:
 
 
 @dataclass(frozen=True, slots=True)
+class Confirmer:
+    """The staff member who confirmed a volunteer's session was held (keyed digest, station, channel):
+    the access-log row of every send of its report names them, a retry by the sweep too."""
+
+    actor_digest: str
+    station: str | None
+    channel: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class PendingReport:
     """An ended volunteer activity whose hours are to be reported (or were: ``state``)."""
 
@@ -115,6 +126,8 @@ class PendingReport:
     report_key: str
     host_seal: str
     state: str
+    attempts: int = 0
+    confirmer: Confirmer | None = None  # None: confirmed before who confirmed was kept
 
 
 def _activity(row: ActivityRow) -> Activity:
@@ -331,9 +344,12 @@ class ActivityBook:
 
     # -- volunteer hours ---------------------------------------------------------------------------
 
-    async def hours_to_report(self, activity_id: str, now: datetime, hours_tenths: int) -> PendingReport:
-        """Mark an ended volunteer activity held, with its hours and report key (once; later calls find
-        it as it is). NOT_FOUND, ACTIVITY_NOT_ENDED, NO_VOLUNTEER_HOST."""
+    async def hours_to_report(
+        self, activity_id: str, now: datetime, hours_tenths: int, confirmer: Confirmer, retry_at: datetime
+    ) -> PendingReport:
+        """Mark an ended volunteer activity held, with its hours, report key and who confirmed it
+        (once; later calls find it as it is). The caller sends the first report at once: the sweep
+        leaves it alone until ``retry_at``. NOT_FOUND, ACTIVITY_NOT_ENDED, NO_VOLUNTEER_HOST."""
         async with self.sessions.begin() as session:
             await session.execute(
                 update(ActivityRow)
@@ -348,6 +364,11 @@ class ActivityBook:
                     hours_state=HOURS_PENDING,
                     hours_report_key=report_key(activity_id),
                     hours_tenths=hours_tenths,
+                    hours_confirmed_by=confirmer.actor_digest,
+                    hours_confirmed_station=confirmer.station,
+                    hours_confirmed_channel=confirmer.channel,
+                    hours_attempts=1,
+                    hours_retry_at=retry_at,
                 )
             )
             row = await session.get(ActivityRow, activity_id, populate_existing=True)
@@ -359,8 +380,7 @@ class ActivityBook:
                 )
             if row.hours_state == HOURS_NONE:
                 raise ActivityError("ACTIVITY_NOT_ENDED", "hours are reported once the activity has ended")
-            assert row.hours_report_key is not None
-            return PendingReport(_activity(row), row.hours_report_key, row.host_seal, row.hours_state)
+            return _pending(row)
 
     async def hours_reported(self, activity_id: str, now: datetime) -> Activity:
         """PENDING -> REPORTED (a second confirmation changes nothing)."""
@@ -368,19 +388,73 @@ class ActivityBook:
             await session.execute(
                 update(ActivityRow)
                 .where(ActivityRow.id == activity_id, ActivityRow.hours_state == HOURS_PENDING)
-                .values(hours_state=HOURS_REPORTED, hours_reported_at=now)
+                .values(
+                    hours_state=HOURS_REPORTED,
+                    hours_reported_at=now,
+                    hours_retry_at=None,
+                    hours_last_error=None,
+                )
             )
             row = await session.get(ActivityRow, activity_id, populate_existing=True)
             assert row is not None
             return _activity(row)
 
-    async def pending_reports(self, limit: int = 100) -> list[str]:
-        """Activities whose hours were marked for reporting but not confirmed (for a retry sweep)."""
+    async def hours_not_sent(self, activity_id: str, error: str) -> None:
+        """A try failed: why, for staff (the next try's time was set when it was claimed)."""
+        async with self.sessions.begin() as session:
+            await session.execute(
+                update(ActivityRow)
+                .where(ActivityRow.id == activity_id, ActivityRow.hours_state == HOURS_PENDING)
+                .values(hours_last_error=error[:200])
+            )
+
+    async def hours_unreportable(self, activity_id: str, error: str) -> None:
+        """PENDING -> UNREPORTABLE: the volunteer can no longer be identified; never tried again."""
+        async with self.sessions.begin() as session:
+            await session.execute(
+                update(ActivityRow)
+                .where(ActivityRow.id == activity_id, ActivityRow.hours_state == HOURS_PENDING)
+                .values(hours_state=HOURS_UNREPORTABLE, hours_retry_at=None, hours_last_error=error[:200])
+            )
+
+    async def due_reports(self, now: datetime, limit: int = 100) -> list[PendingReport]:
+        """PENDING reports whose next try is due (a row from before retries were kept has no time)."""
         async with self.sessions() as session:
             rows = await session.scalars(
-                select(ActivityRow.id).where(ActivityRow.hours_state == HOURS_PENDING).limit(limit)
+                select(ActivityRow)
+                .where(ActivityRow.hours_state == HOURS_PENDING, _due(now))
+                .order_by(ActivityRow.hours_retry_at, ActivityRow.id)
+                .limit(limit)
             )
-            return list(rows)
+            return [_pending(row) for row in rows]
+
+    async def claim_report(self, activity_id: str, now: datetime, retry_at: datetime) -> bool:
+        """Take a due report for one try: one conditional ``UPDATE`` moves its next try to ``retry_at``,
+        so a process racing for the same row finds it not due and leaves it (on PostgreSQL it waits for
+        the row lock and re-reads the condition; SQLite has one writer)."""
+        async with self.sessions.begin() as session:
+            claimed = await session.execute(
+                update(ActivityRow)
+                .where(ActivityRow.id == activity_id, ActivityRow.hours_state == HOURS_PENDING, _due(now))
+                .values(hours_retry_at=retry_at, hours_attempts=ActivityRow.hours_attempts + 1)
+            )
+            return rowcount(claimed) == 1
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(ActivityRow.hours_retry_at.is_(None), ActivityRow.hours_retry_at <= now)
+
+
+def _pending(row: ActivityRow) -> PendingReport:
+    assert row.hours_report_key is not None and row.host_seal is not None
+    confirmer = None
+    if row.hours_confirmed_by is not None:
+        confirmer = Confirmer(
+            row.hours_confirmed_by, row.hours_confirmed_station, row.hours_confirmed_channel
+        )
+    return PendingReport(
+        _activity(row), row.hours_report_key, row.host_seal, row.hours_state, row.hours_attempts, confirmer
+    )
 
 
 async def _hand_on(session: AsyncSession, activity_id: str, now: datetime) -> None:
