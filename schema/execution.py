@@ -64,8 +64,21 @@ class Objects:
     item_type: GraphQLOutputType | None  # the list's item type (non-null), when ``many``
 
 
-Step = tuple[str, Any, Plan, Objects | None]  # response name, graphql-core's field details, plans
+@dataclass(frozen=True, slots=True)
+class Called:
+    """A direct resolver (``direct_resolvers``) that is a plain function without arguments and gives
+    an object of a type with no ``is_type_of`` (a service's department): called with its resolve info
+    and its object's fields run straight away, without graphql-core's ``complete_value`` dispatch."""
+
+    field: GraphQLField
+    object_type: GraphQLObjectType
+    nullable: bool
+
+
+Step = tuple[str, Any, Plan, Objects | None, Called | None]  # name, graphql-core's details, plans
 _OBJECTS = "_onestop_objects"
+_CALLED = "_onestop_called"
+_SYNC = "_onestop_sync"  # set on a direct resolver that is a plain function (returns no awaitable)
 ORDINARY: Any = object()  # what ``_complete`` gives for a value graphql-core must complete itself
 _PLAN = "_onestop_plan"
 
@@ -150,6 +163,22 @@ def objects(field: GraphQLField) -> Objects | None:
     return result
 
 
+def called(field: GraphQLField) -> Called | None:
+    """Whether ``field`` has a plain direct resolver without arguments giving an object."""
+    attributes = field.__dict__
+    if _CALLED in attributes:
+        known: Called | None = attributes[_CALLED]
+        return known
+    result: Called | None = None
+    if getattr(field.resolve, _SYNC, False) and not field.args:
+        nullable = not isinstance(field.type, GraphQLNonNull)
+        target = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        if isinstance(target, GraphQLObjectType) and target.is_type_of is None:
+            result = Called(field, target, nullable)
+    attributes[_CALLED] = result
+    return result
+
+
 def _leaf(type_: GraphQLOutputType) -> tuple[GraphQLLeafType, bool] | None:
     if isinstance(type_, GraphQLNonNull):
         type_ = type_.of_type
@@ -226,6 +255,7 @@ def _direct(field: GraphQLField, info_class: Any, registry: Any, names: Any) -> 
             kwargs[info_name] = info_class(_raw_info=info, _field=definition)
         return call(source, **kwargs) if with_self else call(**kwargs)
 
+    setattr(resolve, _SYNC, not resolver.is_async)
     return resolve
 
 
@@ -252,7 +282,8 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list, found, held in self._steps(parent_type, grouped_field_set):
+            steps = self._steps(parent_type, grouped_field_set)
+            for response_name, field_details_list, found, held, call in steps:
                 if found is not None:
                     completed = _complete(found, getattr(source_value, found[2], None))
                     if completed is not ORDINARY:
@@ -262,6 +293,8 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
                 result = ORDINARY
                 if held is not None and position_context is None:
                     result = self._objects(held, source_value, field_details_list, field_path)
+                elif call is not None and position_context is None:
+                    result = self._called(call, parent_type, source_value, field_details_list, field_path)
                 if result is ORDINARY:
                     result = super().execute_field(
                         parent_type, source_value, field_details_list, field_path, position_context
@@ -294,9 +327,9 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         for response_name, field_details_list in grouped_field_set.items():
             field = fields.get(field_details_list[0].node.name.value)
             if field is None:
-                steps.append((response_name, field_details_list, None, None))
+                steps.append((response_name, field_details_list, None, None, None))
             else:
-                steps.append((response_name, field_details_list, plan(field), objects(field)))
+                steps.append((response_name, field_details_list, plan(field), objects(field), called(field)))
         known[key] = (grouped_field_set, steps)
         return steps
 
@@ -326,6 +359,39 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
             return completed
         except Exception as raw_error:
             self.handle_field_error(raw_error, held.return_type, field_details_list, path)
+            return None
+
+    def _called(
+        self, call: Called, parent_type: GraphQLObjectType, source: Any, field_details_list: Any, path: Path
+    ) -> Any:
+        """graphql-core's ``execute_field`` for a ``Called`` field: the resolver called once, a usual
+        object completed at once; anything else (null where it may not be, an error, an awaitable,
+        ``@defer`` below) completed by graphql-core's ``complete_value`` as there. ``ORDINARY`` (nothing
+        called yet) when the field carries directives."""
+        if any(d.node.directives for d in field_details_list):
+            return ORDINARY
+        field = call.field
+        return_type = field.type
+        info = self.build_resolve_info(field, [d.node for d in field_details_list], parent_type, path)
+        try:
+            value = field.resolve(source, info)  # type: ignore[misc]
+            if value is None and call.nullable:
+                return None
+            if value is not None and not _unusual(value):
+                collected = self.collect_subfields(call.object_type, field_details_list)
+                if not collected[1]:
+                    completed = self.execute_fields(call.object_type, value, path, collected[0], None)
+                    if self.is_awaitable(completed):
+                        return self._guarded(completed, return_type, field_details_list, path)
+                    return completed
+            if self.is_awaitable(value):
+                return self.complete_awaitable_value(return_type, field_details_list, info, path, value, None)
+            completed = self.complete_value(return_type, field_details_list, info, path, value, None)
+            if self.is_awaitable(completed):
+                return self._guarded(completed, return_type, field_details_list, path)
+            return completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
 
     def _items(

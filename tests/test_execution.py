@@ -9,7 +9,7 @@ import pytest
 import strawberry
 from strawberry.schema import Schema
 
-from schema.execution import PlainFields
+from schema.execution import PlainFields, direct_resolvers
 
 
 @strawberry.enum
@@ -268,3 +268,68 @@ async def test_plain_objects_are_completed_without_resolve_info(monkeypatch: pyt
     )
     assert result.errors is None
     assert infos == ["holders"]  # one, some and their names: no resolver machinery at all
+
+
+@strawberry.type
+class Owned:
+    name: str
+
+    @strawberry.field
+    def owner(self, info: strawberry.Info) -> Leaf | None:
+        if self.name == "raises":
+            raise ValueError("owner failed")
+        return None if self.name == "none" else Leaf(name=f"{self.name}:{info.field_name}")
+
+    @strawberry.field
+    def required(self) -> Leaf:
+        return None if self.name == "none" else Leaf(name="bad" if self.name == "raises" else "ok")  # type: ignore[return-value]
+
+    @strawberry.field
+    def odd(self) -> Leaf | None:
+        return "not a leaf" if self.name == "raises" else Leaf(name="odd")  # type: ignore[return-value]
+
+
+@strawberry.type
+class OwnedQuery:
+    @strawberry.field
+    def owned(self) -> list[Owned | None]:
+        return [Owned(name="a"), Owned(name="none"), Owned(name="raises")]
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "owner { name }",
+        "name owner { name strict later } required { name }",
+        "required { strict name } odd { name }",
+        "owner { __typename ... on Leaf { name } } again: owner @include(if: false) { name }",
+        "owner { ... @defer { name } }",
+    ],
+)
+async def test_called_objects_answer_as_graphql_core(selection: str) -> None:
+    """A plain resolver's object (a service's department) runs its fields at once; nulls, errors,
+    null propagation through a non-null field, a value of the wrong kind are graphql-core's."""
+    document = "{ owned { " + selection + " } }"
+    fast_schema = Schema(OwnedQuery, execution_context_class=PlainFields)
+    assert direct_resolvers(fast_schema) == 6  # owned, owner, required, odd, Leaf's strict and later
+    fast = await fast_schema.execute(document)
+    ordinary = await Schema(OwnedQuery).execute(document)
+    assert fast.data == ordinary.data
+    assert [e.formatted for e in fast.errors or ()] == [e.formatted for e in ordinary.errors or ()]
+
+
+async def test_called_objects_skip_complete_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    completed: list[str] = []
+    complete = PlainFields.complete_value
+
+    def counting(self: PlainFields, return_type: Any, *args: Any) -> Any:
+        completed.append(str(return_type))
+        return complete(self, return_type, *args)
+
+    monkeypatch.setattr(PlainFields, "complete_value", counting)
+    schema = Schema(OwnedQuery, execution_context_class=PlainFields)
+    direct_resolvers(schema)
+    result = await schema.execute("{ owned { owner { name } } }")
+    assert result.data == {"owned": [{"owner": {"name": "a:owner"}}, {"owner": None}, {"owner": None}]}
+    assert [(e.message, e.path) for e in result.errors or ()] == [("owner failed", ["owned", 2, "owner"])]
+    assert "Leaf" not in completed  # the owner objects: no complete_value, only owned's own list
