@@ -45,10 +45,11 @@ from strawberry.types.fields.resolver import StrawberryResolver
 
 from schema.arguments import compile_arguments
 
-# (the leaf type's coerce_output_value, is a list of it, the record's attribute, may be null), or None
-# when the field takes the ordinary path; kept on the field
+# (the leaf type's coerce_output_value, is a list of it, the record's attribute, may be null, the
+# Python type served as it is: str for a String or ID, bool for a Boolean, else None), or None when the
+# field takes the ordinary path; kept on the field
 Coerce = Callable[[Any], Any]
-Plan = tuple[Coerce, bool, str, bool] | None
+Plan = tuple[Coerce, bool, str, bool, type | None] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +103,17 @@ def plan(field: GraphQLField) -> Plan:
         leaf = _leaf(field.type)
         if leaf is not None:
             nullable = not isinstance(field.type, GraphQLNonNull)
-            result = (coercer(leaf[0]), leaf[1], definition.python_name, nullable)
+            same = None if leaf[1] else _same(leaf[0])
+            result = (coercer(leaf[0]), leaf[1], definition.python_name, nullable, same)
     attributes[_PLAN] = result
     return result
+
+
+def _same(leaf: GraphQLLeafType) -> type | None:
+    """The Python type graphql-core's own scalar gives back unchanged (served without a call)."""
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return str
+    return bool if leaf is GraphQLBoolean else None
 
 
 def coercer(leaf: GraphQLLeafType) -> Coerce:
@@ -285,7 +294,11 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
             steps = self._steps(parent_type, grouped_field_set)
             for response_name, field_details_list, found, held, call in steps:
                 if found is not None:
-                    completed = _complete(found, getattr(source_value, found[2], None))
+                    value = getattr(source_value, found[2], None)
+                    if type(value) is found[4]:  # a str for a String, a bool for a Boolean: as it is
+                        results[response_name] = value
+                        continue
+                    completed = _complete(found, value)
                     if completed is not ORDINARY:
                         results[response_name] = completed
                         continue
@@ -481,9 +494,9 @@ _PLAIN = frozenset({str, int, float, bool})
 _SEQUENCES = frozenset({list, tuple})
 
 
-def _complete(found: tuple[Coerce, bool, str, bool], value: Any) -> Any:
+def _complete(found: tuple[Coerce, bool, str, bool, type | None], value: Any) -> Any:
     """The serialized value, or ``ORDINARY`` to let graphql-core handle it (errors, anything odd)."""
-    coerce, many, _, nullable = found
+    coerce, many, _, nullable, _ = found
     if value is None:
         return None if nullable else ORDINARY  # null where null may be; else graphql-core's error
     kind = type(value)

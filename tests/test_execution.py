@@ -333,3 +333,29 @@ async def test_called_objects_skip_complete_value(monkeypatch: pytest.MonkeyPatc
     assert result.data == {"owned": [{"owner": {"name": "a:owner"}}, {"owner": None}, {"owner": None}]}
     assert [(e.message, e.path) for e in result.errors or ()] == [("owner failed", ["owned", 2, "owner"])]
     assert "Leaf" not in completed  # the owner objects: no complete_value, only owned's own list
+
+
+@pytest.mark.parametrize("type_name", ["String", "ID", "Boolean", "Int", "Float", "Colour"])
+def test_values_served_as_they_are_are_what_the_scalar_gives(type_name: str) -> None:
+    """A str for a String or ID, a bool for a Boolean: graphql-core's scalar gives each back itself."""
+    from graphql import specified_scalar_types
+
+    from schema.execution import _same
+
+    leaf: Any = Schema(Query)._schema.get_type(type_name) or specified_scalar_types[type_name]
+    same = _same(leaf)
+    assert same is {"String": str, "ID": str, "Boolean": bool}.get(type_name)
+    for value in ["x", "", "RED", True, False, 0, 1.5]:
+        if type(value) is same:
+            assert leaf.coerce_output_value(value) is value
+
+
+async def test_strings_are_served_without_a_coercion_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    import schema.execution
+
+    calls: list[Any] = []
+    complete = schema.execution._complete
+    monkeypatch.setattr(schema.execution, "_complete", lambda *a: calls.append(a[1]) or complete(*a))
+    result = await Schema(Query, execution_context_class=PlainFields).execute("{ things { name maybe } }")
+    assert result.data is None  # the second thing's name is null
+    assert calls == [None, None]  # the first thing's maybe, the second's name: "a" served as it is
