@@ -44,6 +44,7 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 
 from schema.arguments import compile_arguments
+from schema.limits import LRU
 
 # (the leaf type's coerce_output_value, is a list of it, the record's attribute, may be null, the
 # Python type served as it is: str for a String or ID, bool for a Boolean, else None), or None when the
@@ -268,8 +269,96 @@ def _direct(field: GraphQLField, info_class: Any, registry: Any, names: Any) -> 
     return resolve
 
 
+class DocumentPlan:
+    """What graphql-core collects for one operation of one parsed document, kept across requests.
+
+    graphql-core collects the root fields and, per object, its sub-fields (fragments spread,
+    ``@skip``/``@include`` applied, aliases grouped) again in every request, and strawberry's
+    ``ParserCache`` hands every request with the same text the same document. An operation without
+    variables (its fragments without arguments either) always collects the same fields, so the root
+    set is kept here and the sub-fields found under it by the identity of its (kept) field lists, as
+    graphql-core memoizes them within one request. Nothing is kept once ``@defer`` shows up: its
+    usages are one execution's. Bounded: ``MAX_ENTRIES`` collections.
+    """
+
+    MAX_ENTRIES = 256
+    __slots__ = ("collected", "operation", "root", "schema", "steps")
+
+    def __init__(self, operation: Any, schema: Any) -> None:
+        self.operation = operation
+        self.schema = schema
+        self.root: tuple[GraphQLObjectType, Any] | None = None
+        self.collected: dict[tuple[GraphQLObjectType, int], tuple[Any, Any]] | None = {}
+        self.steps: dict[tuple[int, int], tuple[Any, list[Step]]] = {}
+
+    def close(self) -> None:
+        """Keep nothing more (deferred fields): every request collects for itself."""
+        self.root, self.collected = None, None
+        self.steps.clear()
+
+
+_plans: LRU = LRU(512)  # (id(operation), id(schema)) -> DocumentPlan; entries keep both alive
+
+
+def document_plan(operation: Any, schema: Any, fragments: dict[str, Any]) -> DocumentPlan | None:
+    """The kept plan of ``operation``, or None when what it collects may change between requests."""
+    if operation.variable_definitions or any(f.variable_signatures for f in fragments.values()):
+        return None
+    key = (id(operation), id(schema))
+    kept: DocumentPlan | None = _plans.get(key)
+    if kept is not None and kept.operation is operation and kept.schema is schema:
+        _plans.move_to_end(key)
+        return kept
+    made: DocumentPlan = _plans.remember(key, DocumentPlan(operation, schema))
+    return made
+
+
 class PlainFields(StrawberryGraphQLCoreExecutionContext):
     _onestop_steps: dict[tuple[int, int], tuple[Any, list[Step]]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._onestop_plan = document_plan(self.operation, self.schema, self.fragments)
+        kept = self._onestop_plan
+        self._onestop_steps = kept.steps if kept is not None and kept.collected is not None else {}
+
+    def execute_collected_root_fields(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: Any,
+        serially: bool,
+        new_defer_usages: Any,
+    ) -> Any:
+        """The kept root field set in place of the one just collected (equal to it), so that every
+        field list below it, and so every collection, is the kept one."""
+        plan = self._onestop_plan
+        if plan is not None and new_defer_usages:
+            plan.close()
+        elif plan is not None and plan.collected is not None:
+            if plan.root is None or plan.root[0] is not root_type:
+                plan.root = (root_type, grouped_field_set)
+            grouped_field_set = plan.root[1]
+        return super().execute_collected_root_fields(  # type: ignore[misc]
+            root_type, root_value, grouped_field_set, serially, new_defer_usages
+        )
+
+    def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        """graphql-core's memoized collection, kept in the document's plan across requests."""
+        plan = self._onestop_plan
+        collected_before = None if plan is None else plan.collected
+        if collected_before is None:
+            return super().collect_subfields(return_type, field_details_list)
+        key = (return_type, id(field_details_list))
+        kept = collected_before.get(key)
+        if kept is not None and kept[0] is field_details_list:
+            return kept[1]
+        collected = super().collect_subfields(return_type, field_details_list)
+        if collected[1]:
+            plan.close()  # type: ignore[union-attr]
+        elif len(collected_before) < DocumentPlan.MAX_ENTRIES:
+            collected_before[key] = (field_details_list, collected)
+        return collected
 
     def execute_fields(
         self,
@@ -325,12 +414,10 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         return self._awaited(results, awaitable_fields)
 
     def _steps(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[Step]:
-        """Each field of the set with its plan, worked out once per request: the items of a list share
-        one field set (graphql-core keeps it, and so its identity, for the whole execution)."""
-        known: dict[tuple[int, int], tuple[Any, list[Step]]] | None = getattr(self, "_onestop_steps", None)
-        if known is None:
-            known = {}
-            self._onestop_steps = known
+        """Each field of the set with its plan, worked out once per request (once per document when
+        its plan is kept): the items of a list share one field set (graphql-core keeps it, and so its
+        identity, for the whole execution)."""
+        known = self._onestop_steps
         key = (id(parent_type), id(grouped_field_set))
         kept = known.get(key)
         if kept is not None and kept[0] is grouped_field_set:
@@ -343,7 +430,8 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
                 steps.append((response_name, field_details_list, None, None, None))
             else:
                 steps.append((response_name, field_details_list, plan(field), objects(field), called(field)))
-        known[key] = (grouped_field_set, steps)
+        if len(known) < DocumentPlan.MAX_ENTRIES:
+            known[key] = (grouped_field_set, steps)
         return steps
 
     def _objects(self, held: Objects, source: Any, field_details_list: Any, path: Path) -> Any:

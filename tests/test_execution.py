@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql import ExperimentalIncrementalExecutionResults
+from strawberry.extensions import ParserCache
 from strawberry.schema import Schema
+from strawberry.schema.config import StrawberryConfig
 
 from schema.execution import PlainFields, direct_resolvers
 
@@ -359,3 +362,56 @@ async def test_strings_are_served_without_a_coercion_call(monkeypatch: pytest.Mo
     result = await Schema(Query, execution_context_class=PlainFields).execute("{ things { name maybe } }")
     assert result.data is None  # the second thing's name is null
     assert calls == [None, None]  # the first thing's maybe, the second's name: "a" served as it is
+
+
+async def test_a_document_is_collected_once_then_planned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operation without variables collects its fields in its first request only; the next ones
+    answer the same from the kept plan (the parser hands them the same document)."""
+    import graphql.execution.executor as executor
+
+    collected: list[str] = []
+    collect = executor.collect_subfields
+
+    def counting(schema: Any, fragments: Any, variables: Any, operation: Any, type_: Any, *rest: Any) -> Any:
+        collected.append(type_.name)
+        return collect(schema, fragments, variables, operation, type_, *rest)
+
+    monkeypatch.setattr(executor, "collect_subfields", counting)
+    schema = Schema(HolderQuery, execution_context_class=PlainFields, extensions=[lambda: ParserCache(8)])
+    document = "query Planned { holders { ...Parts many { name } } } fragment Parts on Holder { one { n: name } }"
+    first = await schema.execute(document)
+    assert sorted(set(collected)) == ["Holder", "Leaf"]
+    collected.clear()
+    again = [await schema.execute(document) for _ in range(3)]
+    assert collected == []  # every collection came from the plan
+    assert all(r.data == first.data and r.errors == first.errors for r in again)
+    assert first.data == (await Schema(HolderQuery).execute(document)).data
+
+
+async def test_documents_with_variables_or_defer_collect_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``@skip(if: $v)`` collects depends on the request: nothing is kept for it, and answers
+    follow the variables; a deferred fragment's usages are one execution's: nothing kept either."""
+    import graphql.execution.executor as executor
+
+    collected: list[str] = []
+    collect = executor.collect_subfields
+    monkeypatch.setattr(executor, "collect_subfields", lambda *a: collected.append(a[4].name) or collect(*a))
+    schema = Schema(
+        HolderQuery,
+        execution_context_class=PlainFields,
+        extensions=[lambda: ParserCache(8)],
+        config=StrawberryConfig(enable_experimental_incremental_execution=True),
+    )
+    document = "query V($skip: Boolean!) { holders { one { name } many @skip(if: $skip) { name } } }"
+    shown = await schema.execute(document, variable_values={"skip": False})
+    hidden = await schema.execute(document, variable_values={"skip": True})
+    assert "many" in shown.data["holders"][0] and "many" not in hidden.data["holders"][0]  # type: ignore[index]
+    assert collected.count("Holder") == 2
+    collected.clear()
+    deferred = "{ holders { one { ... @defer { name } } } }"
+    first, second = await schema.execute(deferred), await schema.execute(deferred)
+    assert isinstance(first, ExperimentalIncrementalExecutionResults)
+    assert isinstance(second, ExperimentalIncrementalExecutionResults)
+    assert first.initial_result.data == second.initial_result.data
+    assert second.initial_result.data == {"holders": [{"one": {}}] * 4}
+    assert collected.count("Holder") == 2
