@@ -339,7 +339,7 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
             if plan.root is None or plan.root[0] is not root_type:
                 plan.root = (root_type, grouped_field_set)
             grouped_field_set = plan.root[1]
-        return super().execute_collected_root_fields(  # type: ignore[misc]
+        return super().execute_collected_root_fields(
             root_type, root_value, grouped_field_set, serially, new_defer_usages
         )
 
@@ -428,6 +428,8 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
             field = fields.get(field_details_list[0].node.name.value)
             if field is None:
                 steps.append((response_name, field_details_list, None, None, None))
+            elif any(d.node.directives for d in field_details_list):  # @stream and the like: graphql-core's
+                steps.append((response_name, field_details_list, plan(field), None, None))
             else:
                 steps.append((response_name, field_details_list, plan(field), objects(field), called(field)))
         if len(known) < DocumentPlan.MAX_ENTRIES:
@@ -438,11 +440,12 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         """graphql-core's ``execute_field`` and ``complete_value`` for a plain object (or list of
         them): the object's fields run at once, errors handled by graphql-core's ``handle_field_error``
         as there. ``ORDINARY`` (nothing run yet) for anything else: null where it may not be, a value
-        that is an error or awaitable, a list item that is one, directives (``@stream``, ``@defer``)."""
+        that is an error or awaitable, a list item that is one (a field with directives, ``@stream``,
+        never comes here: ``_steps``)."""
         value = getattr(source, held.attribute, ORDINARY)
         if value is None:
             return None if held.nullable else ORDINARY
-        if value is ORDINARY or _unusual(value) or any(d.node.directives for d in field_details_list):
+        if value is ORDINARY or _unusual(value):
             return ORDINARY
         if held.many and (type(value) not in _SEQUENCES or any(_unusual(i) or i is None for i in value)):
             return ORDINARY
@@ -467,10 +470,8 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """graphql-core's ``execute_field`` for a ``Called`` field: the resolver called once, a usual
         object completed at once; anything else (null where it may not be, an error, an awaitable,
-        ``@defer`` below) completed by graphql-core's ``complete_value`` as there. ``ORDINARY`` (nothing
-        called yet) when the field carries directives."""
-        if any(d.node.directives for d in field_details_list):
-            return ORDINARY
+        ``@defer`` below) completed by graphql-core's ``complete_value`` as there. A field with
+        directives never comes here (``_steps``)."""
         field = call.field
         return_type = field.type
         info = self.build_resolve_info(field, [d.node for d in field_details_list], parent_type, path)

@@ -358,7 +358,12 @@ async def test_strings_are_served_without_a_coercion_call(monkeypatch: pytest.Mo
 
     calls: list[Any] = []
     complete = schema.execution._complete
-    monkeypatch.setattr(schema.execution, "_complete", lambda *a: calls.append(a[1]) or complete(*a))
+
+    def counting(*args: Any) -> Any:
+        calls.append(args[1])
+        return complete(*args)
+
+    monkeypatch.setattr(schema.execution, "_complete", counting)
     result = await Schema(Query, execution_context_class=PlainFields).execute("{ things { name maybe } }")
     assert result.data is None  # the second thing's name is null
     assert calls == [None, None]  # the first thing's maybe, the second's name: "a" served as it is
@@ -368,9 +373,9 @@ async def test_a_document_is_collected_once_then_planned(monkeypatch: pytest.Mon
     """An operation without variables collects its fields in its first request only; the next ones
     answer the same from the kept plan (the parser hands them the same document)."""
     import graphql.execution.executor as executor
+    from graphql.execution.collect_fields import collect_subfields as collect
 
     collected: list[str] = []
-    collect = executor.collect_subfields
 
     def counting(schema: Any, fragments: Any, variables: Any, operation: Any, type_: Any, *rest: Any) -> Any:
         collected.append(type_.name)
@@ -378,7 +383,8 @@ async def test_a_document_is_collected_once_then_planned(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(executor, "collect_subfields", counting)
     schema = Schema(HolderQuery, execution_context_class=PlainFields, extensions=[lambda: ParserCache(8)])
-    document = "query Planned { holders { ...Parts many { name } } } fragment Parts on Holder { one { n: name } }"
+    document = "query Planned { holders { ...Parts many { name } } }"
+    document += " fragment Parts on Holder { one { n: name } }"
     first = await schema.execute(document)
     assert sorted(set(collected)) == ["Holder", "Leaf"]
     collected.clear()
@@ -392,10 +398,15 @@ async def test_documents_with_variables_or_defer_collect_every_time(monkeypatch:
     """What ``@skip(if: $v)`` collects depends on the request: nothing is kept for it, and answers
     follow the variables; a deferred fragment's usages are one execution's: nothing kept either."""
     import graphql.execution.executor as executor
+    from graphql.execution.collect_fields import collect_subfields as collect
 
     collected: list[str] = []
-    collect = executor.collect_subfields
-    monkeypatch.setattr(executor, "collect_subfields", lambda *a: collected.append(a[4].name) or collect(*a))
+
+    def counting(*args: Any) -> Any:
+        collected.append(args[4].name)
+        return collect(*args)
+
+    monkeypatch.setattr(executor, "collect_subfields", counting)
     schema = Schema(
         HolderQuery,
         execution_context_class=PlainFields,
