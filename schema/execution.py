@@ -111,9 +111,12 @@ def plan(field: GraphQLField) -> Plan:
 
 
 def _same(leaf: GraphQLLeafType) -> type | None:
-    """The Python type graphql-core's own scalar gives back unchanged (served without a call)."""
+    """The Python type graphql-core's own scalar gives back unchanged (served without a call): an
+    ``int`` only within 32 bits (``execute_fields`` checks)."""
     if leaf is GraphQLString or leaf is GraphQLID:
         return str
+    if leaf is GraphQLInt:
+        return int
     return bool if leaf is GraphQLBoolean else None
 
 
@@ -383,9 +386,13 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
             steps = self._steps(parent_type, grouped_field_set)
             for response_name, field_details_list, found, held, call in steps:
                 if found is not None:
-                    value = getattr(source_value, found[2], None)
-                    if type(value) is found[4]:  # a str for a String, a bool for a Boolean: as it is
-                        results[response_name] = value
+                    value: Any = getattr(source_value, found[2], None)
+                    kind = type(value)
+                    if kind is found[4] and (kind is not int or GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT):
+                        results[response_name] = value  # a str for a String, a 32-bit int for an Int
+                        continue
+                    if value is None and found[3]:
+                        results[response_name] = None
                         continue
                     completed = _complete(found, value)
                     if completed is not ORDINARY:

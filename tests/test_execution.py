@@ -347,10 +347,10 @@ def test_values_served_as_they_are_are_what_the_scalar_gives(type_name: str) -> 
 
     leaf: Any = Schema(Query)._schema.get_type(type_name) or specified_scalar_types[type_name]
     same = _same(leaf)
-    assert same is {"String": str, "ID": str, "Boolean": bool}.get(type_name)
-    for value in ["x", "", "RED", True, False, 0, 1.5]:
+    assert same is {"String": str, "ID": str, "Boolean": bool, "Int": int}.get(type_name)
+    for value in ["x", "", "RED", True, False, 0, -(2**31), 2**31 - 1, 1.5]:
         if type(value) is same:
-            assert leaf.coerce_output_value(value) is value
+            assert leaf.coerce_output_value(value) == value and type(leaf.coerce_output_value(value)) is same
 
 
 async def test_strings_are_served_without_a_coercion_call(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -366,7 +366,7 @@ async def test_strings_are_served_without_a_coercion_call(monkeypatch: pytest.Mo
     monkeypatch.setattr(schema.execution, "_complete", counting)
     result = await Schema(Query, execution_context_class=PlainFields).execute("{ things { name maybe } }")
     assert result.data is None  # the second thing's name is null
-    assert calls == [None, None]  # the first thing's maybe, the second's name: "a" served as it is
+    assert calls == [None]  # the second thing's name (not null here); "a", "m", a null maybe as they are
 
 
 async def test_a_document_is_collected_once_then_planned(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -426,3 +426,28 @@ async def test_documents_with_variables_or_defer_collect_every_time(monkeypatch:
     assert first.initial_result.data == second.initial_result.data
     assert second.initial_result.data == {"holders": [{"one": {}}] * 4}
     assert collected.count("Holder") == 2
+
+
+@strawberry.type
+class Counted:
+    count: int
+    maybe: int | None
+
+
+@strawberry.type
+class CountedQuery:
+    @strawberry.field
+    def counted(self) -> list[Counted | None]:
+        values = [0, -(2**31), 2**31 - 1, 2**31, -(2**31) - 1, None]
+        return [Counted(count=v, maybe=v) for v in values]  # type: ignore[arg-type]
+
+
+async def test_ints_within_32_bits_are_served_as_they_are_others_refused_as_graphql_core() -> None:
+    document = "{ counted { count maybe } }"
+    fast = await Schema(CountedQuery, execution_context_class=PlainFields).execute(document)
+    ordinary = await Schema(CountedQuery).execute(document)
+    assert fast.data == ordinary.data
+    assert [e.formatted for e in fast.errors or ()] == [e.formatted for e in ordinary.errors or ()]
+    assert fast.data is not None and fast.data["counted"][:3] == [
+        {"count": v, "maybe": v} for v in (0, -(2**31), 2**31 - 1)
+    ]
