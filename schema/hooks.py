@@ -47,6 +47,26 @@ def made(cls: type[SchemaExtension], name: str) -> Made:
     return _made[key]
 
 
+# (hook name, the extensions' classes in order) -> (position, context manager function, is async)
+_phases: dict[tuple[str, tuple[type[SchemaExtension], ...]], list[tuple[int, Any, bool]]] = {}
+
+
+def _phase(name: str, classes: tuple[type[SchemaExtension], ...]) -> list[tuple[int, Any, bool]]:
+    """The extensions (by position) with a hook for phase ``name``, found once per list of classes:
+    the schema's list is the same on every request."""
+    key = (name, classes)
+    found = _phases.get(key)
+    if found is None:
+        found = []
+        for index, cls in enumerate(classes):
+            hook = made(cls, name)
+            if hook is not None:
+                found.append((index, hook[0], hook[1]))
+        if len(_phases) < 256:  # one list per schema in practice
+            _phases[key] = found
+    return found
+
+
 def _make(hook: Any, default: Any, where: str) -> Made:
     if hook is default or hook is None:
         return None
@@ -88,11 +108,10 @@ class _Made(ExtensionContextManagerBase):
     __slots__ = ()
 
     def __init__(self, extensions: list[SchemaExtension]) -> None:
-        self.hooks = []
-        for extension in extensions:
-            found = made(type(extension), self.HOOK_NAME)
-            if found is not None:
-                self.hooks.append(WrappedHook(extension, types.MethodType(found[0], extension), found[1]))
+        self.hooks = [
+            WrappedHook(extensions[index], types.MethodType(function, extensions[index]), is_async)
+            for index, function, is_async in _phase(self.HOOK_NAME, tuple(map(type, extensions)))
+        ]
 
     async def __aenter__(self) -> None:
         entered: list[tuple[Any, bool]] = []
