@@ -37,6 +37,7 @@ from graphql import (
     GraphQLString,
     is_leaf_type,
 )
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -68,12 +69,13 @@ class Objects:
 
 @dataclass(frozen=True, slots=True)
 class Called:
-    """A direct resolver (``direct_resolvers``) that is a plain function without arguments and gives
-    an object of a type with no ``is_type_of`` (a service's department): called with its resolve info
-    and its object's fields run straight away, without graphql-core's ``complete_value`` dispatch."""
+    """A field with a direct resolver (``direct_resolvers``): called by ``PlainFields`` itself, its
+    arguments taken from the document's plan when it has one. When the resolver is a plain function
+    without arguments giving an object of a type with no ``is_type_of`` (a service's department), that
+    object's fields run straight away, without graphql-core's ``complete_value`` dispatch."""
 
     field: GraphQLField
-    object_type: GraphQLObjectType
+    object_type: GraphQLObjectType | None
     nullable: bool
 
 
@@ -177,17 +179,23 @@ def objects(field: GraphQLField) -> Objects | None:
 
 
 def called(field: GraphQLField) -> Called | None:
-    """Whether ``field`` has a plain direct resolver without arguments giving an object."""
+    """Whether ``field`` has a direct resolver; with the object type to complete at once when it is a
+    plain function without arguments giving an object."""
     attributes = field.__dict__
     if _CALLED in attributes:
         known: Called | None = attributes[_CALLED]
         return known
     result: Called | None = None
-    if getattr(field.resolve, _SYNC, False) and not field.args:
+    sync = getattr(field.resolve, _SYNC, None)
+    if sync is not None:
         nullable = not isinstance(field.type, GraphQLNonNull)
         target = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-        if isinstance(target, GraphQLObjectType) and target.is_type_of is None:
-            result = Called(field, target, nullable)
+        at_once = (
+            isinstance(target, GraphQLObjectType) and target.is_type_of is None and sync and not field.args
+        )
+        result = Called(
+            field, target if at_once and isinstance(target, GraphQLObjectType) else None, nullable
+        )
     attributes[_CALLED] = result
     return result
 
@@ -281,11 +289,12 @@ class DocumentPlan:
     variables (its fragments without arguments either) always collects the same fields, so the root
     set is kept here and the sub-fields found under it by the identity of its (kept) field lists, as
     graphql-core memoizes them within one request. Nothing is kept once ``@defer`` shows up: its
-    usages are one execution's. Bounded: ``MAX_ENTRIES`` collections.
+    usages are one execution's. The argument values of its fields are kept too (``_arguments``).
+    Bounded: ``MAX_ENTRIES`` collections.
     """
 
     MAX_ENTRIES = 256
-    __slots__ = ("collected", "operation", "root", "schema", "steps")
+    __slots__ = ("arguments", "collected", "operation", "root", "schema", "steps")
 
     def __init__(self, operation: Any, schema: Any) -> None:
         self.operation = operation
@@ -293,11 +302,13 @@ class DocumentPlan:
         self.root: tuple[GraphQLObjectType, Any] | None = None
         self.collected: dict[tuple[GraphQLObjectType, int], tuple[Any, Any]] | None = {}
         self.steps: dict[tuple[int, int], tuple[Any, list[Step]]] = {}
+        self.arguments: dict[tuple[int, int], tuple[Any, GraphQLField, dict[str, Any]]] = {}
 
     def close(self) -> None:
         """Keep nothing more (deferred fields): every request collects for itself."""
         self.root, self.collected = None, None
         self.steps.clear()
+        self.arguments.clear()
 
 
 _plans: LRU = LRU(512)  # (id(operation), id(schema)) -> DocumentPlan; entries keep both alive
@@ -475,18 +486,23 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
     def _called(
         self, call: Called, parent_type: GraphQLObjectType, source: Any, field_details_list: Any, path: Path
     ) -> Any:
-        """graphql-core's ``execute_field`` for a ``Called`` field: the resolver called once, a usual
-        object completed at once; anything else (null where it may not be, an error, an awaitable,
-        ``@defer`` below) completed by graphql-core's ``complete_value`` as there. A field with
-        directives never comes here (``_steps``)."""
+        """graphql-core's ``execute_field`` for a ``Called`` field (no middleware: ``execute_fields``
+        checked): the resolver called once with the field's arguments, a usual object completed at
+        once; anything else (null where it may not be, an error, an awaitable, ``@defer`` below)
+        completed by graphql-core's ``complete_value`` as there. A field with directives never comes
+        here (``_steps``)."""
         field = call.field
         return_type = field.type
         info = self.build_resolve_info(field, [d.node for d in field_details_list], parent_type, path)
         try:
-            value = field.resolve(source, info)  # type: ignore[misc]
-            if value is None and call.nullable:
+            node = field_details_list[0].node
+            arguments = self._arguments(field, field_details_list) if field.args or node.arguments else {}
+            value = field.resolve(source, info, **arguments)  # type: ignore[misc]
+            if call.object_type is None:
+                pass
+            elif value is None and call.nullable:
                 return None
-            if value is not None and not _unusual(value):
+            elif value is not None and not _unusual(value):
                 collected = self.collect_subfields(call.object_type, field_details_list)
                 if not collected[1]:
                     completed = self.execute_fields(call.object_type, value, path, collected[0], None)
@@ -502,6 +518,29 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
+
+    def _arguments(self, field: GraphQLField, field_details_list: Any) -> dict[str, Any]:
+        """graphql-core's ``get_argument_values``, kept in the document's plan when it has one: with
+        no variables they depend on the document alone (a direct resolver's conversion copies lists
+        and builds its own input objects, so no request changes what the next one gets)."""
+        details = field_details_list[0]
+        plan = self._onestop_plan
+        if plan is None or plan.collected is None or details.fragment_variable_values is not None:
+            return get_argument_values(
+                field,
+                details.node,
+                self.variable_values,
+                details.fragment_variable_values,
+                self.hide_suggestions,
+            )
+        key = (id(field), id(details.node))
+        kept = plan.arguments.get(key)
+        if kept is not None and kept[0] is details.node and kept[1] is field:
+            return kept[2]
+        values = get_argument_values(field, details.node, self.variable_values, None, self.hide_suggestions)
+        if len(plan.arguments) < DocumentPlan.MAX_ENTRIES:
+            plan.arguments[key] = (details.node, field, values)
+        return values
 
     def _items(
         self, held: Objects, items: Any, field_details_list: Any, path: Path, grouped_field_set: Any

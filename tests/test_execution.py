@@ -451,3 +451,61 @@ async def test_ints_within_32_bits_are_served_as_they_are_others_refused_as_grap
     assert fast.data is not None and fast.data["counted"][:3] == [
         {"count": v, "maybe": v} for v in (0, -(2**31), 2**31 - 1)
     ]
+
+
+@strawberry.input
+class Picks:
+    names: list[str]
+    limit: int = 2
+
+
+@strawberry.type
+class ArgumentQuery:
+    @strawberry.field
+    async def picked(self, picks: Picks, words: list[str] | None = None) -> list[str]:
+        chosen = picks.names[: picks.limit]
+        picks.names.append("mutated")  # a resolver changing what it got must not reach the next request
+        if words is not None:
+            words.append("mutated")
+        return chosen + (words or [])
+
+    @strawberry.field
+    def times(self, times: int = 2) -> str | None:
+        if times < 0:
+            raise ValueError("negative")
+        return "x" * times
+
+
+async def test_argument_values_are_kept_per_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operation without variables converts its literal arguments once; what a resolver does to
+    its own copy never reaches the next request; with variables they are read every time."""
+    import schema.execution
+
+    read: list[str] = []
+    values = schema.execution.get_argument_values
+
+    def counting(field: Any, node: Any, *rest: Any) -> Any:
+        read.append(node.name.value)
+        return values(field, node, *rest)
+
+    monkeypatch.setattr(schema.execution, "get_argument_values", counting)
+    fast = Schema(ArgumentQuery, execution_context_class=PlainFields, extensions=[lambda: ParserCache(8)])
+    assert direct_resolvers(fast) == 2
+    document = (
+        '{ picked(picks: {names: ["a", "b", "c"]}, words: ["w"]) times(times: 3) neg: times(times: -1) }'
+    )
+    expected = await Schema(ArgumentQuery).execute(document)
+    answers = [await fast.execute(document) for _ in range(3)]
+    assert all(
+        a.data == expected.data == {"picked": ["a", "b", "w", "mutated"], "times": "xxx", "neg": None}
+        for a in answers
+    )
+    assert all(
+        [e.formatted for e in a.errors or ()] == [e.formatted for e in expected.errors or ()] for a in answers
+    )
+    assert sorted(read) == ["picked", "times", "times"]  # the first request only
+    read.clear()
+    with_variables = "query Q($n: Int!) { times(times: $n) }"
+    assert (await fast.execute(with_variables, variable_values={"n": 1})).data == {"times": "x"}
+    assert (await fast.execute(with_variables, variable_values={"n": 4})).data == {"times": "xxxx"}
+    assert read == ["times", "times"]
