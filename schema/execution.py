@@ -37,6 +37,7 @@ from graphql import (
     GraphQLString,
     is_leaf_type,
 )
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -44,11 +45,13 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 
 from schema.arguments import compile_arguments
+from schema.limits import LRU
 
-# (the leaf type's coerce_output_value, is a list of it, the record's attribute, may be null), or None
-# when the field takes the ordinary path; kept on the field
+# (the leaf type's coerce_output_value, is a list of it, the record's attribute, may be null, the
+# Python type served as it is: str for a String or ID, bool for a Boolean, else None), or None when the
+# field takes the ordinary path; kept on the field
 Coerce = Callable[[Any], Any]
-Plan = tuple[Coerce, bool, str, bool] | None
+Plan = tuple[Coerce, bool, str, bool, type | None] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +67,22 @@ class Objects:
     item_type: GraphQLOutputType | None  # the list's item type (non-null), when ``many``
 
 
-Step = tuple[str, Any, Plan, Objects | None]  # response name, graphql-core's field details, plans
+@dataclass(frozen=True, slots=True)
+class Called:
+    """A field with a direct resolver (``direct_resolvers``): called by ``PlainFields`` itself, its
+    arguments taken from the document's plan when it has one. When the resolver is a plain function
+    without arguments giving an object of a type with no ``is_type_of`` (a service's department), that
+    object's fields run straight away, without graphql-core's ``complete_value`` dispatch."""
+
+    field: GraphQLField
+    object_type: GraphQLObjectType | None
+    nullable: bool
+
+
+Step = tuple[str, Any, Plan, Objects | None, Called | None]  # name, graphql-core's details, plans
 _OBJECTS = "_onestop_objects"
+_CALLED = "_onestop_called"
+_SYNC = "_onestop_sync"  # set on a direct resolver that is a plain function (returns no awaitable)
 ORDINARY: Any = object()  # what ``_complete`` gives for a value graphql-core must complete itself
 _PLAN = "_onestop_plan"
 
@@ -89,9 +106,20 @@ def plan(field: GraphQLField) -> Plan:
         leaf = _leaf(field.type)
         if leaf is not None:
             nullable = not isinstance(field.type, GraphQLNonNull)
-            result = (coercer(leaf[0]), leaf[1], definition.python_name, nullable)
+            same = None if leaf[1] else _same(leaf[0])
+            result = (coercer(leaf[0]), leaf[1], definition.python_name, nullable, same)
     attributes[_PLAN] = result
     return result
+
+
+def _same(leaf: GraphQLLeafType) -> type | None:
+    """The Python type graphql-core's own scalar gives back unchanged (served without a call): an
+    ``int`` only within 32 bits (``execute_fields`` checks)."""
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return str
+    if leaf is GraphQLInt:
+        return int
+    return bool if leaf is GraphQLBoolean else None
 
 
 def coercer(leaf: GraphQLLeafType) -> Coerce:
@@ -147,6 +175,28 @@ def objects(field: GraphQLField) -> Objects | None:
         if isinstance(target, GraphQLObjectType) and target.is_type_of is None:
             result = Objects(target, item is not None, definition.python_name, nullable, field.type, item)
     attributes[_OBJECTS] = result
+    return result
+
+
+def called(field: GraphQLField) -> Called | None:
+    """Whether ``field`` has a direct resolver; with the object type to complete at once when it is a
+    plain function without arguments giving an object."""
+    attributes = field.__dict__
+    if _CALLED in attributes:
+        known: Called | None = attributes[_CALLED]
+        return known
+    result: Called | None = None
+    sync = getattr(field.resolve, _SYNC, None)
+    if sync is not None:
+        nullable = not isinstance(field.type, GraphQLNonNull)
+        target = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        at_once = (
+            isinstance(target, GraphQLObjectType) and target.is_type_of is None and sync and not field.args
+        )
+        result = Called(
+            field, target if at_once and isinstance(target, GraphQLObjectType) else None, nullable
+        )
+    attributes[_CALLED] = result
     return result
 
 
@@ -226,11 +276,103 @@ def _direct(field: GraphQLField, info_class: Any, registry: Any, names: Any) -> 
             kwargs[info_name] = info_class(_raw_info=info, _field=definition)
         return call(source, **kwargs) if with_self else call(**kwargs)
 
+    setattr(resolve, _SYNC, not resolver.is_async)
     return resolve
+
+
+class DocumentPlan:
+    """What graphql-core collects for one operation of one parsed document, kept across requests.
+
+    graphql-core collects the root fields and, per object, its sub-fields (fragments spread,
+    ``@skip``/``@include`` applied, aliases grouped) again in every request, and strawberry's
+    ``ParserCache`` hands every request with the same text the same document. An operation without
+    variables (its fragments without arguments either) always collects the same fields, so the root
+    set is kept here and the sub-fields found under it by the identity of its (kept) field lists, as
+    graphql-core memoizes them within one request. Nothing is kept once ``@defer`` shows up: its
+    usages are one execution's. The argument values of its fields are kept too (``_arguments``).
+    Bounded: ``MAX_ENTRIES`` collections.
+    """
+
+    MAX_ENTRIES = 256
+    __slots__ = ("arguments", "collected", "operation", "root", "schema", "steps")
+
+    def __init__(self, operation: Any, schema: Any) -> None:
+        self.operation = operation
+        self.schema = schema
+        self.root: tuple[GraphQLObjectType, Any] | None = None
+        self.collected: dict[tuple[GraphQLObjectType, int], tuple[Any, Any]] | None = {}
+        self.steps: dict[tuple[int, int], tuple[Any, list[Step]]] = {}
+        self.arguments: dict[tuple[int, int], tuple[Any, GraphQLField, dict[str, Any]]] = {}
+
+    def close(self) -> None:
+        """Keep nothing more (deferred fields): every request collects for itself."""
+        self.root, self.collected = None, None
+        self.steps.clear()
+        self.arguments.clear()
+
+
+_plans: LRU = LRU(512)  # (id(operation), id(schema)) -> DocumentPlan; entries keep both alive
+
+
+def document_plan(operation: Any, schema: Any, fragments: dict[str, Any]) -> DocumentPlan | None:
+    """The kept plan of ``operation``, or None when what it collects may change between requests."""
+    if operation.variable_definitions or any(f.variable_signatures for f in fragments.values()):
+        return None
+    key = (id(operation), id(schema))
+    kept: DocumentPlan | None = _plans.get(key)
+    if kept is not None and kept.operation is operation and kept.schema is schema:
+        _plans.move_to_end(key)
+        return kept
+    made: DocumentPlan = _plans.remember(key, DocumentPlan(operation, schema))
+    return made
 
 
 class PlainFields(StrawberryGraphQLCoreExecutionContext):
     _onestop_steps: dict[tuple[int, int], tuple[Any, list[Step]]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._onestop_plan = document_plan(self.operation, self.schema, self.fragments)
+        kept = self._onestop_plan
+        self._onestop_steps = kept.steps if kept is not None and kept.collected is not None else {}
+
+    def execute_collected_root_fields(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: Any,
+        serially: bool,
+        new_defer_usages: Any,
+    ) -> Any:
+        """The kept root field set in place of the one just collected (equal to it), so that every
+        field list below it, and so every collection, is the kept one."""
+        plan = self._onestop_plan
+        if plan is not None and new_defer_usages:
+            plan.close()
+        elif plan is not None and plan.collected is not None:
+            if plan.root is None or plan.root[0] is not root_type:
+                plan.root = (root_type, grouped_field_set)
+            grouped_field_set = plan.root[1]
+        return super().execute_collected_root_fields(
+            root_type, root_value, grouped_field_set, serially, new_defer_usages
+        )
+
+    def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        """graphql-core's memoized collection, kept in the document's plan across requests."""
+        plan = self._onestop_plan
+        collected_before = None if plan is None else plan.collected
+        if collected_before is None:
+            return super().collect_subfields(return_type, field_details_list)
+        key = (return_type, id(field_details_list))
+        kept = collected_before.get(key)
+        if kept is not None and kept[0] is field_details_list:
+            return kept[1]
+        collected = super().collect_subfields(return_type, field_details_list)
+        if collected[1]:
+            plan.close()  # type: ignore[union-attr]
+        elif len(collected_before) < DocumentPlan.MAX_ENTRIES:
+            collected_before[key] = (field_details_list, collected)
+        return collected
 
     def execute_fields(
         self,
@@ -252,9 +394,18 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list, found, held in self._steps(parent_type, grouped_field_set):
+            steps = self._steps(parent_type, grouped_field_set)
+            for response_name, field_details_list, found, held, call in steps:
                 if found is not None:
-                    completed = _complete(found, getattr(source_value, found[2], None))
+                    value: Any = getattr(source_value, found[2], None)
+                    kind = type(value)
+                    if kind is found[4] and (kind is not int or GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT):
+                        results[response_name] = value  # a str for a String, a 32-bit int for an Int
+                        continue
+                    if value is None and found[3]:
+                        results[response_name] = None
+                        continue
+                    completed = _complete(found, value)
                     if completed is not ORDINARY:
                         results[response_name] = completed
                         continue
@@ -262,6 +413,8 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
                 result = ORDINARY
                 if held is not None and position_context is None:
                     result = self._objects(held, source_value, field_details_list, field_path)
+                elif call is not None and position_context is None:
+                    result = self._called(call, parent_type, source_value, field_details_list, field_path)
                 if result is ORDINARY:
                     result = super().execute_field(
                         parent_type, source_value, field_details_list, field_path, position_context
@@ -279,12 +432,10 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         return self._awaited(results, awaitable_fields)
 
     def _steps(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[Step]:
-        """Each field of the set with its plan, worked out once per request: the items of a list share
-        one field set (graphql-core keeps it, and so its identity, for the whole execution)."""
-        known: dict[tuple[int, int], tuple[Any, list[Step]]] | None = getattr(self, "_onestop_steps", None)
-        if known is None:
-            known = {}
-            self._onestop_steps = known
+        """Each field of the set with its plan, worked out once per request (once per document when
+        its plan is kept): the items of a list share one field set (graphql-core keeps it, and so its
+        identity, for the whole execution)."""
+        known = self._onestop_steps
         key = (id(parent_type), id(grouped_field_set))
         kept = known.get(key)
         if kept is not None and kept[0] is grouped_field_set:
@@ -294,21 +445,25 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         for response_name, field_details_list in grouped_field_set.items():
             field = fields.get(field_details_list[0].node.name.value)
             if field is None:
-                steps.append((response_name, field_details_list, None, None))
+                steps.append((response_name, field_details_list, None, None, None))
+            elif any(d.node.directives for d in field_details_list):  # @stream and the like: graphql-core's
+                steps.append((response_name, field_details_list, plan(field), None, None))
             else:
-                steps.append((response_name, field_details_list, plan(field), objects(field)))
-        known[key] = (grouped_field_set, steps)
+                steps.append((response_name, field_details_list, plan(field), objects(field), called(field)))
+        if len(known) < DocumentPlan.MAX_ENTRIES:
+            known[key] = (grouped_field_set, steps)
         return steps
 
     def _objects(self, held: Objects, source: Any, field_details_list: Any, path: Path) -> Any:
         """graphql-core's ``execute_field`` and ``complete_value`` for a plain object (or list of
         them): the object's fields run at once, errors handled by graphql-core's ``handle_field_error``
         as there. ``ORDINARY`` (nothing run yet) for anything else: null where it may not be, a value
-        that is an error or awaitable, a list item that is one, directives (``@stream``, ``@defer``)."""
+        that is an error or awaitable, a list item that is one (a field with directives, ``@stream``,
+        never comes here: ``_steps``)."""
         value = getattr(source, held.attribute, ORDINARY)
         if value is None:
             return None if held.nullable else ORDINARY
-        if value is ORDINARY or _unusual(value) or any(d.node.directives for d in field_details_list):
+        if value is ORDINARY or _unusual(value):
             return ORDINARY
         if held.many and (type(value) not in _SEQUENCES or any(_unusual(i) or i is None for i in value)):
             return ORDINARY
@@ -327,6 +482,65 @@ class PlainFields(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, held.return_type, field_details_list, path)
             return None
+
+    def _called(
+        self, call: Called, parent_type: GraphQLObjectType, source: Any, field_details_list: Any, path: Path
+    ) -> Any:
+        """graphql-core's ``execute_field`` for a ``Called`` field (no middleware: ``execute_fields``
+        checked): the resolver called once with the field's arguments, a usual object completed at
+        once; anything else (null where it may not be, an error, an awaitable, ``@defer`` below)
+        completed by graphql-core's ``complete_value`` as there. A field with directives never comes
+        here (``_steps``)."""
+        field = call.field
+        return_type = field.type
+        info = self.build_resolve_info(field, [d.node for d in field_details_list], parent_type, path)
+        try:
+            node = field_details_list[0].node
+            arguments = self._arguments(field, field_details_list) if field.args or node.arguments else {}
+            value = field.resolve(source, info, **arguments)  # type: ignore[misc]
+            if call.object_type is None:
+                pass
+            elif value is None and call.nullable:
+                return None
+            elif value is not None and not _unusual(value):
+                collected = self.collect_subfields(call.object_type, field_details_list)
+                if not collected[1]:
+                    completed = self.execute_fields(call.object_type, value, path, collected[0], None)
+                    if self.is_awaitable(completed):
+                        return self._guarded(completed, return_type, field_details_list, path)
+                    return completed
+            if self.is_awaitable(value):
+                return self.complete_awaitable_value(return_type, field_details_list, info, path, value, None)
+            completed = self.complete_value(return_type, field_details_list, info, path, value, None)
+            if self.is_awaitable(completed):
+                return self._guarded(completed, return_type, field_details_list, path)
+            return completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+    def _arguments(self, field: GraphQLField, field_details_list: Any) -> dict[str, Any]:
+        """graphql-core's ``get_argument_values``, kept in the document's plan when it has one: with
+        no variables they depend on the document alone (a direct resolver's conversion copies lists
+        and builds its own input objects, so no request changes what the next one gets)."""
+        details = field_details_list[0]
+        plan = self._onestop_plan
+        if plan is None or plan.collected is None or details.fragment_variable_values is not None:
+            return get_argument_values(
+                field,
+                details.node,
+                self.variable_values,
+                details.fragment_variable_values,
+                self.hide_suggestions,
+            )
+        key = (id(field), id(details.node))
+        kept = plan.arguments.get(key)
+        if kept is not None and kept[0] is details.node and kept[1] is field:
+            return kept[2]
+        values = get_argument_values(field, details.node, self.variable_values, None, self.hide_suggestions)
+        if len(plan.arguments) < DocumentPlan.MAX_ENTRIES:
+            plan.arguments[key] = (details.node, field, values)
+        return values
 
     def _items(
         self, held: Objects, items: Any, field_details_list: Any, path: Path, grouped_field_set: Any
@@ -415,9 +629,9 @@ _PLAIN = frozenset({str, int, float, bool})
 _SEQUENCES = frozenset({list, tuple})
 
 
-def _complete(found: tuple[Coerce, bool, str, bool], value: Any) -> Any:
+def _complete(found: tuple[Coerce, bool, str, bool, type | None], value: Any) -> Any:
     """The serialized value, or ``ORDINARY`` to let graphql-core handle it (errors, anything odd)."""
-    coerce, many, _, nullable = found
+    coerce, many, _, nullable, _ = found
     if value is None:
         return None if nullable else ORDINARY  # null where null may be; else graphql-core's error
     kind = type(value)

@@ -18,6 +18,7 @@ import contextlib
 import inspect
 import types
 from collections.abc import AsyncIterator, Callable, Iterator
+from types import TracebackType
 from typing import Any
 
 from strawberry.extensions import SchemaExtension
@@ -44,6 +45,26 @@ def made(cls: type[SchemaExtension], name: str) -> Made:
     if key not in _made:
         _made[key] = _make(getattr(cls, name), getattr(SchemaExtension, name), f"{cls.__name__}.{name}")
     return _made[key]
+
+
+# (hook name, the extensions' classes in order) -> (position, context manager function, is async)
+_phases: dict[tuple[str, tuple[type[SchemaExtension], ...]], list[tuple[int, Any, bool]]] = {}
+
+
+def _phase(name: str, classes: tuple[type[SchemaExtension], ...]) -> list[tuple[int, Any, bool]]:
+    """The extensions (by position) with a hook for phase ``name``, found once per list of classes:
+    the schema's list is the same on every request."""
+    key = (name, classes)
+    found = _phases.get(key)
+    if found is None:
+        found = []
+        for index, cls in enumerate(classes):
+            hook = made(cls, name)
+            if hook is not None:
+                found.append((index, hook[0], hook[1]))
+        if len(_phases) < 256:  # one list per schema in practice
+            _phases[key] = found
+    return found
 
 
 def _make(hook: Any, default: Any, where: str) -> Made:
@@ -73,16 +94,68 @@ def _make(hook: Any, default: Any, where: str) -> Made:
 
 
 class _Made(ExtensionContextManagerBase):
-    """Strawberry's phase context manager, its hooks found through ``made``."""
+    """Strawberry's phase context manager, its hooks found through ``made``.
+
+    Asynchronously entered (every HTTP request, four times) the hooks' context managers are entered in
+    order and left in reverse as nested ``with`` blocks would be, which is what strawberry's
+    ``AsyncExitStack`` does, without the stack's callback wrappers: an exception is passed to each
+    exit in turn, a hook that swallows it stops it for the ones after it, and one raised by an exit
+    replaces it (chained to it) and leaves the phase. As in strawberry, the phase itself never
+    swallows the exception it was left with, and entering stops at the first hook that raises, the
+    hooks entered before it not left.
+    """
 
     __slots__ = ()
 
     def __init__(self, extensions: list[SchemaExtension]) -> None:
-        self.hooks = []
-        for extension in extensions:
-            found = made(type(extension), self.HOOK_NAME)
-            if found is not None:
-                self.hooks.append(WrappedHook(extension, types.MethodType(found[0], extension), found[1]))
+        self.hooks = [
+            WrappedHook(extensions[index], types.MethodType(function, extensions[index]), is_async)
+            for index, function, is_async in _phase(self.HOOK_NAME, tuple(map(type, extensions)))
+        ]
+
+    async def __aenter__(self) -> None:
+        entered: list[tuple[Any, bool]] = []
+        self.async_exit_stack = entered  # type: ignore[assignment]  # the slot strawberry keeps its stack in
+        for hook in self.hooks:
+            manager: Any = hook.hook()
+            if hook.is_async:
+                await manager.__aenter__()
+            else:
+                manager.__enter__()
+            entered.append((manager, hook.is_async))
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        entered: list[tuple[Any, bool]] = self.async_exit_stack  # type: ignore[assignment]
+        received, pending = exc, exc
+        for manager, is_async in reversed(entered):
+            details = (
+                (None, None, None) if pending is None else (type(pending), pending, pending.__traceback__)
+            )
+            try:
+                swallowed = await manager.__aexit__(*details) if is_async else manager.__exit__(*details)
+            except BaseException as raised:
+                if raised is not pending:
+                    _chain(raised, pending)
+                pending = raised
+                continue
+            if swallowed:
+                pending = None
+        if pending is not None and pending is not received:
+            raise pending
+
+
+def _chain(raised: BaseException, pending: BaseException | None) -> None:
+    """``raised`` with ``pending`` as its context, as a nested ``with`` block would have set it."""
+    if pending is None or raised is pending:
+        return
+    end = raised
+    while end.__context__ is not None and end.__context__ is not pending:
+        if end.__context__ is end:
+            return
+        end = end.__context__
+    end.__context__ = pending
 
 
 class _Operation(_Made, OperationContextManager):

@@ -7,9 +7,12 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql import ExperimentalIncrementalExecutionResults
+from strawberry.extensions import ParserCache
 from strawberry.schema import Schema
+from strawberry.schema.config import StrawberryConfig
 
-from schema.execution import PlainFields
+from schema.execution import PlainFields, direct_resolvers
 
 
 @strawberry.enum
@@ -268,3 +271,241 @@ async def test_plain_objects_are_completed_without_resolve_info(monkeypatch: pyt
     )
     assert result.errors is None
     assert infos == ["holders"]  # one, some and their names: no resolver machinery at all
+
+
+@strawberry.type
+class Owned:
+    name: str
+
+    @strawberry.field
+    def owner(self, info: strawberry.Info) -> Leaf | None:
+        if self.name == "raises":
+            raise ValueError("owner failed")
+        return None if self.name == "none" else Leaf(name=f"{self.name}:{info.field_name}")
+
+    @strawberry.field
+    def required(self) -> Leaf:
+        return None if self.name == "none" else Leaf(name="bad" if self.name == "raises" else "ok")  # type: ignore[return-value]
+
+    @strawberry.field
+    def odd(self) -> Leaf | None:
+        return "not a leaf" if self.name == "raises" else Leaf(name="odd")  # type: ignore[return-value]
+
+
+@strawberry.type
+class OwnedQuery:
+    @strawberry.field
+    def owned(self) -> list[Owned | None]:
+        return [Owned(name="a"), Owned(name="none"), Owned(name="raises")]
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "owner { name }",
+        "name owner { name strict later } required { name }",
+        "required { strict name } odd { name }",
+        "owner { __typename ... on Leaf { name } } again: owner @include(if: false) { name }",
+        "owner { ... @defer { name } }",
+    ],
+)
+async def test_called_objects_answer_as_graphql_core(selection: str) -> None:
+    """A plain resolver's object (a service's department) runs its fields at once; nulls, errors,
+    null propagation through a non-null field, a value of the wrong kind are graphql-core's."""
+    document = "{ owned { " + selection + " } }"
+    fast_schema = Schema(OwnedQuery, execution_context_class=PlainFields)
+    assert direct_resolvers(fast_schema) == 6  # owned, owner, required, odd, Leaf's strict and later
+    fast = await fast_schema.execute(document)
+    ordinary = await Schema(OwnedQuery).execute(document)
+    assert fast.data == ordinary.data
+    assert [e.formatted for e in fast.errors or ()] == [e.formatted for e in ordinary.errors or ()]
+
+
+async def test_called_objects_skip_complete_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    completed: list[str] = []
+    complete = PlainFields.complete_value
+
+    def counting(self: PlainFields, return_type: Any, *args: Any) -> Any:
+        completed.append(str(return_type))
+        return complete(self, return_type, *args)
+
+    monkeypatch.setattr(PlainFields, "complete_value", counting)
+    schema = Schema(OwnedQuery, execution_context_class=PlainFields)
+    direct_resolvers(schema)
+    result = await schema.execute("{ owned { owner { name } } }")
+    assert result.data == {"owned": [{"owner": {"name": "a:owner"}}, {"owner": None}, {"owner": None}]}
+    assert [(e.message, e.path) for e in result.errors or ()] == [("owner failed", ["owned", 2, "owner"])]
+    assert "Leaf" not in completed  # the owner objects: no complete_value, only owned's own list
+
+
+@pytest.mark.parametrize("type_name", ["String", "ID", "Boolean", "Int", "Float", "Colour"])
+def test_values_served_as_they_are_are_what_the_scalar_gives(type_name: str) -> None:
+    """A str for a String or ID, a bool for a Boolean: graphql-core's scalar gives each back itself."""
+    from graphql import specified_scalar_types
+
+    from schema.execution import _same
+
+    leaf: Any = Schema(Query)._schema.get_type(type_name) or specified_scalar_types[type_name]
+    same = _same(leaf)
+    assert same is {"String": str, "ID": str, "Boolean": bool, "Int": int}.get(type_name)
+    for value in ["x", "", "RED", True, False, 0, -(2**31), 2**31 - 1, 1.5]:
+        if type(value) is same:
+            assert leaf.coerce_output_value(value) == value and type(leaf.coerce_output_value(value)) is same
+
+
+async def test_strings_are_served_without_a_coercion_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    import schema.execution
+
+    calls: list[Any] = []
+    complete = schema.execution._complete
+
+    def counting(*args: Any) -> Any:
+        calls.append(args[1])
+        return complete(*args)
+
+    monkeypatch.setattr(schema.execution, "_complete", counting)
+    result = await Schema(Query, execution_context_class=PlainFields).execute("{ things { name maybe } }")
+    assert result.data is None  # the second thing's name is null
+    assert calls == [None]  # the second thing's name (not null here); "a", "m", a null maybe as they are
+
+
+async def test_a_document_is_collected_once_then_planned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operation without variables collects its fields in its first request only; the next ones
+    answer the same from the kept plan (the parser hands them the same document)."""
+    import graphql.execution.executor as executor
+    from graphql.execution.collect_fields import collect_subfields as collect
+
+    collected: list[str] = []
+
+    def counting(schema: Any, fragments: Any, variables: Any, operation: Any, type_: Any, *rest: Any) -> Any:
+        collected.append(type_.name)
+        return collect(schema, fragments, variables, operation, type_, *rest)
+
+    monkeypatch.setattr(executor, "collect_subfields", counting)
+    schema = Schema(HolderQuery, execution_context_class=PlainFields, extensions=[lambda: ParserCache(8)])
+    document = "query Planned { holders { ...Parts many { name } } }"
+    document += " fragment Parts on Holder { one { n: name } }"
+    first = await schema.execute(document)
+    assert sorted(set(collected)) == ["Holder", "Leaf"]
+    collected.clear()
+    again = [await schema.execute(document) for _ in range(3)]
+    assert collected == []  # every collection came from the plan
+    assert all(r.data == first.data and r.errors == first.errors for r in again)
+    assert first.data == (await Schema(HolderQuery).execute(document)).data
+
+
+async def test_documents_with_variables_or_defer_collect_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``@skip(if: $v)`` collects depends on the request: nothing is kept for it, and answers
+    follow the variables; a deferred fragment's usages are one execution's: nothing kept either."""
+    import graphql.execution.executor as executor
+    from graphql.execution.collect_fields import collect_subfields as collect
+
+    collected: list[str] = []
+
+    def counting(*args: Any) -> Any:
+        collected.append(args[4].name)
+        return collect(*args)
+
+    monkeypatch.setattr(executor, "collect_subfields", counting)
+    schema = Schema(
+        HolderQuery,
+        execution_context_class=PlainFields,
+        extensions=[lambda: ParserCache(8)],
+        config=StrawberryConfig(enable_experimental_incremental_execution=True),
+    )
+    document = "query V($skip: Boolean!) { holders { one { name } many @skip(if: $skip) { name } } }"
+    shown = await schema.execute(document, variable_values={"skip": False})
+    hidden = await schema.execute(document, variable_values={"skip": True})
+    assert "many" in shown.data["holders"][0] and "many" not in hidden.data["holders"][0]  # type: ignore[index]
+    assert collected.count("Holder") == 2
+    collected.clear()
+    deferred = "{ holders { one { ... @defer { name } } } }"
+    first, second = await schema.execute(deferred), await schema.execute(deferred)
+    assert isinstance(first, ExperimentalIncrementalExecutionResults)
+    assert isinstance(second, ExperimentalIncrementalExecutionResults)
+    assert first.initial_result.data == second.initial_result.data
+    assert second.initial_result.data == {"holders": [{"one": {}}] * 4}
+    assert collected.count("Holder") == 2
+
+
+@strawberry.type
+class Counted:
+    count: int
+    maybe: int | None
+
+
+@strawberry.type
+class CountedQuery:
+    @strawberry.field
+    def counted(self) -> list[Counted | None]:
+        values = [0, -(2**31), 2**31 - 1, 2**31, -(2**31) - 1, None]
+        return [Counted(count=v, maybe=v) for v in values]  # type: ignore[arg-type]
+
+
+async def test_ints_within_32_bits_are_served_as_they_are_others_refused_as_graphql_core() -> None:
+    document = "{ counted { count maybe } }"
+    fast = await Schema(CountedQuery, execution_context_class=PlainFields).execute(document)
+    ordinary = await Schema(CountedQuery).execute(document)
+    assert fast.data == ordinary.data
+    assert [e.formatted for e in fast.errors or ()] == [e.formatted for e in ordinary.errors or ()]
+    assert fast.data is not None and fast.data["counted"][:3] == [
+        {"count": v, "maybe": v} for v in (0, -(2**31), 2**31 - 1)
+    ]
+
+
+@strawberry.input
+class Picks:
+    names: list[str]
+    limit: int = 2
+
+
+@strawberry.type
+class ArgumentQuery:
+    @strawberry.field
+    async def picked(self, picks: Picks, words: list[str] | None = None) -> list[str]:
+        chosen = picks.names[: picks.limit]
+        picks.names.append("mutated")  # a resolver changing what it got must not reach the next request
+        if words is not None:
+            words.append("mutated")
+        return chosen + (words or [])
+
+    @strawberry.field
+    def times(self, times: int = 2) -> str | None:
+        if times < 0:
+            raise ValueError("negative")
+        return "x" * times
+
+
+async def test_argument_values_are_kept_per_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operation without variables converts its literal arguments once; what a resolver does to
+    its own copy never reaches the next request; with variables they are read every time."""
+    import schema.execution
+
+    read: list[str] = []
+    values = schema.execution.get_argument_values
+
+    def counting(field: Any, node: Any, *rest: Any) -> Any:
+        read.append(node.name.value)
+        return values(field, node, *rest)
+
+    monkeypatch.setattr(schema.execution, "get_argument_values", counting)
+    fast = Schema(ArgumentQuery, execution_context_class=PlainFields, extensions=[lambda: ParserCache(8)])
+    assert direct_resolvers(fast) == 2
+    document = (
+        '{ picked(picks: {names: ["a", "b", "c"]}, words: ["w"]) times(times: 3) neg: times(times: -1) }'
+    )
+    expected = await Schema(ArgumentQuery).execute(document)
+    answers = [await fast.execute(document) for _ in range(3)]
+    assert all(
+        a.data == expected.data == {"picked": ["a", "b", "w", "mutated"], "times": "xxx", "neg": None}
+        for a in answers
+    )
+    assert all(
+        [e.formatted for e in a.errors or ()] == [e.formatted for e in expected.errors or ()] for a in answers
+    )
+    assert sorted(read) == ["picked", "times", "times"]  # the first request only
+    read.clear()
+    with_variables = "query Q($n: Int!) { times(times: $n) }"
+    assert (await fast.execute(with_variables, variable_values={"n": 1})).data == {"times": "x"}
+    assert (await fast.execute(with_variables, variable_values={"n": 4})).data == {"times": "xxxx"}
+    assert read == ["times", "times"]

@@ -87,6 +87,24 @@ SIGNATURES: list[tuple[Callable[..., Any], list[str]]] = [
         ["self", "raw_error", "return_type", "field_details_list", "path"],
     ),
     (StrawberryGraphQLCoreExecutionContext.collect_subfields, ["self", "return_type", "field_details_list"]),
+    # schema/execution.py PlainFields: a plain resolver's object completed at once (``_called``), the
+    # unusual values by graphql-core's own completion; DocumentPlan: the kept root field set
+    (
+        StrawberryGraphQLCoreExecutionContext.build_resolve_info,
+        ["self", "field_def", "field_nodes", "parent_type", "path"],
+    ),
+    (
+        StrawberryGraphQLCoreExecutionContext.complete_value,
+        ["self", "return_type", "field_details_list", "info", "path", "result", "position_context"],
+    ),
+    (
+        StrawberryGraphQLCoreExecutionContext.complete_awaitable_value,
+        ["self", "return_type", "field_details_list", "info", "path", "result", "position_context"],
+    ),
+    (
+        StrawberryGraphQLCoreExecutionContext.execute_collected_root_fields,
+        ["self", "root_type", "root_value", "grouped_field_set", "serially", "new_defer_usages"],
+    ),
     # schema/hooks.py Runner: extension hooks wrapped once per class (schema/errors.py Schema creates it)
     (SchemaExtensionsRunner.__init__, ["self", "execution_context", "extensions"]),
     (FederationSchema.create_extensions_runner, ["self", "execution_context", "extensions"]),
@@ -138,12 +156,13 @@ def test_plain_fields_find_strawberrys_default_resolvers() -> None:
 def test_direct_resolvers_and_made_hooks_find_strawberrys_parts() -> None:
     """If strawberry's resolver or hook internals change, these fast paths would silently turn off."""
     from schema.errors import ErrorShaping
-    from schema.execution import direct_resolvers
+    from schema.execution import called, direct_resolvers
     from schema.hooks import made
 
     schema = build_schema()
     department = schema._schema.type_map["Service"].fields["department"]  # type: ignore[attr-defined]
     assert department.resolve.__qualname__.startswith("_direct")  # build_schema already made it direct
+    assert called(department) is not None  # and its object is completed at once
     assert direct_resolvers(schema) > 40  # and would again: most resolvers qualify
     assert made(ErrorShaping, "on_operation") is not None and made(ErrorShaping, "on_parse") is None
 
