@@ -183,9 +183,7 @@ class Mutation:
         info: Info,
         input: Annotated[SignUpForActivityInput, strawberry.argument(description="the activity")],
     ) -> ActivitySignUp:
-        acting = await info.context.acting_for(
-            None if input.resident_id is None else str(input.resident_id), Purpose.ACTIVITIES
-        )
+        acting = await info.context.acting_for(input.resident_id, Purpose.ACTIVITIES)
         channel = info.context.channel.value
         sign_up = await logic.sign_up(activities_of(info), acting, str(input.activity_id), channel)
         return await _signed(info, acting, sign_up)
@@ -203,9 +201,7 @@ class Mutation:
             strawberry.argument(description="staff in an assisted session: the resident's `Resident.id`"),
         ] = None,
     ) -> ActivitySignUp:
-        acting = await info.context.acting_for(
-            None if resident_id is None else str(resident_id), Purpose.ACTIVITIES
-        )
+        acting = await info.context.acting_for(resident_id, Purpose.ACTIVITIES)
         sign_up = await logic.cancel(activities_of(info), acting, str(id))
         return await _signed(info, acting, sign_up)
 

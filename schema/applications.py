@@ -55,8 +55,7 @@ class Mutation:
         input: Annotated[SubmitApplicationInput, strawberry.argument(description="the application")],
     ) -> Case:
         context = info.context
-        resident = None if input.resident_id is None else str(input.resident_id)
-        acting = await context.acting_for(resident, Purpose.APPLICATIONS)
+        acting = await context.acting_for(input.resident_id, Purpose.APPLICATIONS)
         application = logic.ApplicationInput(
             service_id=str(input.service_id),
             idempotency_key=input.idempotency_key,

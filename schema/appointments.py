@@ -198,9 +198,7 @@ class Mutation:
         info: Info,
         input: Annotated[ReserveAppointmentInput, strawberry.argument(description="the slot")],
     ) -> Appointment:
-        acting = await info.context.acting_for(
-            None if input.resident_id is None else str(input.resident_id), Purpose.APPOINTMENTS
-        )
+        acting = await info.context.acting_for(input.resident_id, Purpose.APPOINTMENTS)
         channel = info.context.channel.value
         booking = await logic.reserve(_book(info), acting, str(input.slot_id), channel, datetime.now(UTC))
         return await _logged(info, acting, booking)
@@ -218,9 +216,7 @@ class Mutation:
             strawberry.argument(description="staff in an assisted session: the resident's `Resident.id`"),
         ] = None,
     ) -> Appointment:
-        acting = await info.context.acting_for(
-            None if resident_id is None else str(resident_id), Purpose.APPOINTMENTS
-        )
+        acting = await info.context.acting_for(resident_id, Purpose.APPOINTMENTS)
         booking = await logic.cancel(_book(info), acting, str(id), datetime.now(UTC))
         return await _logged(info, acting, booking)
 

@@ -117,8 +117,7 @@ async def _pay(
 ) -> Payment:
     """Who acts (PAYMENTS), the payment, its access-log row: the same for a bill and a fee."""
     context = info.context
-    resident = None if resident_id is None else str(resident_id)
-    acting = await context.acting_for(resident, Purpose.PAYMENTS)
+    acting = await context.acting_for(resident_id, Purpose.PAYMENTS)
     service = logic.payments_of(context.services.payments)
     url = logic.notify_url(context.request)
     payment = await logic.pay(service, acting, context.channel.value, kind, subject_id, key, url)

@@ -382,9 +382,7 @@ class Mutation:
         info: Info,
         input: Annotated[AnswerQuestionnaireInput, strawberry.argument(description="the answer")],
     ) -> QuestionnaireAnswerReceipt:
-        acting = await info.context.acting_for(
-            None if input.resident_id is None else str(input.resident_id), Purpose.QUESTIONNAIRES
-        )
+        acting = await info.context.acting_for(input.resident_id, Purpose.QUESTIONNAIRES)
         book = questionnaires_of(info)
         questionnaire = await book.get(str(input.questionnaire_id))
         given = [
