@@ -24,12 +24,11 @@ import aiohttp
 from bench.harness import Processes, percentile, prepare_mocks, start_gateway, start_mocks, wait_ready
 from identity.principal import ClientChannel, Role
 from identity.tokens import mint
+from mocks.payprovider import MCH_KEY as MERCHANT_KEY  # the mock provider's own key: the bench runs it
 
 BILLS = "{ me { bills(unpaid: true) { id amountFen } } }"
 PAY = """mutation($bill: ID!, $key: String!) {
   payBill(billId: $bill, idempotencyKey: $key) { id state amountFen } }"""
-#: the mock provider's development merchant key (mocks/payprovider.py): public, like the mocks' others
-MERCHANT_KEY = "onestop-payprovider-dev-key-2026"
 
 
 async def graphql(session: aiohttp.ClientSession, url: str, token: str, query: str, **variables: Any) -> Any:
